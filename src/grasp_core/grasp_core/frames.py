@@ -1,0 +1,112 @@
+"""Reading depth (and matching colour) frames from files.
+
+Supported depth files: ``.npy`` (float metres, H×W or H×W×1), ``.tif``/``.tiff``
+(float32 metres, or uint16 millimetres), 16-bit ``.png`` (uint16 millimetres).
+0, NaN and out-of-range values are holes (NaN in the result).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .depth import DepthError, depth_to_metres
+
+DEPTH_SUFFIXES = (".npy", ".tif", ".tiff", ".png")
+
+
+class FrameError(ValueError):
+    """A frame file that cannot be read as depth."""
+
+
+def load_depth(path: str | Path) -> np.ndarray:
+    """Load a depth frame as (H, W) float32 metres with NaN holes.
+
+    Raises:
+        FrameError: unreadable file, unsupported type, or an 8-bit PNG (not depth).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            arr = np.load(path, allow_pickle=False)
+            if not np.issubdtype(arr.dtype, np.floating):
+                raise FrameError(f"{path.name}: .npy depth must be float metres, got {arr.dtype}")
+            return depth_to_metres(arr.astype(np.float32), "32FC1")
+        if suffix in (".tif", ".tiff", ".png"):
+            arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if arr is None:
+                raise FrameError(f"{path.name}: cannot read image")
+            if arr.dtype == np.uint16:
+                return depth_to_metres(arr, "16UC1")
+            if arr.dtype in (np.float32, np.float64):
+                return depth_to_metres(arr.astype(np.float32), "32FC1")
+            raise FrameError(f"{path.name}: {arr.dtype} image is not depth (need uint16 mm or float32 m)")
+    except DepthError as exc:
+        raise FrameError(f"{path.name}: {exc}") from exc
+    except OSError as exc:
+        raise FrameError(f"{path.name}: {exc}") from exc
+    raise FrameError(f"{path.name}: unsupported depth file type {suffix!r}")
+
+
+def is_depth_file(path: Path) -> bool:
+    """Whether a file in a frames folder is a depth frame (not a colour image or mask).
+
+    ``.npy``/``.tif``/``.tiff`` always are; a ``.png`` is when it is 16-bit.
+    Cornell (``pcdXXXXr.png``) and Jacquard (``*_RGB.png``, ``*_mask.png``)
+    colour/mask files are 8-bit and are skipped.
+    """
+    s = path.suffix.lower()
+    if s in (".npy", ".tif", ".tiff"):
+        return True
+    if s == ".png":
+        img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        return img is not None and img.dtype == np.uint16
+    return False
+
+
+def list_depth_frames(folder: str | Path) -> list[Path]:
+    """Depth frames in ``folder`` (not recursive), sorted by name.
+
+    Raises:
+        FrameError: not a folder, or no depth frame in it.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FrameError(f"{folder}: not a folder")
+    frames = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in DEPTH_SUFFIXES
+                    and is_depth_file(p))
+    if not frames:
+        raise FrameError(f"{folder}: no depth frames (.npy, .tiff, 16-bit .png)")
+    return frames
+
+
+def find_colour(depth_path: str | Path) -> Path | None:
+    """The colour image that belongs to a depth frame, by the Cornell, Jacquard and project conventions.
+
+    ``pcd0100d.tiff`` → ``pcd0100r.png``; ``X_perfect_depth.tiff``/``X_stereo_depth.tiff`` →
+    ``X_RGB.png``; ``X_depth.*`` → ``X_rgb.png``/``X_color.png``. None if there is none.
+    """
+    p = Path(depth_path)
+    stem = p.stem
+    names = []
+    if stem.endswith("d"):
+        names.append(stem[:-1] + "r.png")
+    for tag in ("_perfect_depth", "_stereo_depth", "_depth"):
+        if stem.endswith(tag):
+            base = stem[: -len(tag)]
+            names += [base + "_RGB.png", base + "_rgb.png", base + "_color.png"]
+    for n in names:
+        c = p.with_name(n)
+        if c.is_file():
+            return c
+    return None
+
+
+def load_rgb(path: str | Path) -> np.ndarray:
+    """Load a colour image as (H, W, 3) uint8 RGB. Raises FrameError."""
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise FrameError(f"{Path(path).name}: cannot read colour image")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)

@@ -1,0 +1,193 @@
+"""Run an exported grasp network (ONNX Runtime) on a depth image: preprocess → model → decode → postprocess.
+
+Everything the pipeline needs is read from the network's model card
+(:mod:`grasp_core.model_card`), so a new network is a model file plus its card.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .camera import CameraIntrinsics, GraspPose, grasp_to_pose
+from .depth import CropTransform, DepthError, hole_mask, inpaint_depth, normalise_depth, normalise_rgb
+from .grasp import Grasp, wrap_angle
+from .model_card import ModelCard, load_card
+from .postprocess import GraspMaps, decode_maps, grasps_from_maps
+
+
+@dataclass
+class Detection:
+    """Result of :meth:`GraspDetector.detect` on one image.
+
+    Attributes:
+        grasps: ranked grasps in full source-image pixels, best first.
+        depths: (N,) float64 measured depth at each grasp centre, m (NaN if unknown).
+        poses: per grasp a :class:`GraspPose` in the camera optical frame, or None
+            when no intrinsics were given or the depth is unknown.
+        maps: the decoded maps in network-input pixels.
+        transform: the crop mapping between network and source pixels.
+        timings: seconds spent in ``preprocess``, ``inference``, ``postprocess``.
+    """
+
+    grasps: list[Grasp]
+    depths: np.ndarray
+    poses: list[GraspPose | None]
+    maps: GraspMaps
+    transform: CropTransform
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def measured_depth(depth: np.ndarray, u: float, v: float, radius: int = 2) -> float:
+    """Median of the valid depth values (m) in a (2r+1)² window around pixel (u, v); NaN if none."""
+    h, w = depth.shape
+    c, r = int(round(u)), int(round(v))
+    if not (0 <= c < w and 0 <= r < h):
+        return float("nan")
+    win = depth[max(r - radius, 0): r + radius + 1, max(c - radius, 0): c + radius + 1]
+    vals = win[~hole_mask(win)]
+    return float(np.median(vals)) if vals.size else float("nan")
+
+
+class GraspDetector:
+    """A generative grasp network (GG-CNN family) behind its model card.
+
+    Args:
+        model: a model name, a card/ONNX path, or a loaded :class:`ModelCard`
+            (None → the project's default model).
+        verify: check the model file's sha256 against the card.
+        threads: ONNX Runtime intra-op threads (0 = its default).
+
+    Raises:
+        ModelCardError: no usable card or model file.
+    """
+
+    def __init__(self, model: str | os.PathLike | ModelCard | None = None, verify: bool = True,
+                 threads: int = 0, providers: list[str] | None = None) -> None:
+        import onnxruntime as ort
+
+        self.card = model if isinstance(model, ModelCard) else load_card(model)
+        if verify:
+            self.card.verify()
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        opts.log_severity_level = 3
+        self.session = ort.InferenceSession(str(self.card.model_file), opts,
+                                            providers=providers or ["CPUExecutionProvider"])
+        inp = self.card.input
+        self.input_name = inp.get("name", self.session.get_inputs()[0].name)
+        self.modality = self.card.modality
+        if self.modality not in ("depth", "rgb", "rgbd"):
+            raise ValueError(f"{self.card.name}: unsupported modality {self.modality!r}")
+        self.size = self.card.input_size
+        self.crop_size = self.card.crop_size
+        out = self.card.data["outputs"]
+        self.output_names = [out["quality"], out["cos"], out["sin"], out["width"]]
+        self.decoding = self.card.data["decoding"]
+        self.post = self.card.data.get("postprocess", {})
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    @property
+    def needs_rgb(self) -> bool:
+        return self.modality in ("rgb", "rgbd")
+
+    def preprocess(self, depth: np.ndarray, rgb: np.ndarray | None = None) -> tuple[np.ndarray, CropTransform]:
+        """Build the network input from a full depth image.
+
+        Args:
+            depth: (H, W) float32 metres, holes NaN (see :func:`grasp_core.depth.depth_to_metres`).
+            rgb: (H, W, 3) uint8 RGB, same size, needed for rgb/rgbd cards.
+
+        Returns:
+            ((1, C, S, S) float32 input, the crop transform).
+
+        Raises:
+            DepthError: not 2-D, or no valid pixel in the crop.
+            ValueError: RGB missing or of another size for an RGB model.
+        """
+        if depth.ndim != 2:
+            raise DepthError(f"depth must be HxW, got {depth.shape}")
+        tf = CropTransform.centre(depth.shape, self.crop_size, self.size)
+        inp = self.card.input
+        chans = []
+        if self.modality in ("depth", "rgbd"):
+            crop = tf.apply(depth.astype(np.float32), cv2.INTER_NEAREST)
+            if inp.get("inpaint", "navier_stokes") == "navier_stokes":
+                crop = inpaint_depth(crop)
+            elif hole_mask(crop).all():
+                raise DepthError("depth crop has no valid pixel")
+            else:
+                crop = np.nan_to_num(crop, nan=float(np.nanmean(crop)))
+            chans.append(normalise_depth(crop, inp.get("depth_normalisation", "mean_clip"),
+                                         float(inp.get("depth_clip", 1.0)))[None])
+        if self.needs_rgb:
+            if rgb is None:
+                raise ValueError(f"model {self.name} needs an RGB image ({self.modality})")
+            if rgb.shape[:2] != depth.shape or rgb.ndim != 3 or rgb.shape[2] != 3:
+                raise ValueError(f"RGB {rgb.shape} does not match depth {depth.shape}")
+            c = normalise_rgb(tf.apply(rgb, cv2.INTER_AREA), inp.get("rgb_normalisation", "mean_unit"))
+            chans.append(np.transpose(c, (2, 0, 1)))
+        x = np.concatenate(chans, axis=0)[None].astype(np.float32)
+        return x, tf
+
+    def infer(self, x: np.ndarray) -> GraspMaps:
+        """Run the network on a (1, C, S, S) input and decode its maps."""
+        pos, cos2, sin2, width = self.session.run(self.output_names, {self.input_name: x})
+        return decode_maps(pos[0, 0], cos2[0, 0], sin2[0, 0], width[0, 0],
+                           quality=self.decoding.get("quality", "clip"),
+                           width_scale_px=float(self.decoding.get("width_scale_px", 150.0)),
+                           quality_sigma=float(self.post.get("quality_sigma", 2.0)),
+                           angle_sigma=float(self.post.get("angle_sigma", 2.0)),
+                           width_sigma=float(self.post.get("width_sigma", 1.0)))
+
+    def detect(self, depth: np.ndarray, rgb: np.ndarray | None = None,
+               intrinsics: CameraIntrinsics | None = None, top_k: int = 5,
+               min_distance_px: float = 20.0, quality_threshold: float = 0.1) -> Detection:
+        """Detect grasps on one depth image.
+
+        Args:
+            depth: (H, W) float32 metres, holes NaN.
+            rgb: (H, W, 3) uint8 RGB for rgb/rgbd models.
+            intrinsics: pinhole intrinsics of ``depth``; when given, each grasp
+                gets a 3-D pose in ``intrinsics.frame_id``.
+            top_k: maximum number of grasps.
+            min_distance_px: minimum distance between grasp centres, source px.
+            quality_threshold: minimum Q.
+
+        Returns:
+            :class:`Detection` with grasps in source-image pixels.
+
+        Raises:
+            DepthError, ValueError: unusable input (see :meth:`preprocess`).
+        """
+        t0 = time.perf_counter()
+        if intrinsics is not None and (intrinsics.width, intrinsics.height) != (depth.shape[1], depth.shape[0]):
+            raise ValueError(f"depth is {depth.shape[1]}x{depth.shape[0]} but intrinsics are "
+                             f"{intrinsics.width}x{intrinsics.height}")
+        x, tf = self.preprocess(depth, rgb)
+        t1 = time.perf_counter()
+        maps = self.infer(x)
+        t2 = time.perf_counter()
+        net_grasps = grasps_from_maps(maps, top_k=top_k,
+                                      min_distance=max(1, int(round(min_distance_px / tf.scale))),
+                                      threshold=quality_threshold,
+                                      jaw_length_ratio=float(self.post.get("jaw_length_ratio", 0.5)))
+        grasps, depths, poses = [], [], []
+        for g in net_grasps:
+            u, v = tf.to_source(g.u, g.v)
+            sg = Grasp(float(u), float(v), float(wrap_angle(g.angle)), g.width_px * tf.scale,
+                       g.length_px * tf.scale, g.quality)
+            z = measured_depth(depth, sg.u, sg.v)
+            grasps.append(sg)
+            depths.append(z)
+            poses.append(grasp_to_pose(intrinsics, sg, z) if intrinsics is not None and np.isfinite(z) else None)
+        t3 = time.perf_counter()
+        return Detection(grasps, np.asarray(depths, dtype=np.float64), poses, maps, tf,
+                         {"preprocess": t1 - t0, "inference": t2 - t1, "postprocess": t3 - t2})

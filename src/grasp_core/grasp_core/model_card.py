@@ -1,0 +1,188 @@
+"""Model cards: the JSON file beside every exported ``.onnx`` grasp network.
+
+A card says everything the detector needs to run a network without new code:
+input size, crop, modality, normalisation, output names and their decoding,
+plus what a person needs to trust it: training data, metrics, sha256.
+
+Schema (``"format": "grasp_model_card/1"``)::
+
+    {
+      "format": "grasp_model_card/1",
+      "name": "ggcnn2_synth",                 # id used by --model / the `model` parameter
+      "architecture": "GG-CNN2 (Morrison et al., IJRR 2020)",
+      "file": "ggcnn2_synth.onnx",            # resolved beside the card, then on the search path
+      "sha256": "<hex of the .onnx>",
+      "input": {
+        "name": "depth",                      # ONNX input name
+        "modality": "depth",                  # depth | rgb | rgbd (channel order [depth, R, G, B])
+        "size": 300,                          # network input side, px (N x C x size x size)
+        "crop": {"mode": "centre", "size_px": 300},   # square crop of the source image, px
+        "inpaint": "navier_stokes",           # or "none"
+        "depth_normalisation": "mean_clip", "depth_clip": 1.0,
+        "rgb_normalisation": "mean_unit"      # rgb/rgbd only
+      },
+      "outputs": {"quality": "pos", "cos": "cos", "sin": "sin", "width": "width"},
+      "decoding": {
+        "quality": "clip",                    # clip to [0,1] | sigmoid
+        "angle": "half_atan2",                # Φ = ½·atan2(sin, cos)
+        "width_scale_px": 150.0               # opening in network px = width_scale_px · width
+      },
+      "postprocess": {"quality_sigma": 2.0, "angle_sigma": 2.0, "width_sigma": 1.0,
+                      "jaw_length_ratio": 0.5},   # jaw length px = ratio · opening px
+      "training_data": {...}, "metrics": {...}, "license": "...", "description": "..."
+    }
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CARD_FORMAT = "grasp_model_card/1"
+
+
+class ModelCardError(ValueError):
+    """A model card that is missing, malformed, or whose model file is absent or altered."""
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def repo_root() -> Path | None:
+    """The source checkout this package runs from (the folder with ``models/``), if any."""
+    env = os.environ.get("GRASP_ROOT")
+    if env and (Path(env) / "models").is_dir():
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "models").is_dir() and (parent / "src").is_dir():
+            return parent
+    return None
+
+
+def model_search_path() -> list[Path]:
+    """Folders searched for model cards and model files, in order.
+
+    ``$GRASP_MODEL_PATH`` (colon-separated), then the checkout's ``models/`` and
+    ``models/peers/``, then ``../shared/anchors`` beside the checkout (peer
+    networks used by benchmarks; never part of the repository).
+    """
+    dirs: list[Path] = []
+    for p in os.environ.get("GRASP_MODEL_PATH", "").split(os.pathsep):
+        if p:
+            dirs.append(Path(p))
+    root = repo_root()
+    if root is not None:
+        dirs += [root / "models", root / "models" / "peers", root.parent / "shared" / "anchors"]
+    return dirs
+
+
+#: Name of the project's default grasp network (the one with the best simulated pick success).
+DEFAULT_MODEL = "ggcnn2_synth"
+
+
+@dataclass
+class ModelCard:
+    """A parsed model card. ``data`` is the raw JSON dict; ``path`` the card file."""
+
+    data: dict[str, Any]
+    path: Path
+    model_file: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        d = self.data
+        if d.get("format") != CARD_FORMAT:
+            raise ModelCardError(f"{self.path}: not a {CARD_FORMAT} card (format={d.get('format')!r})")
+        for key in ("name", "file", "input", "outputs", "decoding"):
+            if key not in d:
+                raise ModelCardError(f"{self.path}: missing key {key!r}")
+        self.model_file = self._resolve_file(d["file"])
+
+    def _resolve_file(self, name: str) -> Path:
+        candidates = [self.path.parent / name] + [d / name for d in model_search_path()]
+        for c in candidates:
+            if c.is_file():
+                return c
+        raise ModelCardError(
+            f"model file {name!r} of card {self.path.name} not found beside the card or in "
+            f"{[str(d) for d in model_search_path()]}")
+
+    @property
+    def name(self) -> str:
+        return str(self.data["name"])
+
+    @property
+    def input(self) -> dict[str, Any]:
+        return self.data["input"]
+
+    @property
+    def modality(self) -> str:
+        return str(self.input.get("modality", "depth"))
+
+    @property
+    def input_size(self) -> int:
+        return int(self.input["size"])
+
+    @property
+    def crop_size(self) -> int:
+        return int(self.input.get("crop", {}).get("size_px", self.input_size))
+
+    def verify(self) -> None:
+        """Check the model file's sha256 against the card. Raises ModelCardError."""
+        want = self.data.get("sha256")
+        if not want:
+            raise ModelCardError(f"{self.path.name}: card has no sha256")
+        got = sha256_file(self.model_file)
+        if got != want:
+            raise ModelCardError(
+                f"{self.model_file} sha256 {got[:12]}… does not match its card ({want[:12]}…)")
+
+
+def load_card(name_or_path: str | os.PathLike | None = None) -> ModelCard:
+    """Find and parse a model card by name (e.g. ``ggcnn2_synth``) or by path.
+
+    A path may name the ``.json`` card or the ``.onnx`` file (its card is the
+    ``.json`` beside it). ``None`` loads :data:`DEFAULT_MODEL`.
+
+    Raises:
+        ModelCardError: no such card, or it is malformed.
+    """
+    name = str(name_or_path or DEFAULT_MODEL)
+    p = Path(name).expanduser()
+    candidates: list[Path] = []
+    if p.suffix in (".json", ".onnx") or p.is_file() or os.sep in name:
+        candidates.append(p.with_suffix(".json"))
+    else:
+        candidates += [d / f"{name}.json" for d in model_search_path()]
+    for c in candidates:
+        if c.is_file():
+            try:
+                data = json.loads(c.read_text())
+            except json.JSONDecodeError as exc:
+                raise ModelCardError(f"{c}: invalid JSON ({exc})") from exc
+            return ModelCard(data, c.resolve())
+    raise ModelCardError(f"no model card for {name!r} (looked at {[str(c) for c in candidates]})")
+
+
+def write_card(onnx_path: str | os.PathLike, card: dict[str, Any]) -> Path:
+    """Write ``card`` as the JSON card beside ``onnx_path``, filling ``format``, ``file`` and ``sha256``.
+
+    Returns the card's path.
+    """
+    onnx_path = Path(onnx_path)
+    out = dict(card)
+    out["format"] = CARD_FORMAT
+    out["file"] = onnx_path.name
+    out["sha256"] = sha256_file(onnx_path)
+    path = onnx_path.with_suffix(".json")
+    path.write_text(json.dumps(out, indent=2, sort_keys=False) + "\n")
+    return path

@@ -1,0 +1,26 @@
+from setuptools import find_packages, setup
+
+package_name = "grasp_core"
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(exclude=["test"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
+        ("share/" + package_name, ["package.xml"]),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="Grasp stack maintainers",
+    maintainer_email="maintainers@grasp-stack.org",
+    description="ROS-free grasp detection algorithms of the UR5 grasping stack.",
+    license="Apache-2.0",
+    entry_points={
+        "console_scripts": [
+            "grasp-detect = grasp_core.cli.detect:main",
+            "grasp-dataset = grasp_core.cli.dataset:main",
+            "grasp-train = grasp_core.cli.train:main",
+        ],
+    },
+)
