@@ -1,0 +1,49 @@
+"""Post-processing on synthetic maps with known maxima."""
+import numpy as np
+import pytest
+
+from grasp_core.grasp import wrap_angle
+from grasp_core.postprocess import decode_maps, find_peaks, grasps_from_maps
+
+
+def gaussian(shape, r, c, s, a):
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    return a * np.exp(-((yy - r) ** 2 + (xx - c) ** 2) / (2 * s * s))
+
+
+def test_find_peaks_returns_known_maxima_in_order_and_respects_distance_and_threshold():
+    q = gaussian((100, 120), 30, 40, 4, 0.9) + gaussian((100, 120), 70, 90, 4, 0.6) \
+        + gaussian((100, 120), 33, 46, 2, 0.5) + gaussian((100, 120), 10, 100, 3, 0.05)
+    peaks = find_peaks(q, top_k=5, min_distance=10, threshold=0.1)
+    assert peaks.tolist() == [[30, 40], [70, 90]]  # the 0.5 bump is within 10 px, the 0.05 one below threshold
+    assert find_peaks(q, top_k=1, min_distance=10).tolist() == [[30, 40]]
+    assert len(find_peaks(np.zeros((20, 20)), top_k=3)) == 0
+
+
+def test_angle_is_half_atan2_and_width_is_scaled():
+    h, w = 64, 64
+    phi = np.deg2rad(35.0)
+    pos = gaussian((h, w), 20, 30, 3, 1.0)
+    maps = decode_maps(pos, np.full((h, w), np.cos(2 * phi)), np.full((h, w), np.sin(2 * phi)),
+                       np.full((h, w), 0.2), width_scale_px=150.0)
+    g = grasps_from_maps(maps, top_k=1)[0]
+    assert (g.v, g.u) == (20, 30)
+    assert g.angle == pytest.approx(phi, abs=1e-5)
+    assert g.width_px == pytest.approx(30.0, rel=1e-4)
+    assert g.length_px == pytest.approx(15.0, rel=1e-4)
+    assert 0.0 <= g.quality <= 1.0
+
+
+def test_angle_wraps_to_half_open_interval():
+    assert wrap_angle(np.pi / 2) == pytest.approx(np.pi / 2)
+    assert wrap_angle(-np.pi / 2) == pytest.approx(np.pi / 2)
+    assert wrap_angle(np.deg2rad(100)) == pytest.approx(np.deg2rad(-80))
+
+
+def test_sigmoid_decoding_and_smoothing_keep_quality_in_unit_interval():
+    rng = np.random.default_rng(0)
+    raw = rng.normal(0, 3, (32, 32))
+    maps = decode_maps(raw, raw, raw, raw, quality="sigmoid")
+    assert 0 <= maps.quality.min() and maps.quality.max() <= 1
+    with pytest.raises(ValueError):
+        decode_maps(raw, raw, raw, raw[:10])
