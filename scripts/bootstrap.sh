@@ -50,7 +50,7 @@ fi
 REQ="$ROOT/requirements.txt"
 [ "$PROFILE" = dev ] && REQ="$ROOT/requirements-dev.txt"
 STAMP="$VENV/.grasp-$PROFILE.stamp"
-WANT="$(cat "$ROOT"/requirements*.txt "$ROOT/src/grasp_core/pyproject.toml" "$ROOT/src/grasp_core/setup.cfg" 2>/dev/null | sha256sum | cut -d' ' -f1)"
+WANT="$( { cat "$ROOT"/requirements*.txt "$ROOT/src/grasp_core/setup.py" 2>/dev/null || true; } | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   log "installing Python dependencies ($PROFILE profile)"
   pipq install --upgrade pip wheel
