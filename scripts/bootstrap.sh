@@ -51,6 +51,10 @@ REQ="$ROOT/requirements.txt"
 [ "$PROFILE" = dev ] && REQ="$ROOT/requirements-dev.txt"
 STAMP="$VENV/.grasp-$PROFILE.stamp"
 WANT="$( { cat "$ROOT"/requirements*.txt "$ROOT/src/grasp_core/setup.py" 2>/dev/null || true; } | sha256sum | cut -d' ' -f1)"
+# a current dev install also satisfies the runtime profile (dev is a superset)
+if [ "$PROFILE" = runtime ] && [ -f "$VENV/.grasp-dev.stamp" ] && [ "$(cat "$VENV/.grasp-dev.stamp")" = "$WANT" ]; then
+  STAMP="$VENV/.grasp-dev.stamp"
+fi
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   log "installing Python dependencies ($PROFILE profile)"
   pipq install --upgrade pip wheel
@@ -73,7 +77,7 @@ export PYOPENGL_PLATFORM="${PYOPENGL_PLATFORM:-$MUJOCO_GL}"
 
 # --- colcon build (colcon.meta carries the settings) ---------------------------
 BSTAMP="$ROOT/install/.grasp-build.stamp"
-BWANT="$( (cd "$ROOT" && find src -type f \( -name package.xml -o -name CMakeLists.txt -o -name '*.msg' -o -name '*.srv' -o -name '*.action' -o -name setup.py -o -name setup.cfg \) -print0 | sort -z | xargs -0 sha256sum; cat colcon.meta) | sha256sum | cut -d' ' -f1)"
+BWANT="$( (cd "$ROOT" && find src -type f \( -name package.xml -o -name CMakeLists.txt -o -name '*.msg' -o -name '*.srv' -o -name '*.action' -o -name setup.py -o -name setup.cfg \) -print0 | sort -z | xargs -0 sha256sum; cat colcon.meta; ls launch config models models/peers) | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$BSTAMP" ] || [ "$(cat "$BSTAMP")" != "$BWANT" ]; then
   log "colcon build"
   (cd "$ROOT" && mkdir -p log && colcon --log-base log build --base-paths src --symlink-install --metas colcon.meta \

@@ -1,0 +1,195 @@
+"""Detector latency: the project's model vs the peer GG-CNN2, library and end to end through ROS.
+
+1. Library (no ROS): per-frame ``GraspDetector.detect`` latency, p50/p99, for the
+   project's model (``ggcnn2_synth`` when it is in models/) and the peer
+   ``ggcnn2_cornell`` (/work/shared/anchors/ggcnn2_cornell.onnx), on the same frames.
+2. End to end: camera and detector as separate node processes (replay of the same
+   frames); latency = receipt of ``/grasp_candidates`` − the depth image stamp.
+
+Prints ratios project/peer, writes a histogram to ``bench/out/latency.png``.
+Run in the workspace environment::
+
+    . scripts/bootstrap.sh && python bench/bench_detector.py [--frames 30] [--e2e-frames 20]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "bench" / "out"
+PROJECT, PEER = "ggcnn2_synth", "ggcnn2_cornell"
+
+
+def make_frames(folder: Path, n: int) -> Path:
+    """n generated 640x480 depth frames (table + objects) and their camera_info YAML."""
+    from grasp_bringup.synthetic import write_frames
+
+    return write_frames(folder, n=n, seed=100)
+
+
+def available_models() -> dict[str, str]:
+    """label → model card name, for the models that can be loaded here (reasons printed for the others)."""
+    from grasp_core.model_card import ModelCardError, load_card
+
+    out = {}
+    for label, name in (("project", PROJECT), ("peer", PEER)):
+        try:
+            load_card(name).verify()
+            out[label] = name
+        except ModelCardError as exc:
+            print(f"[bench] {label} model {name} not available: {exc}")
+    return out
+
+
+def library_latency(model: str, frames: list[np.ndarray], intr) -> np.ndarray:
+    """Seconds per ``detect`` call on each frame (after 3 warm-up calls)."""
+    from grasp_core.inference import GraspDetector
+
+    det = GraspDetector(model)
+    for f in frames[:3]:
+        det.detect(f, intrinsics=intr)
+    out = []
+    for f in tqdm(frames, desc=f"library {model}", unit="frame"):
+        t0 = time.perf_counter()
+        det.detect(f, intrinsics=intr)
+        out.append(time.perf_counter() - t0)
+    return np.asarray(out)
+
+
+def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float, domain: int) -> np.ndarray:
+    """Seconds from depth image stamp to receipt of /grasp_candidates, camera and detector as processes."""
+    import rclpy
+    from grasp_bridge.qos import result_qos
+    from rclpy.time import Time
+
+    from grasp_interfaces.msg import GraspCandidateArray
+
+    env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", GRASP_ROOT=str(REPO))
+    env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(REPO / "config" / "fastdds.xml"))
+    env.pop("_ROS_WHEELS_BOOTSTRAP_COMPLETE", None)
+    cfg = str(REPO / "config" / "grasp.yaml")
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "grasp_detector.detector_node", "--ros-args", "--params-file", cfg,
+                          "-p", f"model:={model}", "-p", "publish_annotated:=false"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen([sys.executable, "-m", "grasp_camera.camera_node", "--ros-args", "--params-file", cfg,
+                          "-p", f"replay.folder:={folder}", "-p", f"replay.intrinsics:={info}",
+                          "-p", f"replay.rate_hz:={rate}", "-p", "replay.loop:=true"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    ]
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, domain_id=domain)
+    node = rclpy.create_node("bench_e2e", context=ctx)
+    lat: list[float] = []
+
+    def on_msg(msg):
+        lat.append((node.get_clock().now() - Time.from_msg(msg.header.stamp)).nanoseconds * 1e-9)
+
+    node.create_subscription(GraspCandidateArray, "/grasp_candidates", on_msg, result_qos())
+    from rclpy.executors import SingleThreadedExecutor
+
+    ex = SingleThreadedExecutor(context=ctx)
+    ex.add_node(node)
+    try:
+        bar = tqdm(total=n + 2, desc=f"end-to-end {model}", unit="frame")
+        deadline = time.monotonic() + 60 + 3 * n / rate
+        while len(lat) < n + 2 and time.monotonic() < deadline:  # the first 2 are warm-up
+            before = len(lat)
+            ex.spin_once(timeout_sec=0.1)
+            bar.update(len(lat) - before)
+        bar.close()
+    finally:
+        ex.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown(context=ctx)
+        for p in procs:
+            p.send_signal(signal.SIGINT)
+        for p in procs:
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    return np.asarray(lat[2:])
+
+
+def summary(label: str, x: np.ndarray) -> str:
+    if x.size == 0:
+        return f"{label:<34} no samples"
+    return (f"{label:<34} n={x.size:3d}  p50 {1e3 * np.percentile(x, 50):7.1f} ms  "
+            f"p99 {1e3 * np.percentile(x, 99):7.1f} ms")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=30, help="library benchmark frames (default 30)")
+    ap.add_argument("--e2e-frames", type=int, default=20, help="end-to-end frames per model (default 20; 0 = skip)")
+    ap.add_argument("--rate", type=float, default=5.0, help="replay rate for end to end, Hz (default 5)")
+    args = ap.parse_args(argv)
+    from grasp_core.camera import load_camera_info_yaml
+    from grasp_core.frames import list_depth_frames, load_depth
+
+    models = available_models()
+    if not models:
+        print("[bench] error: no model available", file=sys.stderr)
+        return 1
+    OUT.mkdir(parents=True, exist_ok=True)
+    results: dict[str, np.ndarray] = {}
+    with tempfile.TemporaryDirectory(prefix="grasp_bench_") as tmp:
+        folder = Path(tmp) / "frames"
+        info = make_frames(folder, args.frames)
+        intr = load_camera_info_yaml(info)
+        frames = [load_depth(p) for p in list_depth_frames(folder)]
+        for label, model in models.items():
+            results[f"library {label} ({model})"] = library_latency(model, frames, intr)
+        if args.e2e_frames > 0:
+            for i, (label, model) in enumerate(models.items()):
+                domain = 1 + (os.getpid() * 7 + 50 + i) % 100
+                results[f"end-to-end {label} ({model})"] = e2e_latency(model, folder, info, args.e2e_frames,
+                                                                       args.rate, domain)
+    print("\nDetector latency per frame (640x480 generated depth frames, this machine's CPU).\n"
+          "library: detect() on raw frames (1% holes, inpainted inside detect); end-to-end: camera node\n"
+          "(replay, holes inpainted before the stamp) -> DDS -> detector node -> DDS -> receipt, minus stamp.")
+    for k, v in results.items():
+        print(summary(k, v))
+    for kind in ("library", "end-to-end"):
+        pr = [v for k, v in results.items() if k.startswith(f"{kind} project")]
+        pe = [v for k, v in results.items() if k.startswith(f"{kind} peer")]
+        if pr and pe and pr[0].size and pe[0].size:
+            r50 = np.percentile(pr[0], 50) / np.percentile(pe[0], 50)
+            r99 = np.percentile(pr[0], 99) / np.percentile(pe[0], 99)
+            print(f"ratio project/peer, {kind}: p50 x{r50:.2f}, p99 x{r99:.2f}")
+        elif kind == "library" and "project" not in models:
+            print(f"ratio project/peer: n/a ({PROJECT} is not in models/ yet)")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, kind in zip(axes, ("library", "end-to-end"), strict=True):
+        for k, v in results.items():
+            if k.startswith(kind) and v.size:
+                ax.hist(1e3 * v, bins=20, alpha=0.6, label=k)
+        ax.set_xlabel("latency per frame (ms)")
+        ax.set_ylabel("frames")
+        ax.set_title(kind)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    png = OUT / "latency.png"
+    fig.savefig(png, dpi=100)
+    print(f"wrote {png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""``grasp_camera`` node: a depth camera source → metres, inpainted → ``depth/image`` + ``depth/camera_info``.
+
+Parameters (all in config/grasp.yaml under ``grasp_camera``):
+    source (str, "replay"): camera source plugin (entry-point group ``grasp_camera.sources``).
+    frame_id (str, "camera_depth_optical_frame"): optical frame stamped on the outputs when the
+        source does not give one (replay); a driver's own frame is kept.
+    inpaint (bool, true): fill holes by OpenCV Navier–Stokes inpainting (GG-CNN preprocessing).
+    <source>.*: the source's own parameters, see :mod:`grasp_camera.sources`.
+
+Publishes (sensor-data QoS, best effort; both depth topics carry the same stamp):
+    depth/image (sensor_msgs/Image): 32FC1 depth in metres along the optical axis, hole-free.
+    depth/camera_info (sensor_msgs/CameraInfo): its intrinsics.
+    color/image_raw (sensor_msgs/Image): rgb8 colour registered to the depth image, when the
+        source has one (replay folders with colour beside depth).
+
+Unusable frames (wrong encoding, size that disagrees with camera_info, empty message, no
+valid pixel) are dropped; each cause is logged once at WARN, later repeats at DEBUG.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import rclpy
+from grasp_bridge.camera_info import intrinsics_to_camera_info
+from grasp_bridge.image import numpy_to_image
+from grasp_bridge.qos import sensor_qos
+from grasp_core.depth import DEPTH_ENCODINGS, DepthError, depth_to_metres, inpaint_depth
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+
+from .sources import RawFrame, load_source
+
+
+class CameraNode(Node):
+    """Publishes hole-free metric depth from a pluggable camera source (see module docstring)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("grasp_camera", **kwargs)
+        self.source_name = self.declare_parameter("source", "replay").value
+        self.frame_id = self.declare_parameter("frame_id", "camera_depth_optical_frame").value
+        self.inpaint = bool(self.declare_parameter("inpaint", True).value)
+        self.depth_topic = "depth/image"
+        self.depth_pub = self.create_publisher(Image, self.depth_topic, sensor_qos())
+        self.info_pub = self.create_publisher(CameraInfo, "depth/camera_info", sensor_qos())
+        self.colour_pub = self.create_publisher(Image, "color/image_raw", sensor_qos())
+        self.published = 0
+        self.dropped = 0
+        self._seen_causes: set[str] = set()
+        self.source = load_source(self.source_name)
+        self.source.configure(self, self.source_name, self.on_frame)
+        self.source.activate()
+        self.get_logger().info(f"camera source '{self.source_name}' active; publishing {self.depth_topic}")
+
+    def drop(self, cause: str, message: str) -> None:
+        """Drop a frame: WARN the first time a cause is seen, DEBUG afterwards."""
+        self.dropped += 1
+        if cause not in self._seen_causes:
+            self._seen_causes.add(cause)
+            self.get_logger().warning(f"dropping frame ({cause}): {message}")
+        else:
+            self.get_logger().debug(f"dropping frame ({cause}): {message}")
+
+    def on_frame(self, frame: RawFrame) -> None:
+        """Check, convert to metres, inpaint and publish one frame from the source."""
+        if frame.error is not None:
+            self.drop(*frame.error)
+            return
+        if frame.encoding not in DEPTH_ENCODINGS:
+            self.drop("encoding", f"{frame.encoding!r} is not a depth encoding {DEPTH_ENCODINGS}")
+            return
+        intr = frame.intrinsics
+        h, w = frame.depth.shape[:2]
+        if intr is None:
+            self.drop("camera_info", "no intrinsics for the frame")
+            return
+        if (intr.width, intr.height) != (w, h):
+            self.drop("size", f"image is {w}x{h} but camera_info says {intr.width}x{intr.height}")
+            return
+        try:
+            depth = depth_to_metres(frame.depth, frame.encoding)
+            if not np.isfinite(depth).any():
+                raise DepthError("no valid depth pixel (all NaN/0)")
+            if self.inpaint:
+                depth = inpaint_depth(depth)
+        except DepthError as exc:
+            self.drop("all_nan" if "valid" in str(exc) else "depth", str(exc))
+            return
+        header = Header()
+        header.stamp = frame.stamp if frame.stamp is not None else self.get_clock().now().to_msg()
+        header.frame_id = frame.frame_id or self.frame_id
+        info = intrinsics_to_camera_info(intr, header)
+        self.info_pub.publish(info)
+        self.depth_pub.publish(numpy_to_image(depth.astype(np.float32), "32FC1", header))
+        if frame.rgb is not None:
+            self.colour_pub.publish(numpy_to_image(frame.rgb, "rgb8", header))
+        self.published += 1
+
+    def destroy_node(self) -> None:
+        self.source.deactivate()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = CameraNode()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except ValueError as exc:  # bad parameters: unknown source, missing folder, bad intrinsics
+        print(f"grasp_camera: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Camera sources: plugins of :class:`grasp_camera.camera_node.CameraNode`.
+
+A source is found by name in the entry-point group ``grasp_camera.sources``
+(the Python analogue of pluginlib), implements :class:`CameraSource`, reads its
+own parameters under ``<name>.`` and hands raw frames to the node through the
+``emit`` callback given to :meth:`CameraSource.configure`. The node does the
+conversion to metres, inpainting, checks and publishing.
+
+``topic`` — a camera driver's depth stream. Defaults are realsense2_camera's
+names; remap them for other drivers (``--ros-args -r``), e.g.
+
+* realsense2_camera (default): ``/camera/camera/depth/image_rect_raw`` and
+  ``/camera/camera/depth/camera_info`` (16UC1 mm, ``camera_depth_optical_frame``);
+  aligned to colour: ``-r /camera/camera/depth/image_rect_raw:=/camera/camera/aligned_depth_to_color/image_raw``
+  ``-r /camera/camera/depth/camera_info:=/camera/camera/aligned_depth_to_color/camera_info``.
+* Azure_Kinect_ROS_Driver: ``-r /camera/camera/depth/image_rect_raw:=/depth/image_raw``
+  ``-r /camera/camera/depth/camera_info:=/depth/camera_info`` (16UC1 mm, or 32FC1 m with
+  ``depth_unit``; frame ``depth_camera_link``).
+* kinect_ros2 (Kinect v1): ``-r /camera/camera/depth/image_rect_raw:=/depth/image_raw``
+  ``-r /camera/camera/depth/camera_info:=/depth/camera_info`` (16UC1 mm, frame ``kinect_camera_optical``).
+
+The topic names are also the parameters ``topic.depth_topic`` and
+``topic.info_topic`` (config/grasp.yaml) for setups without remapping.
+
+``replay`` — depth frames from a folder (``.npy`` m, ``.tiff`` m or mm, 16-bit
+``.png`` mm; see :func:`grasp_core.frames.list_depth_frames`), with the colour
+image beside each frame when there is one (:func:`grasp_core.frames.find_colour`).
+Parameters: ``replay.folder``; ``replay.intrinsics`` (camera_info YAML; empty →
+:meth:`grasp_core.camera.CameraIntrinsics.default_for`, the Kinect v1 defaults
+fx = fy = 525·W/640 px, centred principal point, documented as the Cornell
+default since the Cornell dataset ships no intrinsics); ``replay.rate_hz``;
+``replay.loop``; ``replay.wait_for_subscribers`` (hold the first frame until
+``depth/image`` has a subscriber, so no frame is lost to discovery).
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from grasp_bridge.camera_info import camera_info_to_intrinsics
+from grasp_bridge.image import image_to_numpy
+from grasp_bridge.plugins import load_plugin
+from grasp_bridge.qos import sensor_qos
+from grasp_core.camera import CameraInfoError, CameraIntrinsics, load_camera_info_yaml
+from grasp_core.frames import FrameError, find_colour, list_depth_frames, load_depth, load_rgb
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image
+
+ENTRY_POINT_GROUP = "grasp_camera.sources"
+
+
+@dataclass
+class RawFrame:
+    """One frame as a source delivers it.
+
+    Attributes:
+        depth: (H, W) raw depth array in ``encoding`` (uint16 mm for 16UC1/mono16,
+            float32 m for 32FC1), or None when the source could not decode it.
+        encoding: sensor_msgs/Image encoding of ``depth``.
+        intrinsics: intrinsics of the image (None: not known yet).
+        stamp: ``builtin_interfaces/Time`` of the capture, or None (the node stamps it now).
+        frame_id: optical frame of the image ('' → the node's ``frame_id`` parameter).
+        rgb: (H, W, 3) uint8 RGB registered to the depth image, or None.
+        error: why the frame is unusable, as a short cause key and message, or None.
+    """
+
+    depth: np.ndarray | None
+    encoding: str
+    intrinsics: CameraIntrinsics | None
+    stamp: object | None = None
+    frame_id: str = ""
+    rgb: np.ndarray | None = None
+    error: tuple[str, str] | None = None
+
+
+class CameraSource(ABC):
+    """Interface of a camera source plugin (lifecycle à la Nav2)."""
+
+    @abstractmethod
+    def configure(self, node: Node, name: str, emit: Callable[[RawFrame], None]) -> None:
+        """Declare parameters under ``<name>.`` on ``node`` and remember ``emit``."""
+
+    def activate(self) -> None:  # noqa: B027 - optional hook
+        """Start delivering frames."""
+
+    def deactivate(self) -> None:  # noqa: B027 - optional hook
+        """Stop delivering frames."""
+
+    @property
+    def finished(self) -> bool:
+        """True when a finite source has delivered all its frames."""
+        return False
+
+
+class TopicSource(CameraSource):
+    """A driver's depth image + camera_info (best-effort sensor QoS; the latest camera_info is used)."""
+
+    def configure(self, node: Node, name: str, emit: Callable[[RawFrame], None]) -> None:
+        self._node, self._emit = node, emit
+        depth_topic = node.declare_parameter(f"{name}.depth_topic", "/camera/camera/depth/image_rect_raw").value
+        info_topic = node.declare_parameter(f"{name}.info_topic", "/camera/camera/depth/camera_info").value
+        self._info: CameraIntrinsics | None = None
+        self._info_error: str | None = None
+        self._subs = [
+            node.create_subscription(CameraInfo, info_topic, self._on_info, sensor_qos()),
+            node.create_subscription(Image, depth_topic, self._on_image, sensor_qos()),
+        ]
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        try:
+            self._info, self._info_error = camera_info_to_intrinsics(msg), None
+        except CameraInfoError as exc:
+            self._info, self._info_error = None, str(exc)
+
+    def _on_image(self, msg: Image) -> None:
+        stamp, frame = msg.header.stamp, msg.header.frame_id
+        if self._info is None:
+            why = self._info_error or "no camera_info received yet"
+            self._emit(RawFrame(None, msg.encoding, None, stamp, frame, error=("camera_info", why)))
+            return
+        try:
+            arr = image_to_numpy(msg)
+        except ValueError as exc:
+            cause = "encoding" if "encoding" in str(exc) else "empty" if "empty" in str(exc) else "layout"
+            self._emit(RawFrame(None, msg.encoding, self._info, stamp, frame, error=(cause, str(exc))))
+            return
+        self._emit(RawFrame(arr, msg.encoding, self._info, stamp, frame))
+
+
+class ReplaySource(CameraSource):
+    """Depth frames (and colour beside them) from a folder, published at ``replay.rate_hz``."""
+
+    def configure(self, node: Node, name: str, emit: Callable[[RawFrame], None]) -> None:
+        self._node, self._emit = node, emit
+        folder = node.declare_parameter(f"{name}.folder", "").value
+        self._intr_path = node.declare_parameter(f"{name}.intrinsics", "").value
+        rate = float(node.declare_parameter(f"{name}.rate_hz", 2.0).value)
+        self._loop = bool(node.declare_parameter(f"{name}.loop", False).value)
+        self._wait = bool(node.declare_parameter(f"{name}.wait_for_subscribers", True).value)
+        if not folder:
+            raise ValueError(f"parameter {name}.folder is empty: set the folder of depth frames to replay")
+        if rate <= 0:
+            raise ValueError(f"parameter {name}.rate_hz must be > 0, got {rate}")
+        self.frames: list[Path] = list_depth_frames(folder)  # FrameError (a ValueError) when none
+        self._intr: CameraIntrinsics | None = load_camera_info_yaml(self._intr_path) if self._intr_path else None
+        self._next, self._done = 0, False
+        self._period = 1.0 / rate
+        self._timer = None
+
+    def activate(self) -> None:
+        self._timer = self._node.create_timer(self._period, self._tick)
+
+    def deactivate(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    @property
+    def finished(self) -> bool:
+        return self._done
+
+    def _tick(self) -> None:
+        if self._done:
+            return
+        if self._wait and self._node.depth_pub.get_subscription_count() == 0:
+            return
+        path = self.frames[self._next]
+        self._next += 1
+        if self._next == len(self.frames):
+            if self._loop:
+                self._next = 0
+            else:
+                self._done = True
+                self.deactivate()
+        try:
+            depth = load_depth(path)
+            colour = find_colour(path)
+            rgb = load_rgb(colour) if colour is not None else None
+        except FrameError as exc:
+            self._emit(RawFrame(None, "32FC1", None, error=("file", str(exc))))
+            return
+        h, w = depth.shape
+        intr = self._intr or CameraIntrinsics.default_for(w, h)
+        if rgb is not None and rgb.shape[:2] != depth.shape:
+            rgb = None
+        self._emit(RawFrame(depth, "32FC1", intr, None, "", rgb))
+        if self._done:
+            self._node.get_logger().info(f"replay finished: {len(self.frames)} frame(s) from {path.parent}")
+
+
+def load_source(name: str) -> CameraSource:
+    """Instantiate the camera source plugin ``name`` from the ``grasp_camera.sources`` entry points.
+
+    ``name`` may also be ``module:Class``. Raises ValueError when it is unknown.
+    """
+    return load_plugin(ENTRY_POINT_GROUP, name, {"topic": TopicSource, "replay": ReplaySource})()
+

@@ -1,0 +1,1 @@
+"""Grasp detector node of the grasp stack; detectors are plugins (see :mod:`grasp_detector.detectors`)."""

@@ -1,0 +1,76 @@
+"""Grasp detector plugins of :class:`grasp_detector.detector_node.DetectorNode`.
+
+A detector is found by name in the entry-point group ``grasp_detector.detectors``
+and implements :class:`DetectorPlugin`; the node knows only this interface.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+from grasp_bridge.plugins import load_plugin
+from grasp_core.camera import CameraIntrinsics
+from grasp_core.inference import Detection, GraspDetector
+
+ENTRY_POINT_GROUP = "grasp_detector.detectors"
+
+
+class DetectorPlugin(ABC):
+    """Interface of a detector plugin."""
+
+    @abstractmethod
+    def configure(self, node, name: str, model: str) -> None:
+        """Load the model; declare the plugin's own parameters under ``<name>.`` on ``node``.
+
+        Raises:
+            ValueError (e.g. ``ModelCardError``): no usable model.
+        """
+
+    @property
+    @abstractmethod
+    def model_id(self) -> str:
+        """Identifier written to each candidate's ``model_id``."""
+
+    @property
+    def needs_rgb(self) -> bool:
+        """Whether :meth:`detect` needs a colour image."""
+        return False
+
+    @abstractmethod
+    def detect(self, depth: np.ndarray, rgb: np.ndarray | None, intrinsics: CameraIntrinsics,
+               top_k: int, min_distance_px: float, quality_threshold: float) -> Detection:
+        """Detect grasps on (H, W) float32 depth in metres (NaN holes), rgb (H, W, 3) uint8 or None.
+
+        Raises:
+            grasp_core.depth.DepthError, ValueError: unusable input.
+        """
+
+
+class OnnxGenerativeDetector(DetectorPlugin):
+    """A GG-CNN-family network run by ONNX Runtime (:class:`grasp_core.inference.GraspDetector`).
+
+    Own parameters: ``<name>.threads`` (int, 0 = ONNX Runtime's default),
+    ``<name>.verify`` (bool, check the model file's sha256 against its card).
+    """
+
+    def configure(self, node, name: str, model: str) -> None:
+        threads = int(node.declare_parameter(f"{name}.threads", 0).value)
+        verify = bool(node.declare_parameter(f"{name}.verify", True).value)
+        self.detector = GraspDetector(model or None, verify=verify, threads=threads)
+
+    @property
+    def model_id(self) -> str:
+        return self.detector.name
+
+    @property
+    def needs_rgb(self) -> bool:
+        return self.detector.needs_rgb
+
+    def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
+        return self.detector.detect(depth, rgb=rgb, intrinsics=intrinsics, top_k=top_k,
+                                    min_distance_px=min_distance_px, quality_threshold=quality_threshold)
+
+
+def load_detector(name: str) -> DetectorPlugin:
+    """Instantiate detector plugin ``name`` (entry point, or ``module:Class``). Raises ValueError."""
+    return load_plugin(ENTRY_POINT_GROUP, name, {"onnx_generative": OnnxGenerativeDetector})()
