@@ -4,31 +4,31 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .depth import inpaint_depth
 from .grasp import Grasp
 
 
 def depth_to_bgr(depth: np.ndarray) -> np.ndarray:
     """(H, W) metres (NaN holes) → (H, W, 3) uint8 BGR relief image, holes black.
 
-    The dominant plane (a least-squares fit, robust to a tilted table) is
-    subtracted so that objects stand out; nearer than the plane = brighter.
+    Shows the height of things above their surroundings, so that objects stand out
+    whatever the table's tilt: the background is a grey-scale morphological closing
+    of the depth with a disc wider than a graspable object (objects are local minima
+    of depth), and brightness is background − depth.
     """
     valid = np.isfinite(depth)
     out = np.zeros(depth.shape, dtype=np.uint8)
-    if valid.sum() >= 3:
-        rows, cols = np.nonzero(valid)
-        a = np.column_stack([cols, rows, np.ones_like(cols)]).astype(np.float64)
-        z = depth[valid].astype(np.float64)
-        coef = np.linalg.lstsq(a, z, rcond=None)[0]
-        for _ in range(2):  # refit on the points near the plane (the table)
-            res = z - a @ coef
-            keep = np.abs(res) < max(2.5 * np.median(np.abs(res)), 1e-4)
-            if keep.sum() >= 3:
-                coef = np.linalg.lstsq(a[keep], z[keep], rcond=None)[0]
-        relief = (a @ coef) - z  # height above the plane, m
-        lo, hi = np.percentile(relief, [1, 99.5])
-        scale = max(hi - lo, 0.01)
-        out[valid] = (40 + 215 * np.clip((relief - lo) / scale, 0, 1)).astype(np.uint8)
+    if valid.any():
+        h, w = depth.shape
+        d = inpaint_depth(depth)
+        # the closing on a 4x smaller image (it only needs the coarse shape), then back up
+        small = cv2.resize(d, (max(w // 4, 1), max(h // 4, 1)), interpolation=cv2.INTER_AREA)
+        k = max(5, (min(small.shape) // 5) | 1)
+        background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        background = np.maximum(cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR), d)
+        relief = background - d  # m above the surroundings, >= 0
+        top = max(float(np.percentile(relief[valid], 99.5)), 0.01)
+        out[valid] = (40 + 215 * np.clip(relief[valid] / top, 0, 1)).astype(np.uint8)
     return cv2.cvtColor(out, cv2.COLOR_GRAY2BGR)
 
 
