@@ -118,16 +118,13 @@ class GraspDetector:
         inp = self.card.input
         chans = []
         if self.modality in ("depth", "rgbd"):
-            # crop at source resolution, fill holes there, then resize (area averaging):
-            # the same pixels and mapping as tf.apply, without averaging NaN holes in
-            crop = CropTransform(tf.x0, tf.y0, tf.crop_size, tf.crop_size).apply(depth.astype(np.float32))
+            crop = tf.apply(depth.astype(np.float32), cv2.INTER_NEAREST)
             if inp.get("inpaint", "navier_stokes") == "navier_stokes":
                 crop = inpaint_depth(crop)
             elif hole_mask(crop).all():
                 raise DepthError("depth crop has no valid pixel")
             else:
                 crop = np.nan_to_num(crop, nan=float(np.nanmean(crop)))
-            crop = CropTransform(0, 0, tf.crop_size, self.size).apply(crop, cv2.INTER_AREA)
             chans.append(normalise_depth(crop, inp.get("depth_normalisation", "mean_clip"),
                                          float(inp.get("depth_clip", 1.0)))[None])
         if self.needs_rgb:
