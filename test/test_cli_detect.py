@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
 from grasp_core.camera import CameraIntrinsics
-from grasp_core.model_card import ModelCardError, load_card
 from grasp_core.model_card import DEFAULT_MODEL as _DEFAULT
+from grasp_core.model_card import ModelCardError, load_card
 
 DEFAULT_MODEL = os.environ.get("GRASP_TEST_MODEL", _DEFAULT)
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +50,8 @@ def test_cli_on_generated_frames_writes_consistent_candidates(tmp_path):
     intr = CameraIntrinsics.default_for(640, 480)
     (tmp_path / "cam.yaml").write_text(yaml.safe_dump(intr.to_yaml_dict()))
     out = tmp_path / "out"
-    r = run_cli("--model", DEFAULT_MODEL, "--input", frames, "--output", out, "--intrinsics", tmp_path / "cam.yaml", "--top-k", 3)
+    r = run_cli("--model", DEFAULT_MODEL, "--input", frames, "--output", out,
+                "--intrinsics", tmp_path / "cam.yaml", "--top-k", 3)
     assert r.returncode == 0, r.stderr
     recs = [json.loads(line) for line in (out / "candidates.jsonl").read_text().splitlines()]
     assert {r["frame"] for r in recs} == {"a.npy", "b.png"}

@@ -1,7 +1,6 @@
 """Depth preprocessing: encodings, holes, inpainting, crop and its exact inverse."""
 import numpy as np
 import pytest
-
 from grasp_core.depth import (
     CropTransform,
     DepthError,

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 import yaml
-
 from grasp_core.camera import (
     CameraInfoError,
     CameraIntrinsics,

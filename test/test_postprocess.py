@@ -1,7 +1,6 @@
 """Post-processing on synthetic maps with known maxima."""
 import numpy as np
 import pytest
-
 from grasp_core.grasp import wrap_angle
 from grasp_core.postprocess import decode_maps, find_peaks, grasps_from_maps
 

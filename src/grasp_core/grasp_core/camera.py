@@ -43,7 +43,7 @@ class CameraIntrinsics:
         return np.array([[self.fx, 0, self.cx], [0, self.fy, self.cy], [0, 0, 1.0]])
 
     @classmethod
-    def default_for(cls, width: int, height: int, frame_id: str = "camera_depth_optical_frame") -> "CameraIntrinsics":
+    def default_for(cls, width: int, height: int, frame_id: str = "camera_depth_optical_frame") -> CameraIntrinsics:
         """Kinect-like defaults scaled to the image: fx = fy = 525·(width/640), centred principal point.
 
         The Cornell grasping dataset ships no intrinsics; these are the values
@@ -52,7 +52,7 @@ class CameraIntrinsics:
         f = 525.0 * width / 640.0
         return cls(int(width), int(height), f, f, (width - 1) / 2.0, (height - 1) / 2.0, frame_id)
 
-    def scaled(self, width: int, height: int) -> "CameraIntrinsics":
+    def scaled(self, width: int, height: int) -> CameraIntrinsics:
         """The same camera at another resolution."""
         sx, sy = width / self.width, height / self.height
         return CameraIntrinsics(int(width), int(height), self.fx * sx, self.fy * sy,
@@ -167,4 +167,5 @@ def grasp_to_pose(intr: CameraIntrinsics, grasp: Grasp, depth: float) -> GraspPo
     y /= np.linalg.norm(y)
     x = np.cross(y, z)
     r = np.stack([x, y, z], axis=1)
-    return GraspPose(p, r, rotation_to_quaternion(r), opening_metres(intr, grasp.width_px, grasp.angle, depth), float(depth))
+    opening = opening_metres(intr, grasp.width_px, grasp.angle, depth)
+    return GraspPose(p, r, rotation_to_quaternion(r), opening, float(depth))

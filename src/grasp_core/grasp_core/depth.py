@@ -124,7 +124,7 @@ class CropTransform:
     output_size: int
 
     @classmethod
-    def centre(cls, image_shape: tuple[int, int], crop_size: int, output_size: int) -> "CropTransform":
+    def centre(cls, image_shape: tuple[int, int], crop_size: int, output_size: int) -> CropTransform:
         """Centre crop of ``crop_size`` px (clamped to the image's shorter side)."""
         h, w = int(image_shape[0]), int(image_shape[1])
         if h <= 0 or w <= 0 or crop_size <= 0 or output_size <= 0:

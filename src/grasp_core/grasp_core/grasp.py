@@ -61,11 +61,11 @@ class Grasp:
     def as_dict(self) -> dict:
         return {k: float(v) for k, v in asdict(self).items()}
 
-    def with_quality(self, quality: float) -> "Grasp":
+    def with_quality(self, quality: float) -> Grasp:
         return replace(self, quality=float(quality))
 
     @classmethod
-    def from_polygon(cls, corners: np.ndarray, quality: float = 1.0) -> "Grasp":
+    def from_polygon(cls, corners: np.ndarray, quality: float = 1.0) -> Grasp:
         """Build a grasp from 4 corners (u, v) in order; the first edge (p0→p1) is a jaw.
 
         This is the Cornell ``cpos.txt`` convention: corners 0→1 and 2→3 are the

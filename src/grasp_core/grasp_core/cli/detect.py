@@ -30,7 +30,7 @@ def candidate_records(frame: str, det: Detection, model_id: str) -> list[dict]:
     position [x, y, z] (m) and orientation [x, y, z, w] in ``frame_id``.
     """
     out = []
-    for i, (g, z, pose) in enumerate(zip(det.grasps, det.depths, det.poses)):
+    for i, (g, z, pose) in enumerate(zip(det.grasps, det.depths, det.poses, strict=True)):
         rec = {"frame": frame, "rank": i, "u": round(g.u, 2), "v": round(g.v, 2),
                "angle": round(g.angle, 4), "width_px": round(g.width_px, 2),
                "length_px": round(g.length_px, 2), "quality": round(g.quality, 4),

@@ -1,0 +1,353 @@
+"""Seeded MuJoCo table-top scenes rendered by an overhead, tilted depth camera.
+
+World frame: z up, the table top is the plane z = 0. The camera looks at a
+target point on the table from a height of 0.45-1.1 m with a tilt of 0-35°
+from vertical and a random yaw about its optical axis.
+
+Camera model: pinhole, 640x480, fx = fy (default 525 px, Kinect-like),
+principal point at the image centre (319.5, 239.5) in pixel-centre
+coordinates, which is where MuJoCo's renderer puts it. MuJoCo only knows a
+vertical field of view: ``fovy = 2·atan(H / (2·fy))``.
+
+Depth: MuJoCo's renderer (``mujoco.Renderer`` with depth rendering) converts its
+z-buffer with the model's near/far planes to metric z-depth, i.e. the
+distance along the optical axis, as a Kinect reports it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .objects import ObjectSpec, random_object
+
+IMAGE_W, IMAGE_H = 640, 480
+DEFAULT_F = 525.0
+
+
+@dataclass
+class Camera:
+    """Pinhole depth camera in the world frame.
+
+    Attributes:
+        pos: (3,) camera centre (m).
+        xaxis, yaxis: (3,) unit vectors of the image right (+u) and image up (−v) directions.
+        fx, fy, cx, cy: intrinsics in px (pixel-centre convention).
+        width, height: image size in px.
+    """
+
+    pos: np.ndarray
+    xaxis: np.ndarray
+    yaxis: np.ndarray
+    fx: float = DEFAULT_F
+    fy: float = DEFAULT_F
+    cx: float = (IMAGE_W - 1) / 2
+    cy: float = (IMAGE_H - 1) / 2
+    width: int = IMAGE_W
+    height: int = IMAGE_H
+
+    @property
+    def fovy_deg(self) -> float:
+        return math.degrees(2 * math.atan(self.height / (2 * self.fy)))
+
+    def intrinsics(self) -> dict:
+        return {"fx": self.fx, "fy": self.fy, "cx": self.cx, "cy": self.cy,
+                "width": self.width, "height": self.height}
+
+    def project(self, p: np.ndarray) -> np.ndarray:
+        """Project (N, 3) world points to (N, 3) [u, v, z-depth]."""
+        zc = np.cross(self.xaxis, self.yaxis)
+        d = np.atleast_2d(p) - self.pos
+        x, y, z = d @ self.xaxis, d @ self.yaxis, -(d @ zc)
+        return np.stack([self.cx + self.fx * x / z, self.cy - self.fy * y / z, z], axis=1)
+
+
+@dataclass
+class SceneConfig:
+    """Ranges of the scene randomisation (metres, degrees)."""
+
+    min_objects: int = 1
+    max_objects: int = 4
+    height_range: tuple = (0.45, 1.1)
+    tilt_deg_range: tuple = (0.0, 35.0)
+    f_jitter: float = 0.10
+    table_edge_prob: float = 0.3
+    settle_steps: int = 400
+
+
+def sample_camera(rng: np.random.Generator, cfg: SceneConfig, target: np.ndarray) -> Camera:
+    """Camera looking at ``target`` (on the table) from a random height, tilt and yaw."""
+    h = rng.uniform(*cfg.height_range)
+    # tilt from vertical, uniform in the range (the real Cornell frames are tilted ~25°)
+    tilt = math.radians(rng.uniform(*cfg.tilt_deg_range))
+    az = rng.uniform(0, 2 * math.pi)
+    dist = h / math.cos(tilt)
+    zc = np.array([math.sin(tilt) * math.cos(az), math.sin(tilt) * math.sin(az), math.cos(tilt)])
+    pos = target + dist * zc
+    ref = np.array([1.0, 0.0, 0.0]) if abs(zc[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    e1 = np.cross(ref, zc)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(zc, e1)
+    yaw = rng.uniform(0, 2 * math.pi)
+    x = math.cos(yaw) * e1 + math.sin(yaw) * e2
+    y = np.cross(zc, x)
+    f = DEFAULT_F * (1 + rng.uniform(-cfg.f_jitter, cfg.f_jitter))
+    return Camera(pos, x, y, f, f)
+
+
+def _fmt(v) -> str:
+    return " ".join(f"{float(x):.6g}" for x in v)
+
+
+def build_mjcf(objects: list[tuple[ObjectSpec, np.ndarray, np.ndarray]], table: dict,
+               rgba: list[np.ndarray], table_rgba: np.ndarray) -> str:
+    """MJCF string of a scene.
+
+    Args:
+        objects: (spec, position (3,), quaternion wxyz (4,)) of each object at drop time.
+        table: {"centre": (2,), "half": (2,), "floor": bool} table top at z = 0.
+        rgba: one (4,) colour per object.
+        table_rgba: (4,) table colour.
+    """
+    assets = []
+    for spec, _, _ in objects:
+        for aname, (fpath, scale) in spec.mesh_files.items():
+            assets.append(f'<mesh name="{aname}" file="{fpath}" scale="{scale} {scale} {scale}"/>')
+    cx, cy = table["centre"]
+    hx, hy = table["half"]
+    world = [
+        f'<geom name="table" type="box" pos="{cx} {cy} -0.02" size="{hx} {hy} 0.02" rgba="{_fmt(table_rgba)}"/>',
+        '<light pos="0.3 0.2 3" dir="-0.1 -0.05 -1" diffuse="0.8 0.8 0.8"/>',
+        '<camera name="depth_cam" pos="0 0 1"/>',
+    ]
+    if table.get("floor"):
+        world.append('<geom name="floor" type="plane" pos="0 0 -0.72" size="10 10 0.1" rgba="0.4 0.38 0.35 1"/>')
+    for (spec, pos, quat), col in zip(objects, rgba, strict=True):
+        gs = []
+        for k, g in enumerate(spec.geoms):
+            attrs = f'name="{spec.name}_g{k}" type="{g.type}" pos="{_fmt(g.pos)}" euler="{_fmt(g.euler)}"'
+            if g.type == "mesh":
+                attrs += f' mesh="{g.mesh}"'
+            else:
+                attrs += f' size="{_fmt(g.size)}"'
+            gs.append(f'<geom {attrs} rgba="{_fmt(col)}" friction="0.8 0.01 0.001" density="400"/>')
+        world.append(f'<body name="{spec.name}" pos="{_fmt(pos)}" quat="{_fmt(quat)}"><freejoint/>'
+                     + "".join(gs) + "</body>")
+    return (
+        '<mujoco model="grasp_scene"><compiler angle="radian"/>'
+        '<option timestep="0.002" integrator="implicitfast"/>'
+        f'<visual><global offwidth="{IMAGE_W}" offheight="{IMAGE_H}"/>'
+        '<map znear="0.05" zfar="20"/><quality shadowsize="0"/></visual>'
+        f'<asset>{"".join(assets)}</asset>'
+        f'<worldbody>{"".join(world)}</worldbody></mujoco>'
+    )
+
+
+def _random_quat_yaw(rng: np.random.Generator, full: bool) -> np.ndarray:
+    if full:
+        q = rng.normal(size=4)
+        return q / np.linalg.norm(q)
+    yaw = rng.uniform(0, 2 * math.pi)
+    # small random tilt so boxes settle naturally
+    ax = rng.normal(size=3) * np.array([1, 1, 0])
+    ang = rng.uniform(0, 0.15)
+    n = np.linalg.norm(ax)
+    qt = np.array([math.cos(ang / 2), *(math.sin(ang / 2) * ax / max(n, 1e-9))])
+    qy = np.array([math.cos(yaw / 2), 0, 0, math.sin(yaw / 2)])
+    w1, x1, y1, z1 = qt
+    w2, x2, y2, z2 = qy
+    return np.array([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2, w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+                     w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2])
+
+
+@dataclass
+class Scene:
+    """A settled MuJoCo scene.
+
+    Attributes:
+        xml: the MJCF string.
+        model, data: MuJoCo model and data after settling.
+        objects: the object specs, index k ↔ segmentation label k + 1.
+        target: (3,) point on the table the cameras look at.
+        geom_to_label: (ngeom,) int array: 0 table/floor, k + 1 for a geom of object k.
+    """
+
+    xml: str
+    model: object
+    data: object
+    objects: list
+    target: np.ndarray
+    geom_to_label: np.ndarray
+
+
+def make_scene(seed: int, cfg: SceneConfig | None = None, mesh_specs: list | None = None) -> Scene:
+    """Build and settle a random scene from ``numpy.random.default_rng(seed)``.
+
+    1-4 objects are dropped at random poses within the central view (a disc of
+    radius ≈ 0.12 m around the camera target) and settled by ``cfg.settle_steps``
+    physics steps of 2 ms.
+
+    Args:
+        seed: the scene seed; same seed → same scene.
+        cfg: randomisation ranges.
+        mesh_specs: optional list of callables ``f(rng, name) -> ObjectSpec`` (mesh
+            objects); when given, half of the objects come from them.
+    """
+    import mujoco
+
+    cfg = cfg or SceneConfig()
+    rng = np.random.default_rng(seed)
+    target = np.array([rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), 0.0])
+    # table: large, or with a visible edge 0.12-0.35 m from the target and a floor below
+    if rng.uniform() < cfg.table_edge_prob:
+        ang = rng.uniform(0, 2 * math.pi)
+        edge = rng.uniform(0.16, 0.35)
+        half = np.array([0.6, 0.6])
+        centre = target[:2] + (edge - 0.6) * np.array([math.cos(ang), math.sin(ang)])
+        # a rotated edge is approximated by an axis-aligned table: choose the dominant axis
+        if abs(math.cos(ang)) > abs(math.sin(ang)):
+            centre = np.array([target[0] + math.copysign(edge - 0.6, math.cos(ang)), target[1]])
+        else:
+            centre = np.array([target[0], target[1] + math.copysign(edge - 0.6, math.sin(ang))])
+        table = {"centre": centre, "half": half, "floor": True}
+    else:
+        table = {"centre": np.zeros(2), "half": np.array([3.0, 3.0]), "floor": False}
+    n = int(rng.integers(cfg.min_objects, cfg.max_objects + 1))
+    placed = []
+    z = 0.0
+    for k in range(n):
+        if mesh_specs and rng.uniform() < 0.5:
+            spec = mesh_specs[int(rng.integers(len(mesh_specs)))](rng, f"o{k}")
+        else:
+            spec = random_object(rng, f"o{k}")
+        r = rng.uniform(0, 0.11)
+        th = rng.uniform(0, 2 * math.pi)
+        xy = target[:2] + r * np.array([math.cos(th), math.sin(th)])
+        lo, hi = table["centre"] - table["half"], table["centre"] + table["half"]
+        xy = np.clip(xy, lo + spec.radius * 0.5, hi - spec.radius * 0.5)
+        z += spec.radius + spec.half_height + 0.01 if k else max(spec.half_height, spec.radius * 0.5) + 0.01
+        quat = _random_quat_yaw(rng, not spec.random_yaw_only)
+        placed.append((spec, np.array([xy[0], xy[1], z]), quat))
+    rgba = [np.array([*rng.uniform(0.05, 0.95, 3), 1.0]) for _ in placed]
+    table_rgba = np.array([*rng.uniform(0.3, 1.0, 3), 1.0])
+    xml = build_mjcf(placed, table, rgba, table_rgba)
+    model = mujoco.MjModel.from_xml_string(xml)
+    data = mujoco.MjData(model)
+    mujoco.mj_forward(model, data)
+    for _ in range(cfg.settle_steps):
+        mujoco.mj_step(model, data)
+        data.qvel[:] *= 0.98  # light damping so objects come to rest quickly
+    mujoco.mj_forward(model, data)
+    g2l = np.zeros(model.ngeom, dtype=np.int32)
+    for k, (spec, _, _) in enumerate(placed):
+        bid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, spec.name)
+        g2l[model.geom_bodyid == bid] = k + 1
+    return Scene(xml, model, data, [p[0] for p in placed], target, g2l)
+
+
+@dataclass
+class View:
+    """One rendered view.
+
+    Attributes:
+        depth: (H, W) float32 perfect z-depth, metres.
+        rgb: (H, W, 3) uint8.
+        labels: (H, W) uint8: 0 background (table, floor), k + 1 object k.
+        camera: the camera.
+    """
+
+    depth: np.ndarray
+    rgb: np.ndarray
+    labels: np.ndarray
+    camera: Camera
+
+
+def add_camera(scene: Scene, cam: Camera) -> None:
+    """Point the scene model's camera 0 at ``cam`` (modifies ``scene.model``)."""
+    m = scene.model
+    zc = np.cross(cam.xaxis, cam.yaxis)
+    rot = np.stack([cam.xaxis, cam.yaxis, zc], axis=1)  # columns = camera axes in world
+    import mujoco
+
+    q = np.zeros(4)
+    mujoco.mju_mat2Quat(q, rot.reshape(-1))
+    m.cam_pos[0] = cam.pos
+    m.cam_quat[0] = q
+    m.cam_fovy[0] = cam.fovy_deg
+
+
+def render_view(scene: Scene, cam: Camera, renderer=None) -> View:
+    """Render perfect depth, RGB and the object label image from ``cam``.
+
+    Args:
+        scene: from :func:`make_scene` (its MJCF has one camera, moved here).
+        cam: the camera.
+        renderer: an optional ``mujoco.Renderer`` of the scene model (640x480).
+    """
+    import mujoco
+
+    add_camera(scene, cam)
+    mujoco.mj_forward(scene.model, scene.data)
+    own = renderer is None
+    r = renderer or mujoco.Renderer(scene.model, IMAGE_H, IMAGE_W)
+    try:
+        r.update_scene(scene.data, camera=0)
+        rgb = r.render().copy()
+        r.enable_depth_rendering()
+        r.update_scene(scene.data, camera=0)
+        depth = r.render().astype(np.float32).copy()
+        r.disable_depth_rendering()
+        r.enable_segmentation_rendering()
+        r.update_scene(scene.data, camera=0)
+        seg = r.render().copy()
+        r.disable_segmentation_rendering()
+    finally:
+        if own:
+            r.close()
+    gid = seg[..., 0]
+    is_geom = (seg[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM)) & (gid >= 0)
+    labels = np.zeros(gid.shape, np.uint8)
+    labels[is_geom] = scene.geom_to_label[gid[is_geom]]
+    return View(depth, rgb, labels, cam)
+
+
+def kinect_noise(depth: np.ndarray, rng: np.random.Generator, level: float = 1.0) -> np.ndarray:
+    """Kinect-like noisy depth with holes (NaN) from a perfect depth image.
+
+    Model: axial Gaussian noise σ(z) = 0.0012 + 0.0019·(z − 0.4)² m (Nguyen,
+    Izadi, Lovell, 3DIMPVT 2012, Eq. 5), a small low-frequency offset field,
+    random dropout blobs, and holes along depth discontinuities (shadow /
+    mixed-pixel edges), each scaled by ``level``.
+
+    Args:
+        depth: (H, W) float32 metres, no holes.
+        rng: numpy Generator.
+        level: 0 = perfect, 1 = typical, >1 = worse.
+
+    Returns:
+        (H, W) float32 metres, NaN at holes.
+    """
+    h, w = depth.shape
+    z = depth.astype(np.float32)
+    sigma = (0.0012 + 0.0019 * (z - 0.4) ** 2) * level
+    out = z + rng.normal(size=z.shape).astype(np.float32) * sigma
+    low = cv2.resize(rng.normal(size=(6, 8)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    out += low * 0.002 * level
+    holes = np.zeros((h, w), bool)
+    # dropout blobs
+    if level > 0:
+        field_ = cv2.GaussianBlur(rng.uniform(size=(h // 8, w // 8)).astype(np.float32), (0, 0), 1.5)
+        field_ = cv2.resize(field_, (w, h), interpolation=cv2.INTER_LINEAR)
+        thr = np.quantile(field_, 1 - rng.uniform(0.0, 0.04) * level)
+        holes |= field_ > thr
+        holes |= rng.uniform(size=(h, w)) < 0.005 * level
+        # holes at depth edges
+        gx = cv2.Sobel(z, cv2.CV_32F, 1, 0, ksize=3) / 8
+        gy = cv2.Sobel(z, cv2.CV_32F, 0, 1, ksize=3) / 8
+        edge = (np.hypot(gx, gy) > 0.008).astype(np.uint8)
+        edge = cv2.dilate(edge, np.ones((3, 3), np.uint8), iterations=int(rng.integers(0, 3)))
+        holes |= (edge > 0) & (rng.uniform(size=(h, w)) < 0.6 * min(level, 1.5))
+    out[holes] = np.nan
+    return out
