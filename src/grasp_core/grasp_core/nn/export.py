@@ -6,6 +6,7 @@ ONNX: opset 17, input ``depth`` N×1×S×S float32 (dynamic batch), outputs
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -15,7 +16,10 @@ from .ggcnn import ARCHITECTURES, OUTPUT_NAMES, build
 
 
 def export_onnx(net: torch.nn.Module, path: str | Path, input_size: int, opset: int = 17) -> Path:
-    """Export ``net`` (eval mode) to ONNX at ``path``; returns the path."""
+    """Export ``net`` (eval mode) to ONNX at ``path``; returns the path.
+
+    The spatial size is fixed to ``input_size`` (the card's ``input.size``); the batch axis is dynamic.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     net = net.eval()
@@ -23,10 +27,13 @@ def export_onnx(net: torch.nn.Module, path: str | Path, input_size: int, opset: 
     axes = {"depth": {0: "batch"}, **{k: {0: "batch"} for k in OUTPUT_NAMES}}
     kwargs = dict(input_names=["depth"], output_names=list(OUTPUT_NAMES), opset_version=opset,
                   dynamic_axes=axes, do_constant_folding=True)
-    try:
-        torch.onnx.export(net, (x,), str(path), dynamo=False, **kwargs)
-    except TypeError:  # older torch without the dynamo switch
-        torch.onnx.export(net, (x,), str(path), **kwargs)
+    with warnings.catch_warnings():
+        # the size check in forward() is traced as a constant: the graph is for input_size only
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        try:
+            torch.onnx.export(net, (x,), str(path), dynamo=False, **kwargs)
+        except TypeError:  # older torch without the dynamo switch
+            torch.onnx.export(net, (x,), str(path), **kwargs)
     return path
 
 
