@@ -2,7 +2,7 @@
 
 1. Library (no ROS): per-frame ``GraspDetector.detect`` latency, p50/p99, for the
    project's model (``ggcnn2_synth`` when it is in models/) and the peer
-   ``ggcnn2_cornell`` (/work/shared/anchors/ggcnn2_cornell.onnx), on the same frames.
+   ``ggcnn2_cornell`` (../shared/anchors/ggcnn2_cornell.onnx beside the checkout), on the same frames.
 2. End to end: camera and detector as separate node processes (replay of the same
    frames); latency = receipt of ``/grasp_candidates`` − the depth image stamp.
 

@@ -2,7 +2,7 @@
 
 Example::
 
-    grasp-dataset --output /work/data/synth_v1 --scenes 1000 --views-per-scene 3 --seed 0 --workers 2
+    grasp-dataset --output data/synth_v1 --scenes 1000 --views-per-scene 3 --seed 0 --workers 2
 
 Resumable: scenes whose images are all complete are skipped. Scene k uses seed
 S + k, so the result does not depend on ``--workers``.

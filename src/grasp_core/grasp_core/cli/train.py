@@ -2,7 +2,7 @@
 
 Example::
 
-    grasp-train --data /work/data/synth_v1 --arch ggcnn2 --input-size 160 --epochs 30 \\
+    grasp-train --data data/synth_v1 --arch ggcnn2 --input-size 160 --epochs 30 \\
         --max-minutes 45 --out runs/ggcnn2 --export models/ggcnn2_synth.onnx
 """
 from __future__ import annotations

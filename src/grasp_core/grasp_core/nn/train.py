@@ -43,7 +43,7 @@ from .ggcnn import build, ggcnn_loss
 class TrainConfig:
     """Training settings (sizes in px, time in minutes)."""
 
-    data: str = "/work/data/synth_v1"
+    data: str = "data/synth_v1"
     arch: str = "ggcnn2"
     input_size: int = 160
     crop_size: int = 300
