@@ -6,6 +6,7 @@ No algorithm lives here: only data layout conversions.
 * :mod:`grasp_bridge.camera_info`: ``sensor_msgs/CameraInfo`` ↔ :class:`grasp_core.camera.CameraIntrinsics`.
 * :mod:`grasp_bridge.candidates`: :class:`grasp_core.inference.Detection` → ``grasp_interfaces/GraspCandidateArray``.
 * :mod:`grasp_bridge.qos`: QoS profiles for sensor streams and results.
+* :mod:`grasp_bridge.runtime`: :func:`spin_node`, the shared ``main()`` of the nodes.
 """
 from .camera_info import camera_info_to_intrinsics, intrinsics_to_camera_info
 from .candidates import detection_to_msg

@@ -17,11 +17,10 @@ import sys
 from pathlib import Path
 
 import cv2
-import rclpy
 from grasp_bridge.image import image_to_numpy
 from grasp_bridge.qos import result_qos
+from grasp_bridge.runtime import spin_node
 from grasp_bridge.sync import stamp_key
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
@@ -105,18 +104,7 @@ class CandidateLogger(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = CandidateLogger()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return spin_node(CandidateLogger, "grasp_candidate_logger", args)
 
 
 if __name__ == "__main__":

@@ -21,12 +21,11 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-import rclpy
 from grasp_bridge.camera_info import intrinsics_to_camera_info
 from grasp_bridge.image import numpy_to_image
 from grasp_bridge.qos import sensor_qos
+from grasp_bridge.runtime import spin_node
 from grasp_core.depth import DEPTH_ENCODINGS, DepthError, depth_to_metres, inpaint_depth
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
@@ -104,21 +103,7 @@ class CameraNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = CameraNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ValueError as exc:  # bad parameters: unknown source, missing folder, bad intrinsics
-        print(f"grasp_camera: error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return spin_node(CameraNode, "grasp_camera", args)
 
 
 if __name__ == "__main__":

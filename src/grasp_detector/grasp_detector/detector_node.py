@@ -32,16 +32,15 @@ import time
 
 import cv2
 import numpy as np
-import rclpy
 from grasp_bridge.camera_info import camera_info_to_intrinsics
 from grasp_bridge.candidates import detection_to_msg
 from grasp_bridge.image import image_to_numpy, numpy_to_image
 from grasp_bridge.qos import result_qos, sensor_qos
+from grasp_bridge.runtime import spin_node
 from grasp_bridge.sync import StampSynchronizer
 from grasp_core.camera import CameraInfoError
 from grasp_core.depth import DEPTH_ENCODINGS, DepthError, depth_to_metres
 from grasp_core.visualise import depth_to_bgr, draw_grasps
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, Image
@@ -154,23 +153,8 @@ class DetectorNode(Node):
             self.annotated_pub.publish(numpy_to_image(vis, "bgr8", img.header))
 
 
-
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = DetectorNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ValueError as exc:  # bad parameters: unknown detector, no model card
-        print(f"grasp_detector: error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return spin_node(DetectorNode, "grasp_detector", args)
 
 
 if __name__ == "__main__":
