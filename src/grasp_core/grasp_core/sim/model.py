@@ -1,0 +1,291 @@
+"""MJCF of the simulated pick cell: table, bin, overhead camera, UR5 arm and a 2F-85-like gripper.
+
+Everything here is the project's own model, written from published numbers (no mesh files):
+
+* UR5 (classic / CB3) kinematics: the nominal DH values of ur_description's
+  ``config/ur5/default_kinematics.yaml`` (``grasp_core.robot.UR5_DH``), with the link frames
+  laid out as ur_description's URDF does (``base_link`` → ``base_link_inertia`` rotated by π
+  about z → shoulder → upper arm → forearm → wrist 1-3 → ``tool0``), so joint angles are the
+  ROS joint angles and the ``tool0`` site equals :func:`grasp_core.robot.forward_kinematics`.
+* Masses, centres of mass and inertia tensors: ur_description ``config/ur5/physical_parameters.yaml``
+  (``inertia_parameters``); link radii from the same file (the capsules are for looks and
+  for collisions with objects).
+* Limits: ur_description ``config/ur5/joint_limits.yaml``: ±2π (elbow ±π), π rad/s,
+  efforts 150/150/150/28/28/28 N·m (the actuators' force ranges).
+* Gripper: a simplified Robotiq 2F-85 (coupling + housing + two parallel fingers on prismatic
+  joints along tool0 ±y, one tendon actuator, equality-coupled), pad centres at
+  :data:`grasp_core.robot.TCP_OFFSET` along tool0 z.
+
+Frames: world = ``base_link`` (REP 103, z up), table top at z = 0.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from ..robot import JOINT_NAMES, TCP_OFFSET, UR5_DH
+from ..synth.objects import ObjectSpec
+
+# ------------------------------------------------------------------------------------- UR5 data
+#: ur_description physical_parameters.yaml (UR5): link masses, kg.
+UR5_MASSES = {"base": 4.0, "shoulder": 3.7, "upper_arm": 8.393, "forearm": 2.33,
+              "wrist_1": 1.219, "wrist_2": 1.219, "wrist_3": 0.1879}
+#: physical_parameters.yaml center_of_mass (link frame, m).
+UR5_COG = {"shoulder": (0.0, -0.00193, -0.02561), "upper_arm": (-0.2125, 0.0, 0.11336),
+           "forearm": (-0.24225, 0.0, 0.0265), "wrist_1": (0.0, -0.01634, -0.0018),
+           "wrist_2": (0.0, 0.01634, -0.0018), "wrist_3": (0.0, 0.0, -0.001159)}
+#: physical_parameters.yaml inertia rotation (roll, pitch, yaw) of the principal axes in the link frame.
+UR5_COG_RPY = {"upper_arm": (0.0, math.pi / 2, 0.0), "forearm": (0.0, math.pi / 2, 0.0)}
+#: physical_parameters.yaml tensor (diagonal: ixx, iyy, izz), kg·m².
+UR5_INERTIA = {"shoulder": (0.014972358333333331, 0.014972358333333331, 0.01040625),
+               "upper_arm": (0.13388583541666665, 0.13388583541666665, 0.0151074),
+               "forearm": (0.031216803515624995, 0.031216803515624995, 0.004095),
+               "wrist_1": (0.002013889583333333, 0.002013889583333333, 0.0021942),
+               "wrist_2": (0.0018310395833333333, 0.0018310395833333333, 0.0021942),
+               "wrist_3": (8.062475833333332e-05, 8.062475833333332e-05, 0.0001321171875)}
+#: physical_parameters.yaml offsets (upper arm / forearm tube offsets along the joint axes, m) and radii.
+SHOULDER_OFFSET, ELBOW_OFFSET = 0.13585, 0.0165
+UPPER_ARM_R, FOREARM_R, SHOULDER_R, WRIST_R = 0.054, 0.040, 0.060, 0.045
+#: joint_limits.yaml efforts, N·m.
+UR5_EFFORT = (150.0, 150.0, 150.0, 28.0, 28.0, 28.0)
+
+#: Servo gains (ours): stiffness kp (N·m/rad) and damping kv (N·m·s/rad) of the position actuators,
+#: and the joints' armature (reflected rotor inertia of the harmonic drives, kg·m², assumed).
+ARM_KP = (30000.0, 30000.0, 15000.0, 3000.0, 3000.0, 1500.0)
+ARM_KV = (600.0, 600.0, 250.0, 40.0, 40.0, 20.0)
+ARM_ARMATURE = (0.4, 0.4, 0.2, 0.06, 0.06, 0.06)
+
+# ------------------------------------------------------------------------------------- gripper data
+#: Pad box half sizes (x, y = thickness, z = height), m: 22 × 8 × 37 mm.
+PAD_HALF = (0.011, 0.004, 0.0185)
+#: Fingertip distance from tool0 along z, m.
+FINGERTIP_Z = TCP_OFFSET + PAD_HALF[2]
+GRIPPER_STROKE = 0.085
+#: Masses (kg): coupling + housing, each finger (2F-85 ≈ 0.9 kg in total).
+GRIPPER_BODY_MASS, FINGER_MASS = 0.70, 0.10
+#: Tendon servo stiffness (N/m) and damping (N·s/m) on the opening, reflected mass of each finger drive (kg).
+GRIP_KP, GRIP_KV, FINGER_ARMATURE = 40000.0, 400.0, 0.5
+
+# ------------------------------------------------------------------------------------- collisions
+# contype/conaffinity bits: 1 = world, objects, gripper; 2 = arm links (touch objects only).
+_ARM_COL = 'contype="2" conaffinity="0"'
+_WORLD_COL = 'contype="1" conaffinity="1"'
+_OBJ_COL = 'contype="1" conaffinity="3"'
+
+
+def _f(v) -> str:
+    return " ".join(f"{float(x):.10g}" for x in np.atleast_1d(v))
+
+
+def rpy_quat(roll: float, pitch: float, yaw: float) -> np.ndarray:
+    """(w, x, y, z) quaternion of URDF rpy (fixed-axis X, then Y, then Z: R = Rz·Ry·Rx)."""
+    x, y, z, w = Rotation.from_euler("xyz", [roll, pitch, yaw]).as_quat()
+    return np.array([w, x, y, z])
+
+
+def mat_quat(r: np.ndarray) -> np.ndarray:
+    """(w, x, y, z) quaternion of a (3, 3) rotation matrix."""
+    x, y, z, w = Rotation.from_matrix(np.asarray(r, dtype=np.float64)).as_quat()
+    return np.array([w, x, y, z])
+
+
+def _inertial(link: str) -> str:
+    q = rpy_quat(*UR5_COG_RPY.get(link, (0.0, 0.0, 0.0)))
+    return (f'<inertial pos="{_f(UR5_COG[link])}" quat="{_f(q)}" mass="{UR5_MASSES[link]}" '
+            f'diaginertia="{_f(UR5_INERTIA[link])}"/>')
+
+
+def _joint(k: int) -> str:
+    lim = math.pi if JOINT_NAMES[k] == "elbow_joint" else 2 * math.pi
+    return (f'<joint name="{JOINT_NAMES[k]}" type="hinge" axis="0 0 1" range="{-lim} {lim}" '
+            f'armature="{ARM_ARMATURE[k]}" damping="0.5"/>')
+
+
+def _tool0_in_wrist3() -> np.ndarray:
+    """Rotation of tool0 in the wrist_3_link frame: ur_description's flange (rpy 0, −π/2, −π/2)
+    followed by tool0 (rpy π/2, 0, π/2)."""
+    r_flange = Rotation.from_euler("xyz", [0.0, -math.pi / 2, -math.pi / 2])
+    r_tool0 = Rotation.from_euler("xyz", [math.pi / 2, 0.0, math.pi / 2])
+    return (r_flange * r_tool0).as_matrix()
+
+
+def gripper_xml() -> str:
+    """The 2F-85-like gripper body (child of wrist_3_link, frame = tool0)."""
+    px, py, pz = PAD_HALF
+    # Finger link behind (outboard of) the pad, from the palm (z 0.107) down to the fingertip.
+    link_top, link_bot = 0.107 - TCP_OFFSET, pz
+    lz, lc = (link_bot - link_top) / 2, (link_bot + link_top) / 2
+    pad_cls = ('friction="1.4 0.02 0.0005" condim="4" solref="0.004 1" '
+               'solimp="0.95 0.99 0.001 0.5 2" priority="1"')
+
+    def finger(side: str, sign: int) -> str:
+        return (
+            f'<body name="{side}_finger" pos="0 0 {TCP_OFFSET}">'
+            f'<joint name="{side}_finger_joint" type="slide" axis="0 {sign} 0" range="0 {GRIPPER_STROKE / 2}" '
+            f'armature="{FINGER_ARMATURE}" damping="2"/>'
+            f'<inertial pos="0 {sign * 0.010} -0.01" mass="{FINGER_MASS}" diaginertia="4e-5 4e-5 1.5e-5"/>'
+            f'<geom name="{side}_pad" type="box" size="{px} {py} {pz}" pos="0 {sign * py} 0" {pad_cls} '
+            f'{_WORLD_COL} rgba="0.15 0.15 0.15 1"/>'
+            f'<geom name="{side}_finger_link" type="box" size="{px} 0.004 {lz}" pos="0 {sign * 0.012} {lc}" '
+            f'{_WORLD_COL} rgba="0.55 0.55 0.6 1"/>'
+            f'<site name="{side}_pad" pos="0 0 0" size="0.003"/>'
+            '</body>')
+
+    return (
+        '<body name="gripper_base" gravcomp="1">'
+        f'<inertial pos="0 0 0.055" mass="{GRIPPER_BODY_MASS}" diaginertia="0.0012 0.0012 0.0005"/>'
+        f'<geom name="coupling" type="cylinder" size="0.0375 0.0075" pos="0 0 0.0075" {_WORLD_COL} '
+        'rgba="0.2 0.2 0.2 1"/>'
+        f'<geom name="housing" type="box" size="0.030 0.045 0.040" pos="0 0 0.055" {_WORLD_COL} '
+        'rgba="0.25 0.25 0.27 1"/>'
+        f'<geom name="palm" type="box" size="0.022 0.065 0.006" pos="0 0 0.101" {_WORLD_COL} '
+        'rgba="0.55 0.55 0.6 1"/>'
+        f'<site name="tcp" pos="0 0 {TCP_OFFSET}" size="0.004" rgba="1 0 0 0"/>'
+        + finger("left", 1) + finger("right", -1) +
+        '</body>')
+
+
+def arm_xml() -> str:
+    """The UR5 chain in ur_description's link frames, ending with the gripper at tool0."""
+    d = UR5_DH
+    r_tool0 = mat_quat(_tool0_in_wrist3())
+    grav = 'gravcomp="1"'
+    return (
+        '<body name="base_link_inertia" quat="0 0 0 1">'
+        f'<inertial pos="0 0 0.03" mass="{UR5_MASSES["base"]}" diaginertia="0.0044 0.0044 0.0072"/>'
+        f'<geom name="base" type="cylinder" size="0.075 0.04" pos="0 0 0.04" {_ARM_COL} rgba="0.3 0.3 0.32 1"/>'
+        f'<body name="shoulder_link" pos="0 0 {d.d1}" {grav}>{_joint(0)}{_inertial("shoulder")}'
+        f'<geom type="cylinder" size="{SHOULDER_R} 0.06" pos="0 0 -0.02" {_ARM_COL} rgba="0.45 0.6 0.75 1"/>'
+        f'<body name="upper_arm_link" quat="{_f(rpy_quat(math.pi / 2, 0, 0))}" {grav}>{_joint(1)}'
+        f'{_inertial("upper_arm")}'
+        f'<geom type="cylinder" size="{SHOULDER_R} 0.07" pos="0 0 {SHOULDER_OFFSET - 0.01}" {_ARM_COL} '
+        'rgba="0.45 0.6 0.75 1"/>'
+        f'<geom type="capsule" size="{UPPER_ARM_R}" fromto="-0.05 0 {SHOULDER_OFFSET} {d.a2 + 0.05} 0 '
+        f'{SHOULDER_OFFSET}" {_ARM_COL} rgba="0.75 0.75 0.78 1"/>'
+        f'<body name="forearm_link" pos="{d.a2} 0 0" {grav}>{_joint(2)}{_inertial("forearm")}'
+        f'<geom type="cylinder" size="{SHOULDER_R} 0.065" pos="0 0 0.06" {_ARM_COL} rgba="0.45 0.6 0.75 1"/>'
+        f'<geom type="capsule" size="{FOREARM_R}" fromto="-0.05 0 {ELBOW_OFFSET} {d.a3 + 0.04} 0 {ELBOW_OFFSET}" '
+        f'{_ARM_COL} rgba="0.75 0.75 0.78 1"/>'
+        f'<body name="wrist_1_link" pos="{d.a3} 0 {d.d4}" {grav}>{_joint(3)}{_inertial("wrist_1")}'
+        f'<geom type="cylinder" size="{WRIST_R} 0.05" pos="0 0 -0.05" {_ARM_COL} rgba="0.45 0.6 0.75 1"/>'
+        f'<body name="wrist_2_link" pos="0 {-d.d5} 0" quat="{_f(rpy_quat(math.pi / 2, 0, 0))}" {grav}>'
+        f'{_joint(4)}{_inertial("wrist_2")}'
+        f'<geom type="cylinder" size="{WRIST_R} 0.045" pos="0 0 -0.045" {_ARM_COL} rgba="0.45 0.6 0.75 1"/>'
+        f'<body name="wrist_3_link" pos="0 {d.d6} 0" quat="{_f(rpy_quat(math.pi / 2, math.pi, math.pi))}" '
+        f'{grav}>{_joint(5)}{_inertial("wrist_3")}'
+        f'<geom type="cylinder" size="{WRIST_R} 0.035" pos="0 0 -0.035" {_ARM_COL} rgba="0.45 0.6 0.75 1"/>'
+        f'<site name="tool0" quat="{_f(r_tool0)}" size="0.005"/>'
+        f'<frame quat="{_f(r_tool0)}">{gripper_xml()}</frame>'
+        '</body></body></body></body></body></body></body>'
+    )
+
+
+def actuators_xml(grip_force: float) -> str:
+    """Arm position servos (force-limited to the UR5 efforts) and the gripper tendon servo."""
+    arm = "".join(
+        f'<position name="{n}" joint="{n}" kp="{ARM_KP[k]}" kv="{ARM_KV[k]}" ctrllimited="false" '
+        f'forcelimited="true" forcerange="{-UR5_EFFORT[k]} {UR5_EFFORT[k]}"/>'
+        for k, n in enumerate(JOINT_NAMES))
+    grip = (f'<position name="gripper" tendon="grip_opening" kp="{GRIP_KP}" kv="{GRIP_KV}" ctrllimited="true" '
+            f'ctrlrange="0 {GRIPPER_STROKE}" forcelimited="true" forcerange="{-grip_force} {grip_force}"/>')
+    return f"<actuator>{arm}{grip}</actuator>"
+
+
+@dataclass
+class PlacedObject:
+    """An object to spawn: its spec, drop pose (position (3,) m, quaternion wxyz), colour, density (kg/m³)."""
+
+    spec: ObjectSpec
+    pos: np.ndarray
+    quat: np.ndarray
+    rgba: np.ndarray = field(default_factory=lambda: np.array([0.8, 0.3, 0.2, 1.0]))
+    density: float = 500.0
+
+
+@dataclass
+class CameraPlacement:
+    """MuJoCo camera: position (3,), quaternion wxyz (MuJoCo camera axes), image size and intrinsics (px)."""
+
+    pos: np.ndarray
+    quat: np.ndarray
+    width: int
+    height: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+
+
+def camera_xml(cam: CameraPlacement) -> str:
+    """A camera with pixel intrinsics (MuJoCo's focalpixel/principalpixel; sensor size is arbitrary)."""
+    w, h = cam.width, cam.height
+    dx, dy = cam.cx - (w - 1) / 2.0, cam.cy - (h - 1) / 2.0
+    return (f'<camera name="depth_cam" pos="{_f(cam.pos)}" quat="{_f(cam.quat)}" resolution="{w} {h}" '
+            f'sensorsize="{w * 1e-5} {h * 1e-5}" focalpixel="{cam.fx} {cam.fy}" principalpixel="{-dx} {-dy}"/>')
+
+
+def build_cell_xml(camera: CameraPlacement, objects: list[PlacedObject], bin_centre=(0.25, -0.55),
+                   bin_inner=(0.20, 0.20), bin_height: float = 0.08, timestep: float = 0.002,
+                   grip_force: float = 100.0) -> str:
+    """MJCF string of the whole cell.
+
+    Args:
+        camera: the overhead camera.
+        objects: objects to drop (free bodies named after their specs).
+        bin_centre, bin_inner, bin_height: the placing bin (open box on the table), m.
+        timestep: s. grip_force: the gripper actuator's force limit, N.
+    """
+    assets = []
+    for o in objects:
+        for aname, (fpath, scale) in o.spec.mesh_files.items():
+            assets.append(f'<mesh name="{aname}" file="{fpath}" scale="{scale} {scale} {scale}"/>')
+    bx, by = bin_centre
+    hx, hy = bin_inner[0] / 2, bin_inner[1] / 2
+    t, hz = 0.004, bin_height / 2
+    bin_col = f'{_WORLD_COL} rgba="0.2 0.35 0.6 1"'
+    world = [
+        # directional lights without shadows: the arm beside the view casts none into the image
+        '<light name="top" directional="true" pos="0.4 0.2 2.5" dir="0.1 0.05 -1" diffuse="0.65 0.65 0.65" '
+        'specular="0.1 0.1 0.1" castshadow="false"/>',
+        '<light name="side" directional="true" pos="-0.6 -0.8 1.5" dir="0.4 0.5 -0.6" diffuse="0.3 0.3 0.3" '
+        'specular="0 0 0" castshadow="false"/>',
+        f'<geom name="table" type="box" pos="0.3 0 -0.02" size="0.65 0.8 0.02" {_WORLD_COL} '
+        'friction="0.7 0.005 0.0001" rgba="0.62 0.55 0.45 1"/>',
+        f'<body name="bin" pos="{bx} {by} 0">'
+        f'<geom name="bin_floor" type="box" pos="0 0 0.002" size="{hx} {hy} 0.002" {bin_col}/>'
+        f'<geom name="bin_wall_px" type="box" pos="{hx + t} 0 {hz}" size="{t} {hy + 2 * t} {hz}" {bin_col}/>'
+        f'<geom name="bin_wall_nx" type="box" pos="{-hx - t} 0 {hz}" size="{t} {hy + 2 * t} {hz}" {bin_col}/>'
+        f'<geom name="bin_wall_py" type="box" pos="0 {hy + t} {hz}" size="{hx} {t} {hz}" {bin_col}/>'
+        f'<geom name="bin_wall_ny" type="box" pos="0 {-hy - t} {hz}" size="{hx} {t} {hz}" {bin_col}/>'
+        '</body>',
+        camera_xml(camera),
+        arm_xml(),
+    ]
+    for o in objects:
+        gs = []
+        for k, g in enumerate(o.spec.geoms):
+            attrs = f'name="{o.spec.name}_g{k}" type="{g.type}" pos="{_f(g.pos)}" euler="{_f(g.euler)}"'
+            attrs += f' mesh="{g.mesh}"' if g.type == "mesh" else f' size="{_f(g.size)}"'
+            gs.append(f'<geom {attrs} {_OBJ_COL} rgba="{_f(o.rgba)}" friction="0.9 0.01 0.0002" '
+                      f'density="{o.density:.6g}"/>')
+        world.append(f'<body name="{o.spec.name}" pos="{_f(o.pos)}" quat="{_f(o.quat)}">'
+                     f'<freejoint name="{o.spec.name}_free"/>' + "".join(gs) + "</body>")
+    return (
+        '<mujoco model="grasp_cell"><compiler angle="radian" autolimits="true"/>'
+        f'<option timestep="{timestep}" integrator="implicitfast" cone="elliptic" impratio="10"/>'
+        f'<visual><global offwidth="{max(camera.width, 640)}" offheight="{max(camera.height, 480)}"/>'
+        '<map znear="0.02" zfar="10"/><quality shadowsize="0"/></visual>'
+        '<statistic center="0.3 0 0.3" extent="1"/>'
+        f'<asset>{"".join(assets)}</asset>'
+        f'<worldbody>{"".join(world)}</worldbody>'
+        '<tendon><fixed name="grip_opening"><joint joint="left_finger_joint" coef="1"/>'
+        '<joint joint="right_finger_joint" coef="1"/></fixed></tendon>'
+        '<equality><joint joint1="left_finger_joint" joint2="right_finger_joint" polycoef="0 1 0 0 0" '
+        'solref="0.005 1"/></equality>'
+        '<contact><exclude body1="left_finger" body2="right_finger"/></contact>'
+        f'{actuators_xml(grip_force)}'
+        '</mujoco>'
+    )
