@@ -45,6 +45,7 @@ from .ur5 import (
     forward_kinematics_dh,
     inverse_kinematics,
     inverse_kinematics_dh,
+    link_frames,
     nearest_solution,
 )
 
@@ -54,6 +55,6 @@ __all__ = [
     "TCP_OFFSET", "T_BASE_LINK_BASE", "UR5_DH", "UR5_JOINT_LIMITS", "camera_pose_to_base",
     "dh_parameters_from_yaml", "flip_jaws", "forward_kinematics", "forward_kinematics_dh", "grasp_pose_matrix",
     "inverse_kinematics", "inverse_kinematics_dh", "invert_transform", "knuckle_to_opening", "lift_pose",
-    "load_extrinsics", "make_transform", "nearest_solution", "offset_along_approach", "opening_to_knuckle",
-    "pregrasp_pose", "save_extrinsics", "top_down_tcp_pose", "vertical_grasp_frame",
+    "link_frames", "load_extrinsics", "make_transform", "nearest_solution", "offset_along_approach",
+    "opening_to_knuckle", "pregrasp_pose", "save_extrinsics", "top_down_tcp_pose", "vertical_grasp_frame",
 ]

@@ -262,6 +262,36 @@ def forward_kinematics(q, dh: DHParameters = UR5_DH) -> np.ndarray:
     return T_BASE_LINK_BASE @ forward_kinematics_dh(q, dh)
 
 
+def link_frames(q, dh: DHParameters = UR5_DH) -> np.ndarray:
+    """Poses of all DH frames 0…6 in ROS ``base_link`` (for collision and visibility checks).
+
+    Frame 0 is the DH ``base`` (origin of ``base_link``, rotated by π about z), frame i the
+    distal frame of joint i (A_1…A_i), frame 6 = ``tool0``. The consecutive origins trace the
+    arm's kinematic centre line: 0→1 the base column (d1), 1→2 the upper arm (a2), 2→3 the
+    forearm (a3), 3→4→5→6 the wrist (d4, d5, d6). The real links are offset sideways from this
+    line along the joint axes (shoulder and elbow offsets of ur_description), which is
+    horizontal for joints 2–4, so heights along the line are those of the link axes.
+
+    Args:
+        q: (6,) joint positions, rad, :data:`JOINT_NAMES` order.
+        dh: DH parameters (default: classic UR5).
+
+    Returns:
+        (7, 4, 4) float64, T_base_link_frame_i, metres; ``[6]`` equals :func:`forward_kinematics`.
+
+    Raises:
+        ValueError: q not 6 finite values.
+    """
+    q = _check_q(q)
+    out = np.empty((7, 4, 4))
+    t = np.array(T_BASE_LINK_BASE)
+    out[0] = t
+    for i, (theta, (d, a, alpha)) in enumerate(zip(q, dh.table(), strict=True)):
+        t = t @ dh_transform(theta, d, a, alpha)
+        out[i + 1] = t
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Inverse kinematics
 # --------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from scipy.spatial import ConvexHull
 from scipy.spatial.transform import Rotation
 
 from ..camera import CameraIntrinsics
+from ..motion import HOME_JOINTS
 from ..robot import JOINT_NAMES, UR5_JOINT_LIMITS, load_extrinsics, opening_to_knuckle
 from ..synth.objects import GeomSpec, ObjectSpec, find_mesh_files, mesh_object, random_object
 from ..synth.scene import kinect_noise
@@ -49,10 +50,10 @@ from .trajectory import TrajectoryFollower, quintic_trajectory
 #: Nominal extrinsics (the shipped ``config/camera_extrinsics.yaml``), used only when that file cannot be found.
 _NOMINAL_EXTRINSICS = ((0.5, 0.0, 0.7), (0.7071067811865476, -0.7071067811865476, 0.0, 0.0))
 
-#: Home pose (rad): shoulder panned to +y (π/2), upper arm raised, forearm folded back over the base,
-#: tool pointing down with tool0 at about (−0.11, 0.32, 0.26) m (fingertips 0.09 m above the table) —
-#: outside the camera's whole image (checked by rendering the empty cell: the table only).
-HOME_Q = (math.pi / 2, -1.9, 2.3, -1.97, -1.5708, 0.0)
+#: Home pose (rad): the executor's :data:`grasp_core.motion.HOME_JOINTS` (one definition for the
+#: cell and the executor): arm folded up on the −y side of the base, tool pointing down, outside the
+#: camera's whole image (test_sim checks it by rendering the empty cell: the table only).
+HOME_Q = tuple(float(v) for v in HOME_JOINTS)
 
 
 def default_extrinsics_path() -> Path | None:

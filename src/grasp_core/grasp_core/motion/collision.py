@@ -1,0 +1,346 @@
+"""Collision checks for the UR5 + 2F-85 cell: table, fixed boxes (bin walls) and the sensed depth.
+
+Three checks, all in ``base_link`` (z up, table top at ``table_z``, default 0):
+
+* :class:`CellCollisionChecker` — per trajectory sample: points along the arm's kinematic centre
+  line (DH frame origins 1…6, :func:`grasp_core.robot.link_frames`) must stay
+  ``link_radius + link_margin`` above the table, the gripper's finger boxes and body box
+  ``fingertip_margin`` above it; optionally no gripper point inside a fixed obstacle box
+  (:func:`bin_walls`) and no link centre-line point within ``link_radius`` of one.
+* :class:`DepthCollisionMap` — the scene as the camera sees it (a depth image → point cloud in
+  ``base_link``); :meth:`DepthCollisionMap.finger_hits` counts the points inside each finger's
+  volume swept from the pre-grasp to the grasp pose. The object being grasped lies between the pads,
+  not inside the finger volumes, so a clear grasp has (almost) no points there. Built from sensed
+  depth only — the executor never sees ground truth.
+
+Gripper model (:class:`FingerGeometry`, tool0 frame: z = approach, y = jaw closing): each finger is
+a box ``pad_width`` (x) × (``pad_thickness`` + ``body_width``) (y, outward from the inner pad face at
+±opening/2) × ``finger_length`` (z, up from the fingertip at ``tip_reach``); the gripper body is a box
+around the tool0 z axis from the flange down to ``body_length``.
+
+Units: metres, radians.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..camera import CameraIntrinsics
+from ..robot import STROKE, TCP_OFFSET, link_frames
+from .trajectory import JointTrajectory
+
+
+@dataclass(frozen=True)
+class FingerGeometry:
+    """Robotiq 2F-85 finger and body volumes in the ``tool0`` frame (module docstring), m.
+
+    Attributes:
+        tcp_offset: tool0 → pad centre (TCP) along z. Default ``TCP_OFFSET`` (0.150).
+        tip_reach: tool0 → fingertips along z. Default 0.17 (tips 0.02 below the TCP).
+        pad_width: pad size along x. Default 0.022.
+        pad_thickness: pad size along y. Default 0.008.
+        body_width: finger body beyond the pad along y (outward). Default 0.02.
+        finger_length: height of the finger box above the tip along z. Default 0.06.
+        body_half_x, body_half_y: half extents of the gripper body box (x, y). Defaults 0.035, 0.07.
+        body_length: the body box spans z ∈ [0, body_length] from the flange. Default 0.11.
+    """
+
+    tcp_offset: float = TCP_OFFSET
+    tip_reach: float = 0.17
+    pad_width: float = 0.022
+    pad_thickness: float = 0.008
+    body_width: float = 0.02
+    finger_length: float = 0.06
+    body_half_x: float = 0.035
+    body_half_y: float = 0.07
+    body_length: float = 0.11
+
+    @property
+    def tip_below_tcp(self) -> float:
+        """How far the fingertips reach past the TCP along the approach, m (0.02 by default)."""
+        return self.tip_reach - self.tcp_offset
+
+    def finger_boxes(self, opening: float, margin: float = 0.0) -> np.ndarray:
+        """(2, 2, 3) float64: [finger (−y, +y)][lo, hi] corners of the two finger boxes in tool0, m.
+
+        The inner faces stay at ±opening/2 (the object lies between them); ``margin`` grows the
+        other faces (x both sides, y outward, z both ends).
+        """
+        h = opening / 2.0
+        out_y = h + self.pad_thickness + self.body_width + margin
+        x = self.pad_width / 2.0 + margin
+        z0, z1 = self.tip_reach - self.finger_length - margin, self.tip_reach + margin
+        return np.array([[[-x, -out_y, z0], [x, -h, z1]],
+                         [[-x, h, z0], [x, out_y, z1]]], dtype=np.float64)
+
+    def gripper_points(self, opening: float = STROKE, n: int = 3) -> np.ndarray:
+        """(M, 3) float64 points (tool0 frame) on a grid over both finger boxes and the body box."""
+        boxes = list(self.finger_boxes(opening))
+        boxes.append(np.array([[-self.body_half_x, -self.body_half_y, 0.0],
+                               [self.body_half_x, self.body_half_y, self.body_length]]))
+        pts = []
+        for lo, hi in boxes:
+            axes = [np.linspace(lo[i], hi[i], n) for i in range(3)]
+            g = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+            pts.append(g)
+        return np.concatenate(pts)
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned box in ``base_link``: ``lo`` (3,) and ``hi`` (3,) corners, m; ``name`` for messages."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    name: str = "box"
+
+    def __post_init__(self) -> None:
+        lo = np.asarray(self.lo, dtype=np.float64).reshape(3)
+        hi = np.asarray(self.hi, dtype=np.float64).reshape(3)
+        if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) and np.all(lo <= hi)):
+            raise ValueError(f"box corners must be finite with lo <= hi, got {lo}, {hi}")
+        object.__setattr__(self, "lo", lo)
+        object.__setattr__(self, "hi", hi)
+
+    def contains(self, points: np.ndarray, margin: float = 0.0) -> np.ndarray:
+        """(M,) bool: which of the (M, 3) points lie inside the box grown by ``margin`` m."""
+        p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        return np.all((p >= self.lo - margin) & (p <= self.hi + margin), axis=1)
+
+
+def bin_walls(center=(0.25, -0.55), inner_size: float = 0.20, height: float = 0.08,
+              thickness: float = 0.01, floor_z: float = 0.0) -> tuple[Box, ...]:
+    """The four walls of the place bin as boxes in ``base_link``.
+
+    Args:
+        center: (x, y) of the bin centre, m (cell default (0.25, −0.55)).
+        inner_size: inner side length (square), m. height: wall height above ``floor_z``, m.
+        thickness: wall thickness, m. floor_z: table height, m.
+    """
+    cx, cy = float(center[0]), float(center[1])
+    h, t = inner_size / 2.0, thickness
+    z0, z1 = floor_z, floor_z + height
+    return (Box([cx - h - t, cy - h - t, z0], [cx + h + t, cy - h, z1], "bin wall -y"),
+            Box([cx - h - t, cy + h, z0], [cx + h + t, cy + h + t, z1], "bin wall +y"),
+            Box([cx - h - t, cy - h, z0], [cx - h, cy + h, z1], "bin wall -x"),
+            Box([cx + h, cy - h, z0], [cx + h + t, cy + h, z1], "bin wall +x"))
+
+
+def link_points(q, spacing: float = 0.05) -> np.ndarray:
+    """(M, 3) float64 points in ``base_link`` along the arm's centre line, DH frame 1 (shoulder) → tool0.
+
+    Consecutive DH frame origins 1…6 joined by straight segments, sampled at most ``spacing`` m apart
+    (both ends included). The base column (frame 0 → 1) is fixed on the table and left out.
+    """
+    origins = link_frames(q)[1:, :3, 3]
+    pts = [origins[:1]]
+    for a, b in zip(origins[:-1], origins[1:], strict=True):
+        n = max(1, int(np.ceil(np.linalg.norm(b - a) / spacing)))
+        lam = np.linspace(0.0, 1.0, n + 1)[1:, None]
+        pts.append(a + lam * (b - a))
+    return np.concatenate(pts)
+
+
+def _to_base(t: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return points @ t[:3, :3].T + t[:3, 3]
+
+
+@dataclass(frozen=True)
+class CellCollisionChecker:
+    """Table and fixed-obstacle check of arm configurations and trajectories (module docstring).
+
+    Attributes:
+        table_z: table top height in ``base_link``, m (0).
+        link_radius: radius of the UR5 links around their centre line, m (0.05).
+        link_margin: extra clearance of the links above the table, m (0.03).
+        fingertip_margin: clearance of the finger and body boxes above the table, m (0.005).
+        obstacle_margin: clearance of gripper points from obstacle boxes, m (0.01).
+        fingers: gripper volumes. opening: finger opening assumed while moving, m (the stroke:
+            conservative).
+        obstacles: fixed boxes (e.g. :func:`bin_walls`); empty by default.
+        spacing: sample spacing along the links, m.
+    """
+
+    table_z: float = 0.0
+    link_radius: float = 0.05
+    link_margin: float = 0.03
+    fingertip_margin: float = 0.005
+    obstacle_margin: float = 0.01
+    fingers: FingerGeometry = field(default_factory=FingerGeometry)
+    opening: float = STROKE
+    obstacles: tuple[Box, ...] = ()
+    spacing: float = 0.05
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "obstacles", tuple(self.obstacles))
+        object.__setattr__(self, "_gripper", self.fingers.gripper_points(self.opening))
+
+    def check_configuration(self, q) -> str | None:
+        """None when (6,) joints ``q`` (rad) are collision-free, else a one-line reason.
+
+        Raises:
+            ValueError: q not 6 finite values.
+        """
+        links = link_points(q, self.spacing)
+        tool0 = link_frames(q)[6]
+        grip = _to_base(tool0, self._gripper)
+        z_link = float(np.min(links[:, 2]))
+        if z_link < self.table_z + self.link_radius + self.link_margin - 1e-6:
+            return (f"arm link centre line {z_link:.3f} m above the table, needs "
+                    f"{self.link_radius + self.link_margin:.3f} m")
+        z_grip = float(np.min(grip[:, 2]))
+        if z_grip < self.table_z + self.fingertip_margin - 1e-6:
+            return f"gripper/fingertips at z = {z_grip:.4f} m, below the table + {self.fingertip_margin} m"
+        for box in self.obstacles:
+            if np.any(box.contains(grip, self.obstacle_margin)):
+                return f"gripper inside {box.name}"
+            if np.any(box.contains(links, self.link_radius)):
+                return f"arm link inside {box.name}"
+        return None
+
+    def check_trajectory(self, traj: JointTrajectory | np.ndarray) -> str | None:
+        """None when every sample of a trajectory (or (N, 6) array of joints) is free, else a reason
+        naming the first colliding sample (index and time)."""
+        positions = traj.positions if isinstance(traj, JointTrajectory) else np.asarray(traj, dtype=np.float64)
+        for k, q in enumerate(positions.reshape(-1, 6)):
+            why = self.check_configuration(q)
+            if why is not None:
+                when = f" at t = {traj.times[k]:.2f} s" if isinstance(traj, JointTrajectory) else ""
+                return f"collision at sample {k}{when}: {why}"
+        return None
+
+
+def default_cell_checker(with_bin: bool = True, **kwargs) -> CellCollisionChecker:
+    """The cell's checker: the table at z = 0 and (``with_bin``) the bin walls of :func:`bin_walls`."""
+    return CellCollisionChecker(obstacles=bin_walls() if with_bin else (), **kwargs)
+
+
+def in_view_cone(points, camera=(0.5, 0.0, 0.7), area_min=(0.30, -0.20), area_max=(0.70, 0.20),
+                 table_z: float = 0.0) -> np.ndarray:
+    """(M,) bool: which (M, 3) ``base_link`` points lie in the pyramid between a camera and a table area.
+
+    The pyramid has its apex at ``camera`` (x, y, z) and its base the rectangle ``area_min``–``area_max``
+    (x, y) on the table (z = ``table_z``); a point inside it hides part of that area from the camera.
+    Defaults: the cell's overhead camera and a 0.40 × 0.40 m area around the pick centre (0.50, 0.00)
+    (the ±0.12 m pick area with room to spare).
+    """
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    c = np.asarray(camera, dtype=np.float64).reshape(3)
+    lam = (c[2] - p[:, 2]) / (c[2] - table_z)  # 0 at the camera's height, 1 on the table
+    ok = (lam > 0.0) & (lam <= 1.0)
+    safe = np.where(ok, lam, 1.0)
+    for a in range(2):  # the ray camera → point meets the table at c + (p − c)/lam
+        hit = c[a] + (p[:, a] - c[a]) / safe
+        ok &= (hit >= area_min[a]) & (hit <= area_max[a])
+    return ok
+
+
+class DepthCollisionMap:
+    """The sensed scene as a point cloud in ``base_link``, for checking finger volumes (module docstring).
+
+    Args:
+        points: (M, 3) float64 points in ``base_link``, m (use :meth:`from_depth` for a depth image).
+    """
+
+    def __init__(self, points) -> None:
+        p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        p = p[np.all(np.isfinite(p), axis=1)]
+        p.setflags(write=False)
+        self.points = p
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    @classmethod
+    def from_depth(cls, depth, intrinsics: CameraIntrinsics, t_base_camera, stride: int = 4,
+                   floor_z: float | None = 0.004, max_depth: float = 5.0) -> DepthCollisionMap:
+        """Back-project a depth image to ``base_link``.
+
+        Args:
+            depth: (H, W) float32/float64 depth, m; NaN, ≤ 0 or > ``max_depth`` are holes (skipped).
+            intrinsics: pinhole intrinsics of that image (H, W must match).
+            t_base_camera: (4, 4) pose of the camera optical frame in ``base_link`` (extrinsics).
+            stride: keep every ``stride``-th pixel in u and v (4: 1/16 of the pixels).
+            floor_z: points at or below this height are the table and are dropped (None keeps all).
+            max_depth: far limit, m.
+
+        Raises:
+            ValueError: wrong image shape, bad transform or stride.
+        """
+        d = np.asarray(depth, dtype=np.float64)
+        if d.ndim != 2 or d.shape != (intrinsics.height, intrinsics.width):
+            raise ValueError(f"depth image shape {d.shape} does not match the intrinsics "
+                             f"({intrinsics.height}, {intrinsics.width})")
+        if int(stride) < 1:
+            raise ValueError(f"stride must be >= 1, got {stride}")
+        t = np.asarray(t_base_camera, dtype=np.float64)
+        if t.shape != (4, 4) or not np.all(np.isfinite(t)):
+            raise ValueError("t_base_camera must be a finite (4, 4) transform")
+        s = int(stride)
+        v, u = np.mgrid[0:d.shape[0]:s, 0:d.shape[1]:s]
+        z = d[v, u]
+        ok = np.isfinite(z) & (z > 0) & (z <= max_depth)
+        u, v, z = u[ok], v[ok], z[ok]
+        cam = np.stack([(u - intrinsics.cx) * z / intrinsics.fx, (v - intrinsics.cy) * z / intrinsics.fy, z], axis=1)
+        pts = _to_base(t, cam)
+        if floor_z is not None:
+            pts = pts[pts[:, 2] > floor_z]
+        return cls(pts)
+
+    def finger_hits(self, t_base_tool0_grasp, t_base_tool0_pregrasp, opening: float,
+                    fingers: FingerGeometry | None = None, margin: float = 0.003) -> np.ndarray:
+        """Points inside each finger's volume swept along the straight approach pre-grasp → grasp.
+
+        Exact sweep of each (tool0-frame) finger box along the translation between the two poses
+        (slab test on the segment), so the two poses must have the same orientation (as
+        :func:`grasp_core.robot.pregrasp_pose` gives).
+
+        Args:
+            t_base_tool0_grasp, t_base_tool0_pregrasp: (4, 4) tool0 poses in ``base_link``, m.
+            opening: finger opening during the approach (the pre-open width), m.
+            fingers: gripper geometry (default :class:`FingerGeometry`).
+            margin: growth of the finger boxes except their inner faces, m.
+
+        Returns:
+            (2,) int64: point counts for the −y and +y finger.
+
+        Raises:
+            ValueError: bad transforms or the two orientations differ by more than ~1e-4 rad.
+        """
+        fingers = fingers or FingerGeometry()
+        tg = np.asarray(t_base_tool0_grasp, dtype=np.float64)
+        tp = np.asarray(t_base_tool0_pregrasp, dtype=np.float64)
+        if tg.shape != (4, 4) or tp.shape != (4, 4) or not (np.all(np.isfinite(tg)) and np.all(np.isfinite(tp))):
+            raise ValueError("grasp and pre-grasp must be finite (4, 4) transforms")
+        rg = tg[:3, :3]
+        if np.max(np.abs(rg.T @ tp[:3, :3] - np.eye(3))) > 1e-4:
+            raise ValueError("pre-grasp and grasp orientations differ: the sweep needs a pure translation")
+        pts = (self.points - tg[:3, 3]) @ rg            # into the grasp tool0 frame
+        d = rg.T @ (tp[:3, 3] - tg[:3, 3])             # pre-grasp offset in that frame
+        counts = np.zeros(2, dtype=np.int64)
+        if len(pts) == 0:
+            return counts
+        for i, (lo, hi) in enumerate(fingers.finger_boxes(opening, margin)):
+            lam_lo = np.zeros(len(pts))
+            lam_hi = np.ones(len(pts))
+            inside = np.ones(len(pts), dtype=bool)
+            for a in range(3):
+                if abs(d[a]) < 1e-12:
+                    inside &= (pts[:, a] >= lo[a]) & (pts[:, a] <= hi[a])
+                else:  # x − λ·d ∈ [lo, hi]  ⇔  λ ∈ [(x − hi)/d, (x − lo)/d] (ordered)
+                    l1, l2 = (pts[:, a] - hi[a]) / d[a], (pts[:, a] - lo[a]) / d[a]
+                    lam_lo = np.maximum(lam_lo, np.minimum(l1, l2))
+                    lam_hi = np.minimum(lam_hi, np.maximum(l1, l2))
+            counts[i] = int(np.count_nonzero(inside & (lam_lo <= lam_hi)))
+        return counts
+
+    def collides(self, t_base_tool0_grasp, t_base_tool0_pregrasp, opening: float, max_points: int = 5,
+                 fingers: FingerGeometry | None = None, margin: float = 0.003) -> bool:
+        """True when either finger's swept volume holds ``max_points`` or more points (:meth:`finger_hits`)."""
+        hits = self.finger_hits(t_base_tool0_grasp, t_base_tool0_pregrasp, opening, fingers, margin)
+        return bool(np.max(hits) >= max_points)
+
+
+__all__ = ["Box", "CellCollisionChecker", "DepthCollisionMap", "FingerGeometry", "bin_walls",
+           "default_cell_checker", "in_view_cone", "link_points"]

@@ -1,0 +1,307 @@
+"""The backend-independent pick-and-place sequence for a validated grasp.
+
+:func:`run_pick` drives a :class:`MotionBackend` (plans and executes arm moves) and a
+:class:`Gripper` through the stages::
+
+    pregrasp  move_joints to the pre-grasp IK solution (``backend.solve_ik`` seeded with the validated
+              ``target.q_pregrasp``), open the gripper to the pre-open width
+    approach  move_linear down to the grasp pose
+    close     close with ``close_effort``
+    lift      move_linear up to the lift pose; held check
+    place     move_joints to the place configuration above the bin; held check
+    release   open the gripper
+    home      move_joints home
+
+Held check: the gripper is commanded closed again (``command(0, effort)`` on an already closed
+gripper returns at once with its opening): the object is held iff the opening stays above
+``min_held_opening`` (the jaws did not close fully). This needs nothing from a gripper beyond the
+:class:`Gripper` protocol. Success = held after the lift and still held at the place pose, then
+released and home.
+
+On a failure the gripper is opened, the arm retreats ``retreat_height`` straight up (when it was at or
+below the pre-grasp) and goes home; the result names the stage and the reason.
+
+:class:`BuiltinBackend` implements :class:`MotionBackend` with :mod:`.planner` and an :class:`Arm`
+(the ROS node and the simulator provide one).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..robot import ROBOTIQ_2F85, IKError, forward_kinematics, nearest_solution
+from .collision import CellCollisionChecker
+from .planner import plan_joint_motion, plan_linear_motion
+from .trajectory import JointTrajectory, MotionLimits, PlanningError
+from .validation import GraspTarget
+
+STAGES: tuple[str, ...] = ("pregrasp", "approach", "close", "lift", "place", "release", "home")
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    """Outcome of an arm move: ``ok``, a ``reason`` when not, the trajectory's ``duration_s``."""
+
+    ok: bool
+    reason: str = ""
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class GripperResult:
+    """Outcome of a gripper command: final ``opening`` (m), ``stalled`` (stopped on an object),
+    ``reached_goal`` (reached the commanded opening)."""
+
+    opening: float
+    stalled: bool
+    reached_goal: bool
+
+
+@runtime_checkable
+class MotionBackend(Protocol):
+    """Plans and executes arm motions (blocking). Poses: (4, 4) tool0 in ``base_link``; joints (6,) rad."""
+
+    def current_joints(self) -> np.ndarray: ...
+
+    def solve_ik(self, t_base_tool0: np.ndarray, q_seed: np.ndarray) -> np.ndarray | None: ...
+
+    def move_joints(self, q_goal: np.ndarray) -> MoveResult: ...
+
+    def move_linear(self, t_base_tool0: np.ndarray) -> MoveResult: ...
+
+
+@runtime_checkable
+class Gripper(Protocol):
+    """A parallel gripper: ``command`` blocks until the fingers stop (opening in m, effort in N)."""
+
+    def command(self, opening: float, max_effort: float) -> GripperResult: ...
+
+
+@runtime_checkable
+class Arm(Protocol):
+    """A position-controlled arm: current joints (6,) rad; ``execute`` plays a trajectory, blocking,
+    True when it was tracked to the end."""
+
+    def joint_positions(self) -> np.ndarray: ...
+
+    def execute(self, traj: JointTrajectory) -> bool: ...
+
+
+class BuiltinBackend:
+    """:class:`MotionBackend` using :func:`plan_joint_motion` / :func:`plan_linear_motion` and an :class:`Arm`.
+
+    Args:
+        arm: executes the trajectories.
+        limits: :class:`MotionLimits` (default).
+        collision: optional checker (e.g. :class:`CellCollisionChecker`): a trajectory it flags is not
+            executed and the move fails.
+
+    Attributes:
+        last_trajectory: the last planned trajectory (executed or not), for logging.
+    """
+
+    def __init__(self, arm: Arm, limits: MotionLimits | None = None,
+                 collision: CellCollisionChecker | None = None) -> None:
+        self.arm = arm
+        self.limits = limits or MotionLimits()
+        self.collision = collision
+        self.last_trajectory: JointTrajectory | None = None
+
+    def current_joints(self) -> np.ndarray:
+        """(6,) float64 joint positions, rad."""
+        return np.asarray(self.arm.joint_positions(), dtype=np.float64).reshape(6)
+
+    def solve_ik(self, t_base_tool0, q_seed) -> np.ndarray | None:
+        """IK solution nearest to ``q_seed`` within the position limits, or None when unreachable."""
+        try:
+            return nearest_solution(t_base_tool0, q_seed, self.limits.position_limits)
+        except IKError:
+            return None
+
+    def _run(self, plan: Callable[[], JointTrajectory]) -> MoveResult:
+        try:
+            traj = plan()
+        except PlanningError as exc:
+            return MoveResult(False, f"planning failed: {exc}")
+        self.last_trajectory = traj
+        if self.collision is not None:
+            why = self.collision.check_trajectory(traj)
+            if why:
+                return MoveResult(False, why, traj.duration)
+        if not self.arm.execute(traj):
+            return MoveResult(False, "execution failed (trajectory not tracked to the end)", traj.duration)
+        return MoveResult(True, "", traj.duration)
+
+    def move_joints(self, q_goal) -> MoveResult:
+        """Free-space joint move to (6,) ``q_goal`` rad (plan, check, execute)."""
+        return self._run(lambda: plan_joint_motion(self.current_joints(), q_goal, self.limits))
+
+    def move_linear(self, t_base_tool0) -> MoveResult:
+        """Straight-line move of tool0 to the (4, 4) pose in ``base_link`` (plan, check, execute)."""
+        return self._run(lambda: plan_linear_motion(self.current_joints(), t_base_tool0, self.limits))
+
+
+@dataclass(frozen=True)
+class PickConfig:
+    """Parameters of :func:`run_pick`.
+
+    Attributes:
+        close_effort: gripper force when closing, N (60).
+        open_effort: force when opening, N (60).
+        min_held_opening: object held iff the closed opening exceeds this, m (0.004).
+        release_opening: opening to drop the object, m (the stroke).
+        retreat_height: straight-up retreat after a failure near the object, m (0.10).
+        open_tolerance: the pre-open may fall short of the requested width by this much, m (0.005).
+        clock: time source in s (``time.monotonic``; a simulator passes its own).
+    """
+
+    close_effort: float = 60.0
+    open_effort: float = 60.0
+    min_held_opening: float = 0.004
+    release_opening: float = ROBOTIQ_2F85.stroke
+    retreat_height: float = 0.10
+    open_tolerance: float = 0.005
+    clock: Callable[[], float] = field(default=time.monotonic)
+
+
+@dataclass(frozen=True)
+class PickResult:
+    """Outcome of :func:`run_pick`.
+
+    Attributes:
+        success: the object was held after the lift and at the place pose, and the sequence finished.
+        stage_reached: the last stage started (``home`` on success; the failing stage otherwise).
+        reason: empty on success, else why it failed.
+        cycle_time_s: from start to the end of the sequence (recovery included), s, ``clock`` time.
+        final_opening: gripper opening at the last held check, m (the object's width as held; ≤
+            ``min_held_opening`` when the check failed); the last reported opening when no held check ran.
+        stage_times: seconds spent per stage started (the recovery under ``recovery``).
+    """
+
+    success: bool
+    stage_reached: str
+    reason: str
+    cycle_time_s: float
+    final_opening: float
+    stage_times: dict = field(default_factory=dict)
+
+
+class _Failure(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, config: PickConfig | None = None,
+             place_joints=None, home_joints=None, feedback: Callable[[str], None] | None = None) -> PickResult:
+    """Pick the object of ``target``, place it in the bin and go home (module docstring).
+
+    Args:
+        target: validated grasp (:func:`grasp_core.motion.validation.validate_candidate`).
+        backend: plans and executes moves. gripper: the gripper.
+        config: :class:`PickConfig` (default).
+        place_joints: (6,) joints above the bin, rad (default :data:`grasp_core.motion.PLACE_JOINTS`).
+        home_joints: (6,) home joints, rad (default :data:`grasp_core.motion.HOME_JOINTS`).
+        feedback: called with each stage name as it starts (and ``recovery`` after a failure).
+
+    Returns:
+        :class:`PickResult`. Never raises for a failing motion or grasp; those are reported.
+    """
+    from . import HOME_JOINTS, PLACE_JOINTS  # late: the constants live in the package
+
+    config = config or PickConfig()
+    place = np.asarray(PLACE_JOINTS if place_joints is None else place_joints, dtype=np.float64).reshape(6)
+    home = np.asarray(HOME_JOINTS if home_joints is None else home_joints, dtype=np.float64).reshape(6)
+    clock = config.clock
+    t_start = clock()
+    stage_times: dict[str, float] = {}
+    state = {"stage": "", "t0": t_start, "opening": float("nan"), "held_opening": float("nan"),
+             "near_object": False}
+
+    def begin(stage: str) -> None:
+        now = clock()
+        if state["stage"]:
+            stage_times[state["stage"]] = stage_times.get(state["stage"], 0.0) + now - state["t0"]
+        state["stage"], state["t0"] = stage, now
+        if feedback is not None:
+            feedback(stage)
+
+    def move(result: MoveResult, what: str) -> None:
+        if not result.ok:
+            raise _Failure(f"{what}: {result.reason}")
+
+    def grip(opening: float, effort: float) -> GripperResult:
+        r = gripper.command(float(opening), float(effort))
+        state["opening"] = float(r.opening)
+        return r
+
+    def held(where: str) -> None:
+        r = grip(0.0, config.close_effort)
+        state["held_opening"] = float(r.opening)
+        if not r.opening > config.min_held_opening:
+            raise _Failure(f"object not held {where}: gripper closed to {r.opening * 1000:.1f} mm "
+                           f"(<= {config.min_held_opening * 1000:.1f} mm)")
+
+    failed_stage, reason = None, ""
+    try:
+        begin("pregrasp")
+        # seeded with the validated solution: the approach and lift were checked from that branch
+        q_pre = backend.solve_ik(target.t_base_tool0_pregrasp, target.q_pregrasp)
+        if q_pre is None:
+            raise _Failure("pre-grasp pose is unreachable")
+        move(backend.move_joints(q_pre), "move to pre-grasp")
+        r = grip(target.pregrasp_opening, config.open_effort)
+        if r.opening < target.pregrasp_opening - config.open_tolerance:
+            raise _Failure(f"gripper opened to {r.opening * 1000:.1f} mm only, needs "
+                           f"{target.pregrasp_opening * 1000:.1f} mm")
+        begin("approach")
+        state["near_object"] = True
+        move(backend.move_linear(target.t_base_tool0_grasp), "approach")
+        begin("close")
+        grip(0.0, config.close_effort)
+        begin("lift")
+        move(backend.move_linear(target.t_base_tool0_lift), "lift")
+        state["near_object"] = False
+        held("after the lift")
+        begin("place")
+        move(backend.move_joints(place), "move to place")
+        held("at the place pose")
+        begin("release")
+        grip(config.release_opening, config.open_effort)
+        begin("home")
+        move(backend.move_joints(home), "move home")
+    except _Failure as exc:
+        failed_stage, reason = state["stage"], exc.reason
+    except Exception as exc:  # noqa: BLE001 - a backend/gripper error fails the pick, the arm still recovers
+        failed_stage, reason = state["stage"], f"{type(exc).__name__}: {exc}"
+    now = clock()
+    stage_times[state["stage"]] = stage_times.get(state["stage"], 0.0) + now - state["t0"]
+    if failed_stage:
+        if feedback is not None:
+            feedback("recovery")
+        _recover(backend, gripper, config, home, bool(state["near_object"]))
+        stage_times["recovery"] = clock() - now
+    final = state["held_opening"] if np.isfinite(state["held_opening"]) else state["opening"]
+    return PickResult(success=failed_stage is None, stage_reached=failed_stage or "home", reason=reason,
+                      cycle_time_s=clock() - t_start, final_opening=float(final), stage_times=stage_times)
+
+
+def _recover(backend: MotionBackend, gripper: Gripper, config: PickConfig, home: np.ndarray,
+             near_object: bool) -> None:
+    """Open the gripper, back straight up when near the object, go home; best effort, never raises."""
+    try:
+        gripper.command(config.release_opening, config.open_effort)
+    except Exception:  # noqa: BLE001 - recovery is best effort; the original failure is reported
+        pass
+    try:
+        if near_object:
+            t = forward_kinematics(backend.current_joints())
+            t[2, 3] += config.retreat_height
+            backend.move_linear(t)
+        backend.move_joints(home)
+    except Exception:  # noqa: BLE001
+        pass

@@ -1,0 +1,338 @@
+"""Grasp candidate validation: camera-frame candidate → reachable, collision-checked ``tool0`` targets.
+
+:func:`validate_candidate` turns one candidate from the detector (``GraspCandidate``: a pose in the
+camera optical frame, z = approach, y = jaw closing) into a :class:`GraspTarget` — ``tool0`` poses in
+``base_link`` for pre-grasp, grasp and lift with their IK solutions and the pre-open width — or a
+:class:`Rejection` naming why not. Checks, in order (the first failure is reported):
+
+============== ============================================================================
+code           when
+============== ============================================================================
+unknown_frame  the candidate's frame_id is not the extrinsics' child (camera) frame
+non_finite     NaN/inf in position, rotation, opening, quality or stamp
+invalid        rotation not a proper rotation, negative opening, closing axis vertical
+stale          now − stamp > ``max_age_s`` (or a stamp in the future by more than that)
+outside_workspace  the grasp point (in ``base_link``) is outside :class:`Workspace`
+too_wide       opening > the gripper stroke
+unreachable    no IK within the joint limits for pre-grasp, grasp or lift, or a straight
+               approach / lift that cannot be followed (configuration flip, singularity)
+collision      the arm at a target collides with the table/cell, or (with a depth map) the
+               fingers' swept volumes hold ≥ ``max_collision_points`` sensed points
+============== ============================================================================
+
+Grasp geometry: the approach is forced vertical (``vertical_approach``, tool0 z = −z of
+``base_link``, jaws kept in the table plane); the TCP goes ``grasp_depth`` past the visible surface
+point along the approach but never below ``min_tcp_z`` (clamped); tool0 sits ``tcp_offset`` behind
+the TCP. Of the pose and its jaw-flipped twin (:func:`grasp_core.robot.flip_jaws`, equivalent for a
+parallel gripper) the one whose IK solution has wrist_3 nearer the current wrist_3 is taken.
+
+Units: m, rad, s.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..robot import (
+    ROBOTIQ_2F85,
+    Extrinsics,
+    IKError,
+    ParallelGripper,
+    flip_jaws,
+    lift_pose,
+    make_transform,
+    nearest_solution,
+    offset_along_approach,
+    pregrasp_pose,
+    vertical_grasp_frame,
+)
+from ..robot.transforms import CAMERA_FRAME
+from .collision import CellCollisionChecker, DepthCollisionMap, FingerGeometry
+from .planner import check_linear_path
+from .trajectory import MotionLimits, PlanningError
+
+#: Rejection codes (module docstring).
+UNKNOWN_FRAME = "unknown_frame"
+NON_FINITE = "non_finite"
+INVALID = "invalid"
+STALE = "stale"
+OUTSIDE_WORKSPACE = "outside_workspace"
+TOO_WIDE = "too_wide"
+UNREACHABLE = "unreachable"
+COLLISION = "collision"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Axis-aligned box in ``base_link`` where grasp points are accepted: (min, max) per axis, m."""
+
+    x: tuple[float, float] = (0.25, 0.80)
+    y: tuple[float, float] = (-0.35, 0.35)
+    z: tuple[float, float] = (-0.02, 0.25)
+
+    def contains(self, point) -> bool:
+        """Whether the (3,) point (m, ``base_link``) lies inside (bounds included)."""
+        p = np.asarray(point, dtype=np.float64).reshape(3)
+        return bool(all(lo <= v <= hi for v, (lo, hi) in zip(p, (self.x, self.y, self.z), strict=True)))
+
+
+@dataclass(frozen=True)
+class CameraGrasp:
+    """A grasp candidate as the detector publishes it (``GraspCandidate``), ROS-free.
+
+    Attributes:
+        position: (3,) grasp point on the visible surface, m, camera optical frame.
+        rotation: (3, 3) grasp axes in the optical frame (columns x = y × z, y = jaw closing,
+            z = approach).
+        opening: jaw opening needed (object width), m.
+        quality: detector score (higher is better).
+        frame_id: the optical frame the pose is expressed in.
+        stamp: image stamp, s (same clock as ``now`` in :func:`validate_candidate`).
+    """
+
+    position: np.ndarray
+    rotation: np.ndarray
+    opening: float
+    quality: float = 1.0
+    frame_id: str = CAMERA_FRAME
+    stamp: float = 0.0
+
+    @classmethod
+    def from_grasp_pose(cls, pose, quality: float = 1.0, frame_id: str = CAMERA_FRAME,
+                        stamp: float = 0.0) -> CameraGrasp:
+        """From a :class:`grasp_core.camera.GraspPose` (``position``, ``rotation``, ``opening``)."""
+        return cls(np.asarray(pose.position, dtype=np.float64), np.asarray(pose.rotation, dtype=np.float64),
+                   float(pose.opening), float(quality), frame_id, float(stamp))
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    """Parameters of :func:`validate_candidate`.
+
+    Attributes:
+        workspace: accepted grasp points. max_age_s: oldest accepted candidate, s (1.0).
+        grasp_depth: TCP past the visible surface point along the approach, m (0.015).
+        min_tcp_z: lowest TCP height in ``base_link``, m (0.025: with the 2F-85's fingertips 0.02
+            below the pad centre, they stay 5 mm above the table).
+        pregrasp_clearance: pre-grasp backed off along the approach, m (0.10).
+        lift_height: lift above the grasp along +z of ``base_link``, m (0.10).
+        opening_margin: pre-open = opening + margin (capped at the stroke), m (0.01).
+        vertical_approach: force a top-down approach (True).
+        gripper: the parallel gripper (stroke, TCP offset). fingers: finger volumes.
+        camera_frame: expected frame_id when the extrinsics are given as a bare matrix.
+        limits: motion limits (joint position limits, linear-motion timing for the path checks).
+        check_paths: also check the straight approach and lift with
+            :func:`~.planner.check_linear_path` (catches flips and singularities; ~15 ms).
+        cell: arm/table/cell checker applied to the pre-grasp, grasp and lift configurations
+            (None: skip).
+        max_collision_points: depth points allowed in a finger's swept volume (fewer pass).
+        finger_margin: growth of the finger boxes for the depth check, m.
+    """
+
+    workspace: Workspace = field(default_factory=Workspace)
+    max_age_s: float = 1.0
+    grasp_depth: float = 0.015
+    min_tcp_z: float = 0.025
+    pregrasp_clearance: float = 0.10
+    lift_height: float = 0.10
+    opening_margin: float = 0.01
+    vertical_approach: bool = True
+    gripper: ParallelGripper = ROBOTIQ_2F85
+    fingers: FingerGeometry = field(default_factory=FingerGeometry)
+    camera_frame: str = CAMERA_FRAME
+    limits: MotionLimits = field(default_factory=MotionLimits)
+    check_paths: bool = True
+    cell: CellCollisionChecker | None = field(default_factory=CellCollisionChecker)
+    max_collision_points: int = 5
+    finger_margin: float = 0.003
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a candidate was rejected: ``code`` (one of the module constants) and a readable ``reason``."""
+
+    reason: str
+    code: str
+
+
+class CandidateRejected(ValueError):
+    """Raised by :func:`validate_or_raise`; ``.rejection`` holds the :class:`Rejection`."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(f"{rejection.code}: {rejection.reason}")
+        self.rejection = rejection
+
+
+@dataclass(frozen=True)
+class GraspTarget:
+    """A validated grasp, ready for :func:`grasp_core.motion.pick.run_pick`.
+
+    Attributes:
+        t_base_tool0_grasp, t_base_tool0_pregrasp, t_base_tool0_lift: (4, 4) tool0 poses in
+            ``base_link``, m (same orientation; z = approach).
+        q_pregrasp, q_grasp, q_lift: (6,) IK solutions (rad), each nearest to the previous one,
+            the first nearest to the joints given to the validation.
+        tcp_point: (3,) TCP at the grasp, ``base_link``, m. surface_point: (3,) the candidate's
+            grasp point in ``base_link``, m.
+        object_width: the candidate's opening, m. pregrasp_opening: pre-open width, m.
+        quality: detector score. stamp: candidate stamp, s. flipped: whether the jaw-flipped
+            pose was chosen.
+    """
+
+    t_base_tool0_grasp: np.ndarray
+    t_base_tool0_pregrasp: np.ndarray
+    t_base_tool0_lift: np.ndarray
+    q_pregrasp: np.ndarray
+    q_grasp: np.ndarray
+    q_lift: np.ndarray
+    tcp_point: np.ndarray
+    surface_point: np.ndarray
+    object_width: float
+    pregrasp_opening: float
+    quality: float
+    stamp: float
+    flipped: bool = False
+
+
+def _reject(code: str, reason: str) -> Rejection:
+    return Rejection(reason=reason, code=code)
+
+
+def _ik_chain(t_grasp: np.ndarray, q_current: np.ndarray, config: ValidationConfig):
+    """(pre, lift poses, q_pre, q_grasp, q_lift) or raises IKError/PlanningError."""
+    t_pre = pregrasp_pose(t_grasp, config.pregrasp_clearance)
+    t_lift = lift_pose(t_grasp, config.lift_height)
+    lim = config.limits.position_limits
+    q_pre = nearest_solution(t_pre, q_current, lim)
+    q_grasp = nearest_solution(t_grasp, q_pre, lim)
+    q_lift = nearest_solution(t_lift, q_grasp, lim)
+    return t_pre, t_lift, q_pre, q_grasp, q_lift
+
+
+def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: ValidationConfig | None = None,
+                       now: float | None = None, depth_map: DepthCollisionMap | None = None
+                       ) -> GraspTarget | Rejection:
+    """Check one camera-frame candidate and build its ``tool0`` targets (module docstring).
+
+    Args:
+        candidate: :class:`CameraGrasp` (or anything with ``position``, ``rotation``, ``opening``,
+            ``quality``, ``frame_id``, ``stamp``).
+        extrinsics: :class:`grasp_core.robot.Extrinsics` (T_base_camera with its frame names) or a
+            (4, 4) T_base_link_camera (then ``config.camera_frame`` is the expected frame).
+        q_current: (6,) current joints, rad (seed of the IK chain and the jaw-flip choice).
+        config: :class:`ValidationConfig` (default).
+        now: current time, s, same clock as ``candidate.stamp``; None skips the age check.
+        depth_map: sensed scene for the finger check (None skips it).
+
+    Returns:
+        :class:`GraspTarget` when every check passes, else :class:`Rejection` (never raises for a
+        bad candidate).
+
+    Raises:
+        ValueError: bad ``extrinsics`` or ``q_current`` (caller errors, not candidate errors).
+    """
+    config = config or ValidationConfig()
+    if isinstance(extrinsics, Extrinsics):
+        camera_frame, t_base_camera = extrinsics.child_frame, extrinsics.matrix
+    else:
+        camera_frame, t_base_camera = config.camera_frame, np.asarray(extrinsics, dtype=np.float64)
+        if t_base_camera.shape != (4, 4) or not np.all(np.isfinite(t_base_camera)):
+            raise ValueError("extrinsics must be an Extrinsics or a finite (4, 4) transform")
+    q_cur = np.asarray(q_current, dtype=np.float64).reshape(-1)
+    if q_cur.shape != (6,) or not np.all(np.isfinite(q_cur)):
+        raise ValueError(f"q_current must be 6 finite joint positions, got {q_current!r}")
+
+    frame = getattr(candidate, "frame_id", None)
+    if frame != camera_frame:
+        return _reject(UNKNOWN_FRAME, f"candidate frame {frame!r} is not the calibrated camera frame {camera_frame!r}")
+    try:
+        pos = np.asarray(candidate.position, dtype=np.float64).reshape(3)
+        rot = np.asarray(candidate.rotation, dtype=np.float64).reshape(3, 3)
+        opening, quality, stamp = float(candidate.opening), float(candidate.quality), float(candidate.stamp)
+    except (TypeError, ValueError) as exc:
+        return _reject(INVALID, f"candidate fields have the wrong types or shapes: {exc}")
+    if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(rot)) and all(map(math.isfinite, (opening, quality,
+                                                                                            stamp)))):
+        return _reject(NON_FINITE, "candidate has non-finite position, rotation, opening, quality or stamp")
+    if not np.allclose(rot.T @ rot, np.eye(3), atol=1e-4) or np.linalg.det(rot) < 0:
+        return _reject(INVALID, "candidate rotation is not a proper rotation matrix")
+    if opening < 0:
+        return _reject(INVALID, f"negative opening {opening} m")
+    if now is not None:
+        age = float(now) - stamp
+        if not math.isfinite(age) or abs(age) > config.max_age_s:
+            return _reject(STALE, f"candidate is {age:.3f} s old (max {config.max_age_s} s)")
+
+    t_camera_grasp = make_transform(rot, pos)
+    t_base_grasp = t_base_camera @ t_camera_grasp
+    surface = t_base_grasp[:3, 3].copy()
+    if not config.workspace.contains(surface):
+        return _reject(OUTSIDE_WORKSPACE, f"grasp point {np.round(surface, 3).tolist()} m is outside the workspace "
+                                          f"x {config.workspace.x}, y {config.workspace.y}, z {config.workspace.z}")
+    if opening > config.gripper.stroke:
+        return _reject(TOO_WIDE, f"opening {opening:.4f} m exceeds the {config.gripper.stroke} m stroke")
+
+    if config.vertical_approach:
+        try:
+            t_base_grasp = vertical_grasp_frame(t_base_grasp)
+        except ValueError as exc:
+            return _reject(INVALID, str(exc))
+    t_tcp = offset_along_approach(t_base_grasp, config.grasp_depth)
+    approach_z = float(t_tcp[2, 2])
+    if t_tcp[2, 3] < config.min_tcp_z:  # clamp: back off along the approach to min_tcp_z
+        if approach_z < -1e-6:
+            t_tcp = offset_along_approach(t_tcp, (config.min_tcp_z - t_tcp[2, 3]) / approach_z)
+        else:
+            return _reject(INVALID, "TCP below min_tcp_z with an approach that does not point down")
+    tcp_point = t_tcp[:3, 3].copy()
+    t_tool0 = offset_along_approach(t_tcp, -config.gripper.tcp_offset)
+    pre_open = config.gripper.pregrasp_opening(opening, config.opening_margin)
+
+    # Of the pose and its jaw-flipped twin, the IK whose wrist_3 is nearer the current one.
+    options = []
+    errors = []
+    for flipped, pose in ((False, t_tool0), (True, flip_jaws(t_tool0))):
+        try:
+            chain = _ik_chain(pose, q_cur, config)
+        except IKError as exc:
+            errors.append(str(exc))
+            continue
+        options.append((abs(chain[2][5] - q_cur[5]), flipped, pose, chain))
+    if not options:
+        return _reject(UNREACHABLE, f"no IK solution within the joint limits: {errors[0]}")
+    options.sort(key=lambda o: o[0])
+
+    last_reason = None
+    for _, flipped, pose, (t_pre, t_lift, q_pre, q_grasp, q_lift) in options:
+        if config.check_paths:
+            try:
+                check_linear_path(q_pre, pose, config.limits)
+                check_linear_path(q_grasp, t_lift, config.limits)
+            except PlanningError as exc:
+                last_reason = (UNREACHABLE, f"straight approach/lift not feasible: {exc}")
+                continue
+        if config.cell is not None:
+            why = next((w for w in map(config.cell.check_configuration, (q_pre, q_grasp, q_lift)) if w), None)
+            if why:
+                last_reason = (COLLISION, f"arm at the grasp targets: {why}")
+                continue
+        if depth_map is not None:
+            hits = depth_map.finger_hits(pose, t_pre, pre_open, config.fingers, config.finger_margin)
+            if np.max(hits) >= config.max_collision_points:
+                return _reject(COLLISION, f"fingers would hit the sensed scene ({int(hits[0])} and {int(hits[1])} "
+                                          f"depth points in the swept finger volumes, max "
+                                          f"{config.max_collision_points - 1})")
+        return GraspTarget(pose, t_pre, t_lift, q_pre, q_grasp, q_lift, tcp_point, surface, opening, pre_open,
+                           quality, stamp, flipped)
+    code, reason = last_reason
+    return _reject(code, reason)
+
+
+def validate_or_raise(*args, **kwargs) -> GraspTarget:
+    """:func:`validate_candidate`, raising :class:`CandidateRejected` instead of returning a rejection."""
+    out = validate_candidate(*args, **kwargs)
+    if isinstance(out, Rejection):
+        raise CandidateRejected(out)
+    return out

@@ -1,0 +1,477 @@
+"""grasp_core.motion: trajectories, ruckig/Cartesian planning, collision checks, candidate validation, pick sequence."""
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from grasp_core.camera import CameraIntrinsics
+from grasp_core.motion import (
+    BIN_CENTER,
+    HOME_JOINTS,
+    PLACE_JOINTS,
+    STAGES,
+    BuiltinBackend,
+    CameraGrasp,
+    CandidateRejected,
+    CellCollisionChecker,
+    DepthCollisionMap,
+    FingerGeometry,
+    GraspTarget,
+    GripperResult,
+    JointTrajectory,
+    MotionLimits,
+    PickConfig,
+    PlanningError,
+    Rejection,
+    ValidationConfig,
+    Workspace,
+    bin_walls,
+    check_linear_path,
+    default_cell_checker,
+    in_view_cone,
+    link_points,
+    plan_joint_motion,
+    plan_linear_motion,
+    run_pick,
+    validate_candidate,
+    validate_or_raise,
+)
+from grasp_core.robot import (
+    STROKE,
+    TCP_OFFSET,
+    JointLimits,
+    flip_jaws,
+    forward_kinematics,
+    link_frames,
+    load_extrinsics,
+    make_transform,
+    nearest_solution,
+)
+from scipy.spatial.transform import Rotation
+
+REPO = Path(__file__).resolve().parents[1]
+EXTRINSICS = REPO / "config" / "camera_extrinsics.yaml"
+DOWN = np.diag([1.0, -1.0, -1.0])  # tool0 z pointing down, x along base x
+
+
+def top_down(x, y, z, yaw=0.0):
+    """tool0 pose pointing down at (x, y, z), rotated by yaw about the vertical."""
+    return make_transform(Rotation.from_euler("z", yaw).as_matrix() @ DOWN, [x, y, z])
+
+
+def pose_error(ta, tb):
+    c = np.clip((np.trace(ta[:3, :3].T @ tb[:3, :3]) - 1) / 2, -1, 1)
+    return float(np.linalg.norm(ta[:3, 3] - tb[:3, 3])), math.acos(c)
+
+
+# ------------------------------------------------------------------------------------------ robot helpers
+
+def test_nearest_solution_round_trip_with_lab_limits():
+    """FK∘IK = identity over random reachable poses, with solutions inside tighter (±π, elbow ±2.8) limits."""
+    limits = JointLimits(lower=np.array([-math.pi, -math.pi, -2.8, -math.pi, -math.pi, -math.pi]),
+                         upper=np.array([math.pi, 0.0, 2.8, math.pi, math.pi, math.pi]))
+    rng = np.random.default_rng(3)
+    n = 0
+    while n < 250:
+        q = rng.uniform(limits.lower, limits.upper)
+        t = forward_kinematics(q)
+        seed = q + rng.normal(0, 0.3, 6)
+        sol = nearest_solution(t, seed, limits)
+        dp, dr = pose_error(forward_kinematics(sol), t)
+        assert dp < 1e-6 and dr < 1e-6
+        assert limits.within(sol)
+        # the generating configuration is a candidate, so the chosen one is at least as near the seed
+        assert np.linalg.norm(sol - seed) <= np.linalg.norm(q - seed) + 1e-6
+        n += 1
+
+
+def test_link_frames_chain_ends_at_tool0():
+    q = np.array([0.3, -1.2, 1.5, -0.4, 1.1, 2.0])
+    frames = link_frames(q)
+    assert frames.shape == (7, 4, 4)
+    np.testing.assert_allclose(frames[6], forward_kinematics(q), atol=1e-12)
+    np.testing.assert_allclose(frames[1][:3, 3], [0, 0, 0.089159], atol=1e-12)
+    pts = link_points(q, spacing=0.05)
+    assert pts.shape[1] == 3 and np.max(np.linalg.norm(np.diff(pts, axis=0), axis=1)) <= 0.05 + 1e-9
+
+
+# ------------------------------------------------------------------------------------------ trajectories
+
+def test_joint_trajectory_validation_and_sampling():
+    t = np.array([0.0, 0.5, 1.0])
+    q = np.array([[0.0] * 6, [0.5] * 6, [1.0] * 6])
+    v = np.array([[0.0] * 6, [1.0] * 6, [0.0] * 6])
+    traj = JointTrajectory(t, q, v, np.zeros((3, 6)))
+    assert traj.duration == 1.0 and len(traj) == 3
+    p, vel, _ = traj.sample(0.5)
+    np.testing.assert_allclose(p, 0.5)
+    np.testing.assert_allclose(vel, 1.0)
+    np.testing.assert_allclose(traj.sample(5.0)[0], 1.0)  # clamped
+    with pytest.raises(ValueError, match="strictly increasing"):
+        JointTrajectory(np.array([0.0, 0.5, 0.5]), q, v, np.zeros((3, 6)))
+    with pytest.raises(ValueError, match="non-finite"):
+        JointTrajectory(t, np.where(q > 0.9, np.nan, q), v, np.zeros((3, 6)))
+    with pytest.raises(ValueError, match="shape"):
+        JointTrajectory(t, q[:, :5], v, np.zeros((3, 6)))
+    with pytest.raises(ValueError, match="start at 0"):
+        JointTrajectory(t + 1, q, v, np.zeros((3, 6)))
+    with pytest.raises(ValueError):
+        MotionLimits(max_velocity=-1.0)
+
+
+def test_joint_motion_respects_limits_and_hits_endpoints():
+    rng = np.random.default_rng(0)
+    limits = MotionLimits(max_velocity=[1.0, 1.0, 1.2, 1.5, 1.5, 2.0], max_acceleration=2.0, max_jerk=15.0)
+    for _ in range(20):
+        q0 = rng.uniform(-2.5, 2.5, 6)
+        q1 = rng.uniform(-2.5, 2.5, 6)
+        traj = plan_joint_motion(q0, q1, limits)
+        np.testing.assert_array_equal(traj.positions[0], q0)
+        np.testing.assert_array_equal(traj.positions[-1], q1)
+        np.testing.assert_array_equal(traj.velocities[[0, -1]], 0.0)
+        assert np.all(np.abs(traj.velocities) <= limits.max_velocity + 1e-9)
+        assert np.all(np.abs(traj.accelerations) <= limits.max_acceleration + 1e-9)
+        assert np.all(np.diff(traj.times) <= limits.dt + 1e-6)
+        # the limit is actually used (time-optimal for the slowest joint), and positions are consistent
+        assert np.max(np.abs(traj.velocities) / limits.max_velocity) > 0.5
+        integ = q0 + np.concatenate([[np.zeros(6)], np.cumsum(
+            0.5 * (traj.velocities[1:] + traj.velocities[:-1]) * np.diff(traj.times)[:, None], axis=0)])
+        np.testing.assert_allclose(integ, traj.positions, atol=2e-3)
+    still = plan_joint_motion(np.zeros(6), np.zeros(6), limits)
+    assert still.duration > 0 and np.all(still.positions == 0)
+    with pytest.raises(PlanningError, match="limits"):
+        plan_joint_motion(np.zeros(6), [0, 0, 4.0, 0, 0, 0], limits)
+    with pytest.raises(PlanningError):
+        plan_joint_motion(np.zeros(6), [np.nan] * 6, limits)
+
+
+def _distance_to_segment(p, a, b):
+    d = b - a
+    lam = np.clip((p - a) @ d / (d @ d), 0, 1)
+    return np.linalg.norm(p - (a + lam[:, None] * d), axis=1)
+
+
+@pytest.mark.parametrize("goal_offset, yaw", [((0.0, 0.0, -0.085), 0.0), ((0.08, -0.1, 0.05), 0.6)])
+def test_linear_motion_keeps_tool0_on_the_line(goal_offset, yaw):
+    limits = MotionLimits()
+    q0 = nearest_solution(top_down(0.5, 0.0, 0.26), HOME_JOINTS)
+    t0 = forward_kinematics(q0)
+    goal = top_down(0.5 + goal_offset[0], goal_offset[1], 0.26 + goal_offset[2], yaw)
+    traj = plan_linear_motion(q0, goal, limits)
+    np.testing.assert_array_equal(traj.positions[0], q0)
+    dp, dr = pose_error(forward_kinematics(traj.positions[-1]), goal)
+    assert dp < 1e-6 and dr < 1e-6
+    # every sample, and the executor's interpolation between samples, stays within 1 mm of the line
+    fine = np.linspace(0, traj.duration, 4 * len(traj))
+    qs = np.concatenate([traj.positions, [traj.sample(t)[0] for t in fine]])
+    pts = np.array([forward_kinematics(q)[:3, 3] for q in qs])
+    assert np.max(_distance_to_segment(pts, t0[:3, 3], goal[:3, 3])) < 1e-3
+    assert np.all(np.abs(traj.velocities) <= limits.max_velocity + 1e-9)
+    assert np.all(np.abs(traj.accelerations) <= limits.max_acceleration + 1e-9)
+    speed = np.linalg.norm(np.diff(pts[:len(traj)], axis=0), axis=1) / np.diff(traj.times)
+    assert np.max(speed) <= limits.max_linear_speed * 1.02
+    assert np.max(np.abs(np.diff(traj.positions, axis=0))) < limits.max_joint_step
+
+
+def test_linear_motion_slows_down_for_joint_velocity_limits():
+    q0 = nearest_solution(top_down(0.5, 0.0, 0.26), HOME_JOINTS)
+    goal = top_down(0.5, 0.0, 0.26, yaw=1.2)  # a pure wrist rotation: joint 6 turns 1.2 rad
+    fast = plan_linear_motion(q0, goal, MotionLimits(max_velocity=2.0, max_acceleration=4.0))
+    slow_limits = MotionLimits(max_velocity=0.3, max_acceleration=0.6)
+    slow = plan_linear_motion(q0, goal, slow_limits)
+    assert slow.duration > fast.duration * 2
+    assert np.all(np.abs(slow.velocities) <= 0.3 + 1e-9)
+    assert np.all(np.abs(slow.accelerations) <= 0.6 + 1e-9)
+    assert pose_error(forward_kinematics(slow.positions[-1]), goal)[1] < 1e-6
+
+
+def test_linear_motion_errors():
+    q0 = nearest_solution(top_down(0.5, 0.0, 0.26), HOME_JOINTS)
+    with pytest.raises(PlanningError, match="reachable"):
+        plan_linear_motion(q0, top_down(1.2, 0.0, 0.26))
+    with pytest.raises(PlanningError):
+        plan_linear_motion(q0, np.full((4, 4), np.nan))
+    with pytest.raises(PlanningError, match="reachable"):  # through the unreachable cylinder around the base
+        check_linear_path(q0, top_down(-0.3, 0.1, 0.4))
+    goal = top_down(0.45, 0.05, 0.18, 0.3)
+    np.testing.assert_allclose(check_linear_path(q0, goal), plan_linear_motion(q0, goal).positions[-1], atol=1e-9)
+    same = plan_linear_motion(q0, forward_kinematics(q0))
+    np.testing.assert_allclose(same.positions, np.broadcast_to(q0, same.positions.shape))
+
+
+# ------------------------------------------------------------------------------------------ named poses
+
+def test_home_is_out_of_the_camera_view_and_collision_free():
+    # The view pyramid from the camera (0.5, 0, 0.7) down to the whole workspace footprint (a superset of
+    # the 0.40 x 0.40 m and the ±0.12 m pick areas).
+    ws = Workspace()
+    link = link_points(HOME_JOINTS, spacing=0.01)
+    grip = FingerGeometry().gripper_points(STROKE, n=5)
+    tool0 = forward_kinematics(HOME_JOINTS)
+    pts = np.concatenate([link, grip @ tool0[:3, :3].T + tool0[:3, 3]])
+    assert not np.any(in_view_cone(pts, area_min=(ws.x[0], ws.y[0]), area_max=(ws.x[1], ws.y[1])))
+    assert not np.any(in_view_cone(pts))
+    # sanity of the cone test: a point straight under the camera is inside
+    assert in_view_cone(np.array([[0.5, 0.0, 0.3], [0.5, 0.0, 0.8]])).tolist() == [True, False]
+    checker = default_cell_checker()
+    assert checker.check_configuration(HOME_JOINTS) is None
+    assert checker.check_configuration(PLACE_JOINTS) is None
+    assert tool0[2, 3] - 0.17 > 0.08  # fingertips above the tallest objects (~8 cm)
+
+
+def test_place_pose_is_above_the_bin_centre():
+    t = forward_kinematics(PLACE_JOINTS)
+    np.testing.assert_allclose(t[:2, 3], BIN_CENTER, atol=2e-3)
+    assert 0.25 <= t[2, 3] <= 0.32
+    assert t[:3, 2] @ [0, 0, -1] > math.cos(math.radians(1))  # tool0 z points down
+    tips_z = t[2, 3] - FingerGeometry().tip_reach
+    assert tips_z > 0.08 + 0.04  # 4 cm above the bin walls
+    # the move from a lift above the pick area to the bin and home is clear of the table and the bin walls
+    q_lift = nearest_solution(top_down(0.55, 0.1, 0.30), HOME_JOINTS)
+    checker = default_cell_checker()
+    assert checker.check_trajectory(plan_joint_motion(q_lift, PLACE_JOINTS)) is None
+    assert checker.check_trajectory(plan_joint_motion(PLACE_JOINTS, HOME_JOINTS)) is None
+    assert checker.check_trajectory(plan_joint_motion(HOME_JOINTS, q_lift)) is None
+
+
+# ------------------------------------------------------------------------------------------ collisions
+
+def test_table_collision_flags_fingertips_below_the_table():
+    checker = CellCollisionChecker()
+    q0 = nearest_solution(top_down(0.5, 0.0, 0.26), HOME_JOINTS)
+    ok = plan_linear_motion(q0, top_down(0.5, 0.0, TCP_OFFSET + 0.025))  # tips 5 mm above the table
+    assert checker.check_trajectory(ok) is None
+    low = plan_linear_motion(q0, top_down(0.5, 0.0, TCP_OFFSET + 0.010))  # tips 10 mm into the table
+    why = checker.check_trajectory(low)
+    assert why is not None and "below the table" in why
+    # the backend refuses to execute it
+    arm = KinematicArm(q0)
+    res = BuiltinBackend(arm, collision=checker).move_linear(top_down(0.5, 0.0, TCP_OFFSET + 0.010))
+    assert not res.ok and "table" in res.reason and arm.executed == []
+    # a link driven down to the table is caught too
+    assert "link" in checker.check_configuration(np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0]))
+
+
+def test_bin_walls_are_obstacles():
+    walls = bin_walls()
+    assert len(walls) == 4
+    assert walls[0].contains(np.array([[0.25, -0.655, 0.04]])).all()
+    assert not any(w.contains(np.array([[0.25, -0.55, 0.04]])).any() for w in walls)  # inside the bin
+    q_in_bin = nearest_solution(top_down(0.25, -0.64, TCP_OFFSET + 0.05), PLACE_JOINTS)  # finger on the wall
+    why = default_cell_checker().check_configuration(q_in_bin)
+    assert why is not None and "bin wall" in why
+
+
+INTR = CameraIntrinsics(640, 480, 525.0, 525.0, 319.5, 239.5)
+
+
+def render_depth(boxes, extr):
+    """Depth image (float32 m) of axis-aligned boxes [(x0, x1, y0, y1, height)] on the table z = 0, seen
+    from the extrinsics camera (straight down): the first surface hit along each pixel ray."""
+    t = extr.matrix
+    v, u = np.mgrid[0:INTR.height, 0:INTR.width].astype(np.float64)
+    rays = np.stack([(u - INTR.cx) / INTR.fx, (v - INTR.cy) / INTR.fy, np.ones_like(u)], axis=-1)  # z_cam = 1
+    dirs = rays @ t[:3, :3].T  # base-frame displacement per metre of optical depth
+    origin = t[:3, 3]
+    depth = (0.0 - origin[2]) / dirs[..., 2]  # table
+    for x0, x1, y0, y1, h in boxes:
+        d_top = (h - origin[2]) / dirs[..., 2]
+        p = origin + d_top[..., None] * dirs
+        hit = (p[..., 0] >= x0) & (p[..., 0] <= x1) & (p[..., 1] >= y0) & (p[..., 1] <= y1)
+        depth = np.where(hit & (d_top < depth), d_top, depth)
+    return depth.astype(np.float32)
+
+
+def camera_candidate(extr, point_base, jaw_base, opening, frame="camera_depth_optical_frame", stamp=100.0):
+    """A top-down candidate in the camera frame for a base-frame surface point and jaw direction."""
+    r_bc = extr.matrix[:3, :3].T
+    z = r_bc @ np.array([0.0, 0.0, -1.0])
+    y = r_bc @ (np.asarray(jaw_base, float) / np.linalg.norm(jaw_base))
+    pos = r_bc @ (np.asarray(point_base, float) - extr.matrix[:3, 3])
+    return CameraGrasp(pos, np.stack([np.cross(y, z), y, z], axis=1), opening, 0.9, frame, stamp)
+
+
+def test_depth_map_flags_a_finger_on_a_neighbouring_box():
+    extr = load_extrinsics(EXTRINSICS)
+    # object A (to grasp): 0.05 (x) x 0.03 (y) x 0.04 m at (0.50, 0.00); obstacle B: 0.04 m cube, 0.05 tall,
+    # centred at (0.50, 0.06): a finger closing along y lands on B, one closing along x lands on the table.
+    scene = [(0.475, 0.525, -0.015, 0.015, 0.04), (0.48, 0.52, 0.04, 0.08, 0.05)]
+    depth = render_depth(scene, extr)
+    assert depth.shape == (480, 480 * 4 // 3) and abs(float(depth[240, 320]) - 0.66) < 2e-3
+    dmap = DepthCollisionMap.from_depth(depth, INTR, extr.matrix, stride=4)
+    assert 0 < len(dmap) < 640 * 480 // 16  # the table is dropped
+    cfg = ValidationConfig()
+    along_y = validate_candidate(camera_candidate(extr, [0.5, 0.0, 0.04], [0, 1, 0], 0.03), extr, HOME_JOINTS, cfg,
+                                 now=100.0, depth_map=dmap)
+    assert isinstance(along_y, Rejection) and along_y.code == "collision", along_y
+    along_x = validate_candidate(camera_candidate(extr, [0.5, 0.0, 0.04], [1, 0, 0], 0.05), extr, HOME_JOINTS, cfg,
+                                 now=100.0, depth_map=dmap)
+    assert isinstance(along_x, GraspTarget), along_x
+    hits = dmap.finger_hits(along_x.t_base_tool0_grasp, along_x.t_base_tool0_pregrasp, along_x.pregrasp_opening)
+    assert hits.tolist() == [0, 0]  # the grasped object's own top lies between the pads
+    # without the obstacle, the y grasp is fine
+    clear = DepthCollisionMap.from_depth(render_depth(scene[:1], extr), INTR, extr.matrix)
+    assert isinstance(validate_candidate(camera_candidate(extr, [0.5, 0.0, 0.04], [0, 1, 0], 0.03), extr,
+                                         HOME_JOINTS, cfg, now=100.0, depth_map=clear), GraspTarget)
+    with pytest.raises(ValueError, match="shape"):
+        DepthCollisionMap.from_depth(depth[:100], INTR, extr.matrix)
+
+
+# ------------------------------------------------------------------------------------------ validation
+
+def test_valid_candidate_lands_at_the_hand_computed_point():
+    extr = load_extrinsics(EXTRINSICS)
+    # Camera at (0.5, 0, 0.7) looking down; optical x = -y base, optical y = -x base, optical z = -z base.
+    # Base point (0.55, 0.05, 0.08) (top of an 8 cm object) is therefore (-0.05, -0.05, 0.62) in the camera.
+    cam_pos = np.array([-0.05, -0.05, 0.62])
+    rot = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # x=(0,-1,0), y=(1,0,0), z=(0,0,1)
+    cand = CameraGrasp(cam_pos, rot, 0.04, 0.8, "camera_depth_optical_frame", stamp=10.0)
+    cfg = ValidationConfig()
+    target = validate_candidate(cand, extr, HOME_JOINTS, cfg, now=10.2)
+    assert isinstance(target, GraspTarget), target
+    np.testing.assert_allclose(target.surface_point, [0.55, 0.05, 0.08], atol=1e-9)
+    tcp = np.array([0.55, 0.05, 0.08 - cfg.grasp_depth])  # 1.5 cm past the surface
+    np.testing.assert_allclose(target.tcp_point, tcp, atol=1e-9)
+    t = target.t_base_tool0_grasp
+    np.testing.assert_allclose(t[:3, 3] + TCP_OFFSET * t[:3, 2], tcp, atol=1e-9)
+    np.testing.assert_allclose(t[:3, 2], [0, 0, -1], atol=1e-9)
+    assert abs(abs(t[:3, 1] @ [0, 1, 0]) - 1) < 1e-9  # jaws close along optical x = base -y (either sign)
+    np.testing.assert_allclose(target.t_base_tool0_pregrasp[:3, 3], t[:3, 3] + [0, 0, cfg.pregrasp_clearance])
+    np.testing.assert_allclose(target.t_base_tool0_lift[:3, 3], t[:3, 3] + [0, 0, cfg.lift_height])
+    for q, pose in ((target.q_pregrasp, target.t_base_tool0_pregrasp), (target.q_grasp, t),
+                    (target.q_lift, target.t_base_tool0_lift)):
+        assert max(pose_error(forward_kinematics(q), pose)) < 1e-6
+    assert target.pregrasp_opening == pytest.approx(0.05)
+    # the jaw flip chosen is the one nearer the current wrist_3
+    other = nearest_solution(flip_jaws(target.t_base_tool0_pregrasp), HOME_JOINTS)
+    assert abs(target.q_pregrasp[5] - HOME_JOINTS[5]) <= abs(other[5] - HOME_JOINTS[5])
+    # a low object: the TCP is clamped at min_tcp_z
+    low = CameraGrasp(np.array([-0.05, -0.05, 0.69]), rot, 0.04, 0.8, stamp=10.0)
+    target_low = validate_or_raise(low, extr, HOME_JOINTS, cfg, now=10.0)
+    assert target_low.tcp_point[2] == pytest.approx(cfg.min_tcp_z)
+    # a bare matrix works too (frame from the config)
+    assert isinstance(validate_candidate(cand, extr.matrix, HOME_JOINTS, cfg), GraspTarget)
+
+
+def test_validation_rejects_bad_candidates_with_codes():
+    extr = load_extrinsics(EXTRINSICS)
+    rot = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    good = dict(position=np.array([-0.05, -0.05, 0.62]), rotation=rot, opening=0.04, quality=0.8,
+                frame_id="camera_depth_optical_frame", stamp=10.0)
+
+    def code(now=10.0, config=None, **changes):
+        out = validate_candidate(CameraGrasp(**{**good, **changes}), extr, HOME_JOINTS, config, now=now)
+        return out.code if isinstance(out, Rejection) else "ok"
+
+    assert code() == "ok"
+    assert code(frame_id="camera_link") == "unknown_frame"
+    assert code(position=np.array([np.nan, 0.0, 0.6])) == "non_finite"
+    assert code(opening=float("inf")) == "non_finite"
+    assert code(now=12.0) == "stale"
+    assert code(position=np.array([0.6, 0.0, 0.6])) == "outside_workspace"  # base y = -0.6
+    assert code(position=np.array([0.0, 0.0, 0.3])) == "outside_workspace"  # base z = 0.4
+    assert code(opening=0.09) == "too_wide"
+    assert code(rotation=rot * 2) == "invalid"
+    far = ValidationConfig(workspace=Workspace(x=(0.0, 2.0), y=(-2.0, 2.0)))
+    assert code(position=np.array([0.0, -0.6, 0.68]), config=far) == "unreachable"  # base x = 1.1 m
+    with pytest.raises(CandidateRejected, match="stale"):
+        validate_or_raise(CameraGrasp(**good), extr, HOME_JOINTS, now=20.0)
+
+
+# ------------------------------------------------------------------------------------------ pick sequence
+
+class KinematicArm:
+    """Perfect tracking: jumps to each trajectory's end; records trajectories; optional simulated clock."""
+
+    def __init__(self, q, clock=None):
+        self.q = np.array(q, dtype=np.float64)
+        self.executed = []
+        self.clock = clock
+
+    def joint_positions(self):
+        return self.q.copy()
+
+    def execute(self, traj):
+        assert np.allclose(traj.positions[0], self.q, atol=1e-9), "trajectory does not start at the arm"
+        self.executed.append(traj)
+        self.q = traj.positions[-1].copy()
+        if self.clock is not None:
+            self.clock.t += traj.duration
+        return True
+
+
+class SimClock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+class ModelGripper:
+    """Closes to ``width`` (an object between the pads, 0 = none); ``drop_after`` closes: the object slips out."""
+
+    def __init__(self, width, drop_after=None):
+        self.width, self.opening, self.commands = width, STROKE, []
+        self.drop_after = drop_after
+
+    def command(self, opening, max_effort):
+        self.commands.append((opening, max_effort))
+        closing = opening < self.opening
+        if self.drop_after is not None and sum(o < 1e-9 for o, _ in self.commands) > self.drop_after:
+            self.width = 0.0
+        if closing and self.width > opening:
+            self.opening = self.width
+            return GripperResult(self.opening, stalled=True, reached_goal=False)
+        self.opening = opening
+        return GripperResult(opening, stalled=False, reached_goal=True)
+
+
+def _target(extr):
+    return validate_or_raise(camera_candidate(extr, [0.52, -0.04, 0.05], [1, 1, 0], 0.03), extr, HOME_JOINTS)
+
+
+def test_run_pick_succeeds_for_an_object():
+    extr = load_extrinsics(EXTRINSICS)
+    clock = SimClock()
+    arm = KinematicArm(HOME_JOINTS, clock)
+    gripper = ModelGripper(0.03)
+    stages = []
+    res = run_pick(_target(extr), BuiltinBackend(arm, collision=default_cell_checker()), gripper,
+                   PickConfig(clock=clock), feedback=stages.append)
+    assert res.success, res
+    assert res.stage_reached == "home" and res.reason == ""
+    assert tuple(stages) == STAGES
+    assert res.final_opening == pytest.approx(0.03)
+    np.testing.assert_allclose(arm.q, HOME_JOINTS)
+    assert len(arm.executed) == 5  # pregrasp, approach, lift, place, home
+    assert res.cycle_time_s == pytest.approx(sum(t.duration for t in arm.executed))
+    assert set(res.stage_times) == set(STAGES)
+    assert res.stage_times["approach"] > 0.3
+    assert gripper.opening == pytest.approx(STROKE)  # released
+
+
+def test_run_pick_reports_an_empty_grasp_at_the_held_check():
+    extr = load_extrinsics(EXTRINSICS)
+    arm = KinematicArm(HOME_JOINTS)
+    gripper = ModelGripper(0.0)
+    res = run_pick(_target(extr), BuiltinBackend(arm, collision=default_cell_checker()), gripper)
+    assert not res.success
+    assert res.stage_reached == "lift" and "not held" in res.reason
+    assert res.final_opening <= 0.004
+    assert gripper.opening == pytest.approx(STROKE)  # opened during recovery
+    np.testing.assert_allclose(arm.q, HOME_JOINTS)  # and went home
+    assert "recovery" in res.stage_times and res.cycle_time_s > 0
+
+
+def test_run_pick_detects_a_drop_on_the_way_to_the_bin_and_planning_failures():
+    extr = load_extrinsics(EXTRINSICS)
+    arm = KinematicArm(HOME_JOINTS)
+    res = run_pick(_target(extr), BuiltinBackend(arm), ModelGripper(0.03, drop_after=2))
+    assert not res.success and res.stage_reached == "place" and "place pose" in res.reason
+    np.testing.assert_allclose(arm.q, HOME_JOINTS)
+    # a place configuration outside the joint limits: the move fails, the arm recovers home
+    arm = KinematicArm(HOME_JOINTS)
+    res = run_pick(_target(extr), BuiltinBackend(arm), ModelGripper(0.03), place_joints=[0, 0, 4.0, 0, 0, 0])
+    assert not res.success and res.stage_reached == "place" and "planning failed" in res.reason
+    np.testing.assert_allclose(arm.q, HOME_JOINTS)
