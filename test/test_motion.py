@@ -7,6 +7,7 @@ import pytest
 from grasp_core.camera import CameraIntrinsics
 from grasp_core.motion import (
     BIN_CENTER,
+    BIN_INNER,
     HOME_JOINTS,
     PLACE_JOINTS,
     STAGES,
@@ -255,9 +256,11 @@ def test_table_collision_flags_fingertips_below_the_table():
 def test_bin_walls_are_obstacles():
     walls = bin_walls()
     assert len(walls) == 4
-    assert walls[0].contains(np.array([[0.25, -0.655, 0.04]])).all()
-    assert not any(w.contains(np.array([[0.25, -0.55, 0.04]])).any() for w in walls)  # inside the bin
-    q_in_bin = nearest_solution(top_down(0.25, -0.64, TCP_OFFSET + 0.05), PLACE_JOINTS)  # finger on the wall
+    wall_y = BIN_CENTER[1] - BIN_INNER / 2 - 0.005  # inside the -y wall (1 cm thick)
+    assert walls[0].contains(np.array([[BIN_CENTER[0], wall_y, 0.04]])).all()
+    assert not any(w.contains(np.array([[*BIN_CENTER, 0.04]])).any() for w in walls)  # inside the bin
+    # a finger on the -y wall
+    q_in_bin = nearest_solution(top_down(BIN_CENTER[0], wall_y + 0.04, TCP_OFFSET + 0.05), PLACE_JOINTS)
     why = default_cell_checker().check_configuration(q_in_bin)
     assert why is not None and "bin wall" in why
 

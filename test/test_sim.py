@@ -213,7 +213,7 @@ def test_objects_in_bin(cell):
     name = cell.object_names[0]
     assert cell.objects_in_bin() == [] and cell.objects_on_table() == [name]
     adr = cell.model.jnt_qposadr[cell.model.body_jntadr[cell._obj_body[0]]]
-    cell.data.qpos[adr:adr + 3] = [0.25, -0.55, 0.15]
+    cell.data.qpos[adr:adr + 3] = [0.25, -0.60, 0.15]
     cell.data.qvel[:] = 0.0
     cell.step(int(1.0 / cell.timestep))
     assert cell.objects_in_bin() == [name] and cell.objects_on_table() == []

@@ -10,7 +10,8 @@
   :class:`BuiltinBackend` over an :class:`Arm`.
 
 Cell (``base_link`` = world, z up, table top z = 0): camera at (0.5, 0, 0.7) looking down, pick area
-(0.50, 0.00) ± 0.12 m, bin (inner 0.20 × 0.20 m, walls 0.08 m) centred at (0.25, −0.55).
+(0.50, 0.00) ± 0.12 m, bin (inner 0.30 × 0.30 m, walls 0.08 m) centred at (0.25, −0.60)
+(:data:`BIN_CENTER`, :data:`BIN_INNER`, :data:`BIN_HEIGHT`: one definition for cell and executor).
 
 Named configurations (rad, :data:`grasp_core.robot.JOINT_NAMES` order):
 
@@ -19,7 +20,7 @@ Named configurations (rad, :data:`grasp_core.robot.JOINT_NAMES` order):
   (−0.11, 0.32, 0.26) m. Outside the camera's whole image (test_sim renders the empty cell: the
   table only) and outside the view pyramid over the workspace footprint (test_motion). The
   simulated cell starts here (:data:`grasp_core.sim.HOME_Q` is this value).
-* :data:`PLACE_JOINTS`: tool0 pointing down 0.30 m above the bin centre (0.25, −0.55): TCP at
+* :data:`PLACE_JOINTS`: tool0 pointing down 0.30 m above the bin centre (0.25, −0.60): TCP at
   0.15 m, fingertips 0.13 m, 5 cm above the 0.08 m bin walls (a little higher than the nominal
   0.25 m so that a held object clears the walls), same IK branch as HOME.
 """
@@ -30,6 +31,9 @@ import math
 import numpy as np
 
 from .collision import (
+    BIN_CENTER,
+    BIN_HEIGHT,
+    BIN_INNER,
     Box,
     CellCollisionChecker,
     DepthCollisionMap,
@@ -67,14 +71,14 @@ from .validation import (
 #: Home: arm folded on the −y side of the base, out of the camera's view (module docstring), rad.
 HOME_JOINTS = np.array([math.pi / 2, -1.9, 2.3, -1.97, -1.5708, 0.0])
 HOME_JOINTS.setflags(write=False)
-#: Place: tool0 pointing down 0.30 m above the bin centre (0.25, −0.55) (module docstring), rad.
-PLACE_JOINTS = np.array([-1.3258, -1.2746, 1.5678, -1.8640, -1.5708, -1.3258])
+#: Place: tool0 pointing down 0.30 m above the bin centre (0.25, −0.60) (module docstring), rad.
+PLACE_JOINTS = np.array([-1.3447, -1.1688, 1.4212, -1.8232, -1.5708, -1.3447])
 PLACE_JOINTS.setflags(write=False)
 #: Bin centre (x, y) in ``base_link``, m.
-BIN_CENTER = (0.25, -0.55)
 
 __all__ = [
-    "BIN_CENTER", "HOME_JOINTS", "PLACE_JOINTS", "STAGES", "Arm", "Box", "BuiltinBackend", "CameraGrasp",
+    "BIN_CENTER", "BIN_HEIGHT", "BIN_INNER", "HOME_JOINTS", "PLACE_JOINTS", "STAGES", "Arm", "Box",
+    "BuiltinBackend", "CameraGrasp",
     "CandidateRejected", "CellCollisionChecker", "DepthCollisionMap", "FingerGeometry", "GraspTarget", "Gripper",
     "GripperResult", "JointTrajectory", "MotionBackend", "MotionLimits", "MoveResult", "PickConfig", "PickResult",
     "PlanningError", "Rejection", "ValidationConfig", "Workspace", "bin_walls", "check_linear_path",

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..camera import CameraIntrinsics
-from ..robot import STROKE, TCP_OFFSET, link_frames
+from ..robot import FINGERTIP_REACH, STROKE, TCP_OFFSET, link_frames
 from .trajectory import JointTrajectory
 
 
@@ -37,7 +37,8 @@ class FingerGeometry:
 
     Attributes:
         tcp_offset: tool0 → pad centre (TCP) along z. Default ``TCP_OFFSET`` (0.150).
-        tip_reach: tool0 → fingertips along z. Default 0.17 (tips 0.02 below the TCP).
+        tip_reach: tool0 → fingertips along z. Default :data:`grasp_core.robot.FINGERTIP_REACH`
+            (0.1685: tips 0.0185 below the TCP, the simulated 2F-85's pads).
         pad_width: pad size along x. Default 0.022.
         pad_thickness: pad size along y. Default 0.008.
         body_width: finger body beyond the pad along y (outward). Default 0.02.
@@ -47,7 +48,7 @@ class FingerGeometry:
     """
 
     tcp_offset: float = TCP_OFFSET
-    tip_reach: float = 0.17
+    tip_reach: float = FINGERTIP_REACH
     pad_width: float = 0.022
     pad_thickness: float = 0.008
     body_width: float = 0.02
@@ -109,12 +110,18 @@ class Box:
         return np.all((p >= self.lo - margin) & (p <= self.hi + margin), axis=1)
 
 
-def bin_walls(center=(0.25, -0.55), inner_size: float = 0.20, height: float = 0.08,
+#: The cell's bin (place target): centre (x, y) in base_link, inner side, wall height, m.
+BIN_CENTER = (0.25, -0.60)
+BIN_INNER = 0.30
+BIN_HEIGHT = 0.08
+
+
+def bin_walls(center=BIN_CENTER, inner_size: float = BIN_INNER, height: float = BIN_HEIGHT,
               thickness: float = 0.01, floor_z: float = 0.0) -> tuple[Box, ...]:
     """The four walls of the place bin as boxes in ``base_link``.
 
     Args:
-        center: (x, y) of the bin centre, m (cell default (0.25, −0.55)).
+        center: (x, y) of the bin centre, m (cell default :data:`BIN_CENTER` (0.25, −0.60)).
         inner_size: inner side length (square), m. height: wall height above ``floor_z``, m.
         thickness: wall thickness, m. floor_z: table height, m.
     """
@@ -176,8 +183,12 @@ class CellCollisionChecker:
         object.__setattr__(self, "obstacles", tuple(self.obstacles))
         object.__setattr__(self, "_gripper", self.fingers.gripper_points(self.opening))
 
-    def check_configuration(self, q) -> str | None:
+    def check_configuration(self, q, table_floor: float | None = None) -> str | None:
         """None when (6,) joints ``q`` (rad) are collision-free, else a one-line reason.
+
+        Args:
+            q: joints, rad.
+            table_floor: lowest gripper z accepted, m (default ``table_z + fingertip_margin``).
 
         Raises:
             ValueError: q not 6 finite values.
@@ -190,7 +201,8 @@ class CellCollisionChecker:
             return (f"arm link centre line {z_link:.3f} m above the table, needs "
                     f"{self.link_radius + self.link_margin:.3f} m")
         z_grip = float(np.min(grip[:, 2]))
-        if z_grip < self.table_z + self.fingertip_margin - 1e-6:
+        floor = self.table_z + self.fingertip_margin if table_floor is None else table_floor
+        if z_grip < floor - 1e-6:
             return f"gripper/fingertips at z = {z_grip:.4f} m, below the table + {self.fingertip_margin} m"
         for box in self.obstacles:
             if np.any(box.contains(grip, self.obstacle_margin)):
@@ -199,12 +211,23 @@ class CellCollisionChecker:
                 return f"arm link inside {box.name}"
         return None
 
+    def gripper_min_z(self, q) -> float:
+        """Lowest z of the gripper volumes at joints ``q``, m in ``base_link``."""
+        return float(np.min(_to_base(link_frames(q)[6], self._gripper)[:, 2]))
+
     def check_trajectory(self, traj: JointTrajectory | np.ndarray) -> str | None:
         """None when every sample of a trajectory (or (N, 6) array of joints) is free, else a reason
-        naming the first colliding sample (index and time)."""
+        naming the first colliding sample (index and time).
+
+        The first sample is where the arm already is: a trajectory that starts with the fingertips
+        closer to the table than the margin (tracking error at a low grasp) may still leave; its
+        gripper only has to stay no lower than it starts.
+        """
         positions = traj.positions if isinstance(traj, JointTrajectory) else np.asarray(traj, dtype=np.float64)
-        for k, q in enumerate(positions.reshape(-1, 6)):
-            why = self.check_configuration(q)
+        positions = positions.reshape(-1, 6)
+        floor = min(self.table_z + self.fingertip_margin, self.gripper_min_z(positions[0]))
+        for k, q in enumerate(positions):
+            why = self.check_configuration(q, table_floor=floor)
             if why is not None:
                 when = f" at t = {traj.times[k]:.2f} s" if isinstance(traj, JointTrajectory) else ""
                 return f"collision at sample {k}{when}: {why}"

@@ -5,6 +5,7 @@
 * :mod:`.transforms`: hand-eye extrinsics files, camera-frame grasps → ``tool0`` targets.
 """
 from .gripper import (
+    FINGERTIP_REACH,
     KNUCKLE_CLOSED,
     KNUCKLE_JOINT,
     KNUCKLE_OPEN,
@@ -50,7 +51,8 @@ from .ur5 import (
 )
 
 __all__ = [
-    "DHParameters", "Extrinsics", "ExtrinsicsError", "IKError", "JOINT_NAMES", "JointLimits", "JointLimitsError",
+    "DHParameters", "Extrinsics", "ExtrinsicsError", "FINGERTIP_REACH", "IKError", "JOINT_NAMES", "JointLimits",
+    "JointLimitsError",
     "KNUCKLE_CLOSED", "KNUCKLE_JOINT", "KNUCKLE_OPEN", "ParallelGripper", "ROBOTIQ_2F85", "STROKE",
     "TCP_OFFSET", "T_BASE_LINK_BASE", "UR5_DH", "UR5_JOINT_LIMITS", "camera_pose_to_base",
     "dh_parameters_from_yaml", "flip_jaws", "forward_kinematics", "forward_kinematics_dh", "grasp_pose_matrix",

@@ -43,6 +43,8 @@ KNUCKLE_CLOSED = 0.7929
 KNUCKLE_LIMIT = 0.8
 #: Nominal tool0 → grasp-point (pad centre) distance along tool0 z, m (see the module docstring).
 TCP_OFFSET = 0.150
+#: tool0 → fingertips along tool0 z, m: pad centre (TCP_OFFSET) + half the 37 mm pad height.
+FINGERTIP_REACH = TCP_OFFSET + 0.0185
 #: Maximum finger speed, m/s, and grip force, N (Robotiq specification).
 MAX_SPEED = 0.150
 MAX_FORCE = 235.0

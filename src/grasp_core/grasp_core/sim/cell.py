@@ -12,7 +12,8 @@ Conventions (shared with the rest of the stack):
   the 85 mm stroke); any other value is a folder of ``*.obj`` / ``*.stl`` meshes in metres (in the
   folder or one level below). MuJoCo collides a mesh through its convex hull, so concave meshes
   behave like their hull (a bowl is a solid, a mug has no handle hole).
-* Bin: an open box (inner 0.20 × 0.20 m, walls 0.08 m) centred at (0.25, −0.55) on the table.
+* Bin: an open box (inner 0.30 × 0.30 m, walls 0.08 m) centred at (0.25, −0.60) on the table
+  (:data:`grasp_core.motion.BIN_CENTER` etc., the executor's place target).
 * Camera: the pose of ``camera_depth_optical_frame`` in ``base_link`` is read from the extrinsics
   file (default ``config/camera_extrinsics.yaml``), REP 103 optical axes (z forward, x right,
   y down); Kinect-like 640×480, fx = fy = 525, (cx, cy) = (319.5, 239.5). :meth:`SimCell.render`
@@ -40,7 +41,7 @@ from scipy.spatial import ConvexHull
 from scipy.spatial.transform import Rotation
 
 from ..camera import CameraIntrinsics
-from ..motion import HOME_JOINTS
+from ..motion import BIN_CENTER, BIN_HEIGHT, BIN_INNER, HOME_JOINTS
 from ..robot import JOINT_NAMES, UR5_JOINT_LIMITS, load_extrinsics, opening_to_knuckle
 from ..synth.objects import GeomSpec, ObjectSpec, find_mesh_files, mesh_object, random_object
 from ..synth.scene import kinect_noise
@@ -103,9 +104,9 @@ class CellConfig:
     noise_level: float = 1.0
     pick_centre: tuple[float, float] = (0.50, 0.00)
     pick_half: tuple[float, float] = (0.12, 0.12)
-    bin_centre: tuple[float, float] = (0.25, -0.55)
-    bin_inner: tuple[float, float] = (0.20, 0.20)
-    bin_height: float = 0.08
+    bin_centre: tuple[float, float] = BIN_CENTER
+    bin_inner: tuple[float, float] = (BIN_INNER, BIN_INNER)
+    bin_height: float = BIN_HEIGHT
     timestep: float = 0.002
     home_q: tuple[float, ...] = field(default_factory=lambda: HOME_Q)
     gripper_max_force: float = 100.0
