@@ -9,10 +9,13 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 
-def spin_node(make_node: Callable[[], Node], prog: str, args: list[str] | None = None) -> int:
+def spin_node(make_node: Callable[[], Node], prog: str, args: list[str] | None = None,
+              threads: int = 0) -> int:
     """Run one node until shutdown, as a console script's ``main()``.
 
-    ``rclpy.init(args)``, build the node with ``make_node()``, spin it, then
+    ``rclpy.init(args)``, build the node with ``make_node()``, spin it (on a
+    ``MultiThreadedExecutor`` with ``threads`` threads when ``threads`` > 0: nodes whose
+    callbacks wait on other callbacks, e.g. action servers that poll, need it), then
     ``destroy_node()`` and ``rclpy.try_shutdown()`` whatever happened. Ctrl-C and
     an external shutdown end it normally.
 
@@ -25,7 +28,12 @@ def spin_node(make_node: Callable[[], Node], prog: str, args: list[str] | None =
     node = None
     try:
         node = make_node()
-        rclpy.spin(node)
+        if threads > 0:
+            from rclpy.executors import MultiThreadedExecutor
+
+            rclpy.spin(node, executor=MultiThreadedExecutor(num_threads=threads))
+        else:
+            rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except ValueError as exc:
