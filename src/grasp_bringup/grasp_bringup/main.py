@@ -1,13 +1,19 @@
-"""Pip-path runner (``./run.sh``): camera (replay) → detector → candidate logger in ONE process.
+"""Pip-path runner (``./run.sh``): the stack's nodes composed in ONE process.
 
 Composes the same node classes that ``launch/ur5_grasp.launch.py`` starts, with
-the same parameters file (``config/grasp.yaml``), on a ``MultiThreadedExecutor``::
+the same parameters file (``config/grasp.yaml``), on a ``MultiThreadedExecutor``.
 
-    ./run.sh [FRAMES_DIR] [--intrinsics YAML] [--model NAME] [--frames N] [--output DIR] [--rate HZ]
+The main job (no FRAMES_DIR): the simulated UR5 + Robotiq 2F-85 cell, camera, detector
+and executor clear a table of objects (:mod:`grasp_bringup.cell`)::
 
-Without FRAMES_DIR it replays frames the project renders itself
-(:mod:`grasp_core.synth` when available, else :mod:`grasp_bringup.synthetic`).
-Processes N frames (default: each frame once), prints one line per frame and a
+    ./run.sh [--objects procedural|MESH_DIR] [--n-objects 5] [--seed 0] [--model NAME] [--output DIR]
+
+Detection only, on recorded frames (camera replay → detector → candidate logger)::
+
+    ./run.sh FRAMES_DIR [--intrinsics YAML] [--model NAME] [--frames N] [--output DIR] [--rate HZ]
+
+``--synthetic-frames`` replays frames the project renders itself instead of a folder.
+Replay processes N frames (default: each frame once), prints one line per frame and a
 summary, and exits 0 (unusable frames are skipped with a warning, as grasp-detect
 does); exits 2 with a one-line reason on bad arguments, 1 when no frame could be
 processed or frames were lost.
@@ -56,7 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--intrinsics", type=Path, help="camera_info YAML (default: Kinect v1 defaults for the size)")
     p.add_argument("--model", help="model card name or path (default: config/grasp.yaml)")
     p.add_argument("--frames", type=int, help="number of frames to process (default: each frame once)")
-    p.add_argument("--output", type=Path, default=Path("out/run"), help="output folder (default out/run)")
+    p.add_argument("--synthetic-frames", action="store_true",
+                   help="detection only, on frames rendered by the project (no robot)")
+    p.add_argument("--output", type=Path, help="output folder (default out/cell, or out/run for detection only)")
+    p.add_argument("--objects", default="procedural",
+                   help="cell objects: procedural, or a folder of .obj/.stl meshes in metres (default procedural)")
+    p.add_argument("--n-objects", type=int, default=5, help="objects on the table (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="scene seed (default 0)")
+    p.add_argument("--rtf", type=float, default=1.0, help="simulation pace, x real time (default 1)")
     p.add_argument("--rate", type=float, help="replay rate, Hz (default: config/grasp.yaml)")
     p.add_argument("--timeout", type=float, default=0.0, help="give up after this many seconds (default: auto)")
     return p
@@ -105,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     from grasp_core.frames import FrameError, list_depth_frames
     from grasp_core.model_card import ModelCardError, load_card
 
+    if args.frames_dir is None and not args.synthetic_frames:
+        return main_cell(args)
+    args.output = args.output or Path("out/run")
     try:
         cfg = config_path()
         params = yaml.safe_load(cfg.read_text())
@@ -146,6 +162,38 @@ def main(argv: list[str] | None = None) -> int:
         return run(["--ros-args", "--params-file", str(cfg), "--params-file", f.name], n, rate, args)
     finally:
         os.unlink(f.name)
+
+
+def main_cell(args: argparse.Namespace) -> int:
+    """The simulated pick cell (:mod:`grasp_bringup.cell`)."""
+    from grasp_core.model_card import ModelCardError, load_card
+
+    args.output = args.output or Path("out/cell")
+    try:
+        cfg = config_path()
+        params = yaml.safe_load(cfg.read_text())
+        if args.n_objects < 1:
+            raise ValueError("--n-objects must be >= 1")
+        if args.rtf <= 0:
+            raise ValueError("--rtf must be > 0")
+        if args.objects != "procedural":
+            from grasp_core.synth.objects import find_mesh_files
+
+            if not Path(args.objects).is_dir():
+                raise ValueError(f"--objects {args.objects}: not a folder (give 'procedural' or a mesh folder)")
+            if not find_mesh_files(args.objects):
+                raise ValueError(f"--objects {args.objects}: no .obj/.stl meshes in it or one level below")
+            args.objects = str(Path(args.objects).resolve())
+        model = args.model or params["grasp_detector"]["ros__parameters"].get("model", "")
+        card = load_card(model or None)
+        card.verify()
+    except (ModelCardError, ValueError, OSError, KeyError) as exc:
+        return fail(str(exc))
+    from .cell import run_cell
+
+    print(f"{PROG}: simulated cell, {args.n_objects} object(s) ({args.objects}), model {card.name}, "
+          f"parameters {cfg}", flush=True)
+    return run_cell(cfg, params, str(model), args)
 
 
 def run(ros_args: list[str], n: int, rate: float, args: argparse.Namespace) -> int:

@@ -1,0 +1,220 @@
+"""The main job on the embedded default: the simulated pick cell, cleared by the whole stack in ONE process.
+
+Composes the node classes that ``launch/ur5_grasp.launch.py`` starts — simulated cell
+(:class:`grasp_sim.sim_node.SimNode`), camera (``topic`` source on the realsense2_camera
+names), detector and executor (automatic mode) — with the same parameters file
+(``config/grasp.yaml``) and ``use_sim_time`` for all, on one ``MultiThreadedExecutor``.
+The executor picks until the table is clear (or it fails too often); then this prints a
+summary (attempts, successes, mean cycle time; objects left on the table from the
+simulation's ground truth, for the reader) and writes into the output folder:
+
+* ``pick_run.png``: the camera's first view with every attempted grasp (green: held and
+  placed, red: failed; numbered in order) and the pick timeline (stages over simulated time);
+* ``attempts.jsonl``: one record per attempt (the executor's ``~/pick_results``).
+
+Exit status: 0 when the executor stopped by itself (table clear, or too many failures in a
+row) after at least one successful pick; 1 when nothing was picked or time ran out; 2 with a
+one-line reason on bad arguments.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+PROG = "grasp_run"
+
+
+def fail(msg: str, code: int = 2) -> int:
+    print(f"{PROG}: error: {msg}", file=sys.stderr)
+    return code
+
+
+class _Recorder:
+    """Keeps the colour frames of the sim camera by stamp (for the picture) and the object poses."""
+
+    def __init__(self, node) -> None:
+        from grasp_bridge.image import image_to_numpy
+        from grasp_bridge.qos import sensor_qos
+        from sensor_msgs.msg import Image
+        from visualization_msgs.msg import MarkerArray
+
+        self._to_numpy = image_to_numpy
+        self.frames: dict[float, np.ndarray] = {}
+        self.first: np.ndarray | None = None
+        self.objects: dict[str, np.ndarray] = {}
+        self.lock = threading.Lock()
+        node.create_subscription(Image, "/camera/camera/color/image_raw", self.on_image, sensor_qos())
+        node.create_subscription(MarkerArray, "/grasp_sim/objects", self.on_objects, 2)
+
+    def on_image(self, msg) -> None:
+        t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        img = self._to_numpy(msg)
+        with self.lock:
+            if self.first is None:
+                self.first = img
+            self.frames[t] = img
+            while len(self.frames) > 40:
+                self.frames.pop(min(self.frames))
+
+    def on_objects(self, msg) -> None:
+        with self.lock:
+            self.objects = {m.ns: np.array([m.pose.position.x, m.pose.position.y, m.pose.position.z])
+                            for m in msg.markers}
+
+
+def objects_on_table(objects: dict[str, np.ndarray], pick_centre=(0.5, 0.0), half=0.25) -> list[str]:
+    """Names of objects whose centre is on the table near the pick area (ground truth, for the summary)."""
+    return [n for n, p in objects.items()
+            if abs(p[0] - pick_centre[0]) < half and abs(p[1] - pick_centre[1]) < half and p[2] < 0.2]
+
+
+def save_picture(path: Path, image: np.ndarray | None, attempts: list, title: str) -> Path:
+    """Camera view with the attempted grasps and the pick timeline, one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from grasp_core.grasp import Grasp
+
+    fig, (ax_img, ax_t) = plt.subplots(1, 2, figsize=(15, 5.5), gridspec_kw={"width_ratios": [1.1, 1.4]})
+    if image is not None:
+        ax_img.imshow(image)
+    for a in attempts:
+        c = a["candidate"]
+        g = Grasp(c["u"], c["v"], c["angle"], max(c["width_px"], 1.0), max(c["length_px"], 1.0), c["quality"])
+        poly = np.vstack([g.polygon(), g.polygon()[:1]])
+        colour = "lime" if a["success"] else "red"
+        ax_img.plot(poly[:, 0], poly[:, 1], "-", color=colour, lw=2)
+        ax_img.text(c["u"] + 8, c["v"] - 8, str(a["index"] + 1), color=colour, fontsize=11, weight="bold")
+    ax_img.set_title("camera view at start; grasps tried (green: placed, red: failed)")
+    ax_img.axis("off")
+    stages = ["pregrasp", "approach", "close", "lift", "place", "release", "home"]
+    colours = dict(zip(stages, plt.cm.tab10.colors, strict=False))
+    stages.append("recovery")
+    colours["recovery"] = "0.5"
+    for a in attempts:
+        y = a["index"] + 1
+        t = a["t_start"]
+        for s in stages:  # stage_times holds durations, in the order the stages ran
+            if s in a["stage_times"]:
+                d = float(a["stage_times"][s])
+                ax_t.barh(y, d, left=t, color=colours[s], edgecolor="k", lw=0.3)
+                t += d
+        ax_t.text(a["t_end"] + 0.3, y, "ok" if a["success"] else a["stage"], va="center", fontsize=8,
+                  color="green" if a["success"] else "red")
+    ax_t.set_yticks([a["index"] + 1 for a in attempts])
+    ax_t.set_xlabel("simulated time, s")
+    ax_t.set_ylabel("attempt")
+    ax_t.invert_yaxis()
+    ax_t.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=colours[s]) for s in stages], labels=stages,
+                loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=8, ncols=8)
+    ax_t.set_title("pick timeline")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def run_cell(cfg: Path, params: dict, model: str, args) -> int:
+    """Start cell, camera, detector and executor; wait for the executor's automatic mode to finish."""
+    overrides = {
+        "/**": {"ros__parameters": {"use_sim_time": True}},
+        "grasp_sim": {"ros__parameters": {"objects": str(args.objects), "n_objects": int(args.n_objects),
+                                          "seed": int(args.seed), "real_time_factor": float(args.rtf)}},
+        "grasp_camera": {"ros__parameters": {"source": "topic"}},
+        "grasp_detector": {"ros__parameters": {"model": str(model)}},
+        "grasp_executor": {"ros__parameters": {"auto": True}},
+    }
+    args.output.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="grasp_overrides_", delete=False) as f:
+        yaml.safe_dump(overrides, f)
+    try:
+        return _spin(["--ros-args", "--params-file", str(cfg), "--params-file", f.name], args)
+    finally:
+        os.unlink(f.name)
+
+
+def _spin(ros_args: list[str], args) -> int:
+    import rclpy
+    from grasp_camera.camera_node import CameraNode
+    from grasp_detector.detector_node import DetectorNode
+    from grasp_executor.executor_node import ExecutorNode
+    from grasp_sim.sim_node import SimNode
+    from rclpy.executors import MultiThreadedExecutor
+
+    rclpy.init(args=ros_args)
+    nodes, executor = [], None
+    try:
+        try:
+            t_build = time.monotonic()
+            sim = SimNode()
+            nodes.append(sim)
+            print(f"{PROG}: simulated cell with {len(sim.names)} object(s) ({args.objects}, seed {args.seed}) "
+                  f"built in {time.monotonic() - t_build:.1f} s", flush=True)
+            camera = CameraNode()
+            nodes.append(camera)
+            detector = DetectorNode()
+            nodes.append(detector)
+            recorder_node = rclpy.create_node("grasp_run_recorder")
+            nodes.append(recorder_node)
+            recorder = _Recorder(recorder_node)
+            execu = ExecutorNode()
+            nodes.append(execu)
+        except ValueError as exc:
+            return fail(str(exc))
+        executor = MultiThreadedExecutor(num_threads=8)
+        for node in nodes:
+            executor.add_node(node)
+        spinner = threading.Thread(target=executor.spin, name="executor", daemon=True)
+        spinner.start()
+        t0 = time.monotonic()
+        timeout = args.timeout or 120.0 + 90.0 * args.n_objects
+        reported = 0
+        while spinner.is_alive() and not execu.finished.is_set() and time.monotonic() - t0 < timeout:
+            time.sleep(0.1)
+            while reported < len(execu.attempts):
+                a = execu.attempts[reported]
+                what = "held and placed in the bin" if a.success else f"FAILED at {a.stage}: {a.reason}"
+                print(f"{PROG}: pick {a.index + 1}: {what}; cycle {a.cycle_time_s:.1f} s, "
+                      f"opening {a.final_opening * 1000:.0f} mm", flush=True)
+                reported += 1
+        timed_out = not execu.finished.is_set()
+        wall = time.monotonic() - t0
+        attempts = [dict(a.__dict__) for a in execu.attempts]
+        ok = [a for a in attempts if a["success"]]
+        mean_cycle = float(np.mean([a["cycle_time_s"] for a in ok])) if ok else float("nan")
+        with recorder.lock:
+            left = objects_on_table(recorder.objects)
+            first = recorder.first
+        (args.output / "attempts.jsonl").write_text("".join(json.dumps(a, default=float) + "\n" for a in attempts))
+        reason = "timed out" if timed_out else execu.stop_reason
+        title = (f"{len(ok)}/{len(attempts)} picks succeeded, mean cycle {mean_cycle:.1f} s (simulated); "
+                 f"stopped: {reason}")
+        png = save_picture(args.output / "pick_run.png", first, attempts, title)
+        print(f"{PROG}: summary: attempts={len(attempts)} successes={len(ok)} mean_cycle_s={mean_cycle:.2f} "
+              f"objects_left={len(left)}/{len(sim.names)} (simulation ground truth) stopped: {reason}; "
+              f"{wall:.0f} s wall, sim time {sim.sim_time:.0f} s", flush=True)
+        print(f"{PROG}: wrote {png} and {args.output / 'attempts.jsonl'}", flush=True)
+        if timed_out:
+            return fail(f"timed out after {timeout:.0f} s", 1)
+        if not ok:
+            return fail("no object was picked", 1)
+        return 0
+    finally:
+        if executor is not None:
+            for n in nodes:
+                if hasattr(n, "finished"):
+                    n.finished.set()
+            executor.shutdown(timeout_sec=2.0)
+        for node in reversed(nodes):
+            node.destroy_node()
+        rclpy.try_shutdown()
