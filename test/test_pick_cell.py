@@ -197,18 +197,17 @@ def test_executor_rejects_bad_candidates_and_picks_a_valid_one(spawn_node, probe
                     and probe.depth is not None and probe.info is not None, 60, probe.spin), sim.stderr()
     assert wait_for(lambda: probe.node.count_subscribers("/grasp_candidates") > 0, 30, probe.spin), ex.stderr()
     home = probe.arm()
-    now = probe.clock
     # in the camera frame, 0.65 m down the optical axis: base (0.5, 0, 0.05), inside the workspace
     good_point = (0.0, 0.0, 0.65)
-    bad = {
-        "non_finite": candidate_msg(probe, now, (math.nan, 0.0, 0.65)),
-        "stale": candidate_msg(probe, now - 5.0, good_point),
-        "outside_workspace": candidate_msg(probe, now, (0.45, 0.0, 0.65)),  # base y = -0.45
-        "unknown_frame": candidate_msg(probe, now, good_point, frame="camera_color_frame_unknown"),
-        "too_wide": candidate_msg(probe, now, good_point, opening=0.2),
+    bad = {  # each stamped when it is sent (simulation time), so only "stale" is old
+        "non_finite": lambda now: candidate_msg(probe, now, (math.nan, 0.0, 0.65)),
+        "stale": lambda now: candidate_msg(probe, now - 5.0, good_point),
+        "outside_workspace": lambda now: candidate_msg(probe, now, (0.45, 0.0, 0.65)),  # base y = -0.45
+        "unknown_frame": lambda now: candidate_msg(probe, now, good_point, frame="camera_color_frame_unknown"),
+        "too_wide": lambda now: candidate_msg(probe, now, good_point, opening=0.2),
     }
-    for msg in bad.values():
-        probe.candidates_pub.publish(msg)
+    for make in bad.values():
+        probe.candidates_pub.publish(make(probe.clock))
         probe.spin_for(0.2)
     assert wait_for(lambda: all(f"rejected candidate ({code})" in ex.stderr() for code in bad), 20, probe.spin), \
         ex.stderr()

@@ -6,7 +6,8 @@ configured workspace box, opening within the stroke, pre-grasp / grasp / lift re
 within the joint limits, fingers clear of the sensed depth. Rejections are logged once per
 cause (WARN), later repeats at DEBUG. The camera → ``base_link`` transform is the hand-eye
 calibration: the extrinsics YAML (``extrinsics``, default ``config/camera_extrinsics.yaml``),
-or a tf2 lookup (``use_tf``, full installs where tf2_ros is importable).
+and/or a tf2 lookup (``use_tf``: ``auto`` — tf2 when tf2_ros is importable, the file for its own
+camera frame when tf2 has no transform —, ``true`` — tf2 only —, ``false`` — the file only).
 
 Motion backends are plugins (entry points ``grasp_executor.motion_backends``, parameter
 ``motion_backend``): ``builtin`` (analytic UR5 IK, ruckig time parameterisation, table and
@@ -129,7 +130,7 @@ class ExecutorNode(Node):
         depth_info_topic = str(p("depth_info_topic", "/depth/camera_info").value)
         self.use_depth_collision = bool(p("use_depth_collision", True).value)
         extrinsics = str(p("extrinsics", "").value)
-        self.use_tf = bool(p("use_tf", False).value)
+        self.use_tf = str(p("use_tf", "auto").value).lower()
         self.base_frame = str(p("base_frame", "base_link").value)
         self.max_age_s = float(p("max_age_s", 1.0).value)
         ws_min = list(p("workspace_min", [0.25, -0.35, -0.02]).value)
@@ -161,22 +162,23 @@ class ExecutorNode(Node):
             pregrasp_clearance=pregrasp_clearance, lift_height=lift_height, opening_margin=opening_margin)
         self.home_joints = np.asarray(home, dtype=np.float64) if len(home) == 6 else motion.HOME_JOINTS.copy()
         self.place_joints = np.asarray(place, dtype=np.float64) if len(place) == 6 else motion.PLACE_JOINTS.copy()
+        if self.use_tf not in ("auto", "true", "false"):
+            raise ValueError(f"use_tf must be auto, true or false, got {self.use_tf!r}")
         self.tf_buffer = None
-        if self.use_tf:
+        if self.use_tf != "false":
             try:
                 import tf2_ros
+
+                self.tf_buffer = tf2_ros.Buffer()
+                self._tf_listener = tf2_ros.TransformListener(self.tf_buffer, self)
             except ImportError as exc:
-                raise ValueError("use_tf is true but tf2_ros is not importable (pip path: use the extrinsics "
-                                 "file, use_tf:=false)") from exc
-            self.tf_buffer = tf2_ros.Buffer()
-            self._tf_listener = tf2_ros.TransformListener(self.tf_buffer, self)
-            self.extrinsics = None
-        else:
+                if self.use_tf == "true":
+                    raise ValueError("use_tf is true but tf2_ros is not importable (pip path: use the "
+                                     "extrinsics file, use_tf:=auto or false)") from exc
+        self.extrinsics = None
+        if self.use_tf != "true":
             path = Path(extrinsics) if extrinsics else default_extrinsics_path()
-            try:
-                self.extrinsics = load_extrinsics(path, parent_frame=self.base_frame)
-            except ValueError as exc:
-                raise ValueError(str(exc)) from exc
+            self.extrinsics = load_extrinsics(path, parent_frame=self.base_frame)
 
         self.sub_group = MutuallyExclusiveCallbackGroup()
         self.client_group = ReentrantCallbackGroup()
@@ -216,7 +218,7 @@ class ExecutorNode(Node):
             self._worker.start()
         self.get_logger().info(
             f"executor ready: backend '{backend_name}', candidates on {self.candidates_topic}, "
-            f"{'tf2' if self.use_tf else 'extrinsics file'} for {self.base_frame}, auto={self.auto}")
+            f"{self._transform_source()} for {self.base_frame}, auto={self.auto}")
 
     # ------------------------------------------------------------------ inputs
     def now(self) -> float:
@@ -257,23 +259,28 @@ class ExecutorNode(Node):
             self.log_once("depth:camera_info", f"ignoring camera_info for collision checks: {exc}")
 
     # ------------------------------------------------------------------ validation
-    def t_base_camera(self, frame_id: str, stamp: float):
-        """(4, 4) T_base_camera for ``frame_id``, or None (logged) when unknown."""
-        if self.tf_buffer is None:
-            if frame_id != self.extrinsics.child_frame:
-                return None
-            return self.extrinsics.matrix
-        from rclpy.time import Time
+    def _transform_source(self) -> str:
+        parts = (["tf2"] if self.tf_buffer is not None else []) + (
+            [f"extrinsics file ({self.extrinsics.child_frame})"] if self.extrinsics is not None else [])
+        return " then ".join(parts)
 
-        try:
-            tf = self.tf_buffer.lookup_transform(self.base_frame, frame_id, Time())
-        except Exception:  # noqa: BLE001 - tf2 raises several lookup exceptions
-            return None
-        t, r = tf.transform.translation, tf.transform.rotation
-        m = np.eye(4)
-        m[:3, :3] = Rotation.from_quat([r.x, r.y, r.z, r.w]).as_matrix()
-        m[:3, 3] = [t.x, t.y, t.z]
-        return m
+    def t_base_camera(self, frame_id: str, stamp: float):
+        """(4, 4) T_base_camera for ``frame_id`` (tf2, then the extrinsics file), or None when unknown."""
+        if self.tf_buffer is not None:
+            from rclpy.time import Time
+
+            try:
+                tf = self.tf_buffer.lookup_transform(self.base_frame, frame_id, Time())
+                t, r = tf.transform.translation, tf.transform.rotation
+                m = np.eye(4)
+                m[:3, :3] = Rotation.from_quat([r.x, r.y, r.z, r.w]).as_matrix()
+                m[:3, 3] = [t.x, t.y, t.z]
+                return m
+            except Exception:  # noqa: BLE001 - tf2 raises several lookup exceptions; fall back to the file
+                pass
+        if self.extrinsics is not None and frame_id == self.extrinsics.child_frame:
+            return self.extrinsics.matrix
+        return None
 
     def collision_map(self, stamp: float):
         """The depth collision map of the image with this stamp (None when unavailable)."""
@@ -307,10 +314,8 @@ class ExecutorNode(Node):
             except RuntimeError as exc:
                 self.log_once("joint_states", f"cannot validate candidates: {exc}")
                 return None
-            if self.tf_buffer is None:
-                extr, cfg = self.extrinsics, self.vconfig
-            else:  # tf2 found a transform for the message's own frame
-                extr, cfg = t, replace(self.vconfig, camera_frame=header.frame_id)
+            # t is the transform for the message's own frame (tf2 or the file)
+            extr, cfg = t, replace(self.vconfig, camera_frame=header.frame_id)
             rej = motion.validate_candidate(cand, extr, q, cfg, now=self.now(), depth_map=collision)
         if isinstance(rej, motion.Rejection):
             self.rejections[rej.code] = self.rejections.get(rej.code, 0) + 1
@@ -319,7 +324,7 @@ class ExecutorNode(Node):
         return rej
 
     def _camera_frame(self) -> str:
-        return self.extrinsics.child_frame if self.extrinsics is not None else "(tf2)"
+        return self.extrinsics.child_frame if self.extrinsics is not None else "(tf2 only)"
 
     # ------------------------------------------------------------------ picking
     def wait_fresh(self, timeout: float) -> GraspCandidateArray | None:

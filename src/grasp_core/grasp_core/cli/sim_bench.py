@@ -1,0 +1,345 @@
+"""``grasp-sim-bench``: score grasp models on the simulated pick cell (ROS-free, ground truth).
+
+Every model clears the same N scenes (seeds S .. S+N-1, K objects each) with the executor's
+automatic mode (:func:`grasp_core.picking.clear_table`); an attempt counts as a success when the
+ground truth saw one more object land in the bin. One line per trial, a comparison table when
+several models are given, and last one summary line per model::
+
+    success_rate=<0..1> attempts=<n> mean_cycle_s=<s>                  (one model)
+    model=<name> success_rate=<0..1> attempts=<n> mean_cycle_s=<s>     (several models, one line each)
+
+``success_rate`` = placed / attempts; ``mean_cycle_s`` = mean simulated cycle time of the placed
+picks (``nan`` when none). ``--json`` writes every trial and attempt record and the summaries; a
+bar chart (PNG) goes beside the JSON file, or to ``out/sim_bench/``. Bad input exits 2 with one
+line ``grasp-sim-bench: error: ...`` on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+PROG = "grasp-sim-bench"
+
+
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+
+
+class _BenchError(Exception):
+    """Reported as one line on stderr; exit status ``code`` (2: bad input)."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (no usage dump), exit status 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        raise _BenchError(message)
+
+
+def find_repo_file(rel: str) -> Path | None:
+    """``rel`` under ``$GRASP_ROOT``, a parent folder of this package (source checkout), or the current folder."""
+    cands = []
+    if os.environ.get("GRASP_ROOT"):
+        cands.append(Path(os.environ["GRASP_ROOT"]) / rel)
+    cands += [p / rel for p in Path(__file__).resolve().parents]
+    cands.append(Path.cwd() / rel)
+    return next((c for c in cands if c.is_file()), None)
+
+
+def default_out_dir() -> Path:
+    """``out/sim_bench`` under the repository root ($GRASP_ROOT, the checkout holding config/), else the cwd."""
+    cfg = find_repo_file("config/grasp.yaml")
+    root = cfg.parent.parent if cfg is not None else Path.cwd()
+    return root / "out" / "sim_bench"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ..model_card import DEFAULT_MODEL
+
+    p = _Parser(prog=PROG, description="Score grasp models on the simulated pick cell (ground truth): every model "
+                                       "clears the same scenes; success_rate = placed / attempts.")
+    p.add_argument("--model", action="append", metavar="NAME_OR_PATH",
+                   help=f"model card name or .json/.onnx path; repeat to compare models on the same scenes "
+                        f"(default: {DEFAULT_MODEL})")
+    p.add_argument("--trials", type=int, required=True, metavar="N", help="scenes per model (>= 1)")
+    p.add_argument("--objects", required=True, metavar="{procedural|DIR}",
+                   help="'procedural' shapes, or a folder of *.obj / *.stl meshes in metres")
+    p.add_argument("--clutter", type=int, required=True, metavar="K", help="objects per scene (>= 1)")
+    p.add_argument("--seed", type=int, required=True, metavar="S", help="scene i uses seed S+i")
+    p.add_argument("--json", type=Path, metavar="FILE", help="write trial records and summaries here")
+    p.add_argument("--config", type=Path, metavar="PATH",
+                   help="parameters file (grasp_detector / grasp_executor sections; "
+                        "default: the repository's config/grasp.yaml)")
+    p.add_argument("--max-attempts", type=int, metavar="M", help="attempts per scene (default 2K+2)")
+    return p
+
+
+def _check_args(args: argparse.Namespace) -> tuple[list[str], Path, str, int]:
+    """(model names/paths without repeats, config path, objects source, max attempts); raises _BenchError."""
+    from ..synth.objects import find_mesh_files
+
+    if args.trials < 1:
+        raise _BenchError(f"--trials must be >= 1, got {args.trials}")
+    if args.clutter < 1:
+        raise _BenchError(f"--clutter must be >= 1, got {args.clutter}")
+    max_attempts = args.max_attempts if args.max_attempts is not None else 2 * args.clutter + 2
+    if max_attempts < 1:
+        raise _BenchError(f"--max-attempts must be >= 1, got {max_attempts}")
+    objects = args.objects
+    if objects != "procedural":
+        try:
+            find_mesh_files(Path(objects).expanduser())
+        except FileNotFoundError as exc:
+            raise _BenchError(f"--objects must be 'procedural' or a folder of *.obj / *.stl meshes: {exc}") from exc
+        objects = str(Path(objects).expanduser().resolve())
+    config = args.config if args.config is not None else find_repo_file("config/grasp.yaml")
+    if config is None:
+        raise _BenchError("config/grasp.yaml not found: pass --config or set GRASP_ROOT to the repository")
+    if not Path(config).is_file():
+        raise _BenchError(f"--config {config} is not a file")
+    models = list(dict.fromkeys(args.model or [None]))
+    return models, Path(config), objects, max_attempts
+
+
+def _fmt(x: float, nd: int) -> str:
+    return "nan" if x is None or not math.isfinite(x) else f"{x:.{nd}f}"
+
+
+def _jsonable(x):
+    """NaN/inf → None, numpy scalars/tuples → plain Python, recursively."""
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, str | bytes):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def failure_kind(stage: str, reason: str) -> str:
+    """A failure's category: stage + reason with its numbers replaced by ``#`` (so like failures group)."""
+    return f"{stage}: {_NUMBER.sub('#', reason)}" if reason else stage
+
+
+def model_summary(name: str, trials: list[dict], wall_s: float) -> dict:
+    """Scores of one model over its trials (see the module docstring)."""
+    from ..picking import AttemptRecord, summarise
+
+    recs = [AttemptRecord(**a) for t in trials for a in t["attempts"]]
+    s = summarise(recs)
+    spawned = sum(t["objects"] for t in trials)
+    cleared = sum(t["in_bin"] for t in trials)
+    fails = Counter(failure_kind(r.stage, r.reason) for r in recs if not r.placed and not r.success)
+    false_pos = sum(r.success and not r.placed for r in recs)
+    missed = sum(r.placed and not r.success for r in recs)
+    return {"model": name, "trials": len(trials), "success_rate": s["success_rate"], "attempts": s["attempts"],
+            "placed": sum(r.placed for r in recs), "mean_cycle_s": s["mean_cycle_s"],
+            "executor_agrees": s["executor_agrees"], "executor_success_not_placed": false_pos,
+            "executor_failure_but_placed": missed, "objects_spawned": spawned, "objects_cleared": cleared,
+            "clear_rate": cleared / spawned if spawned else math.nan,
+            "objects_left_on_table": sum(t["left_on_table"] for t in trials),
+            "objects_off_table": sum(t["off_table"] for t in trials),
+            "scenes_cleared": sum(t["left_on_table"] == 0 and t["off_table"] == 0 for t in trials),
+            "failures": dict(fails.most_common()),
+            "stop_reasons": dict(Counter(re.sub(r"\d+", "#", t["stop"]) for t in trials).most_common()),
+            "wall_s": wall_s}
+
+
+def comparison_table(summaries: list[dict]) -> str:
+    """Fixed-width text table, one row per model."""
+    cols = [("model", "{}"), ("success", "{:.3f}"), ("placed/att", "{}"), ("cleared", "{}"),
+            ("scenes", "{}"), ("cycle_s", "{}"), ("agree", "{}"), ("wall_s", "{:.1f}")]
+    rows = []
+    for s in summaries:
+        rows.append([s["model"], f"{s['success_rate']:.3f}", f"{s['placed']}/{s['attempts']}",
+                     f"{s['objects_cleared']}/{s['objects_spawned']}", f"{s['scenes_cleared']}/{s['trials']}",
+                     _fmt(s["mean_cycle_s"], 2), _fmt(s["executor_agrees"], 3), f"{s['wall_s']:.1f}"])
+    widths = [max(len(c[0]), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
+    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
+                                   for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+    out = [line([c[0] for c in cols]), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def write_plot(summaries: list[dict], path: Path, title: str) -> Path:
+    """Bar chart: success rate (and clear rate) and mean cycle time per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [s["model"] for s in summaries]
+    x = list(range(len(names)))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(max(7.0, 2.2 * len(names) + 3), 4.2))
+    w = 0.38
+    a1.bar([i - w / 2 for i in x], [s["success_rate"] for s in summaries], w, label="success rate (placed/attempts)")
+    a1.bar([i + w / 2 for i in x], [s["clear_rate"] for s in summaries], w, label="objects cleared/spawned")
+    for i, s in enumerate(summaries):
+        a1.text(i - w / 2, s["success_rate"] + 0.01, f"{s['success_rate']:.2f}", ha="center", fontsize=8)
+    a1.set_ylim(0, 1.3)
+    a1.set_ylabel("rate")
+    a1.legend(fontsize=8, loc="upper right")
+    cyc = [s["mean_cycle_s"] if math.isfinite(s["mean_cycle_s"]) else 0.0 for s in summaries]
+    a2.bar(x, cyc, 0.6, color="tab:green")
+    a2.set_ylabel("mean cycle time of placed picks, s (sim)")
+    for a in (a1, a2):
+        a.set_xticks(x)
+        a.set_xticklabels(names, rotation=20, ha="right", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def run_trial(cell, detector, settings, extrinsics, objects: str, clutter: int, seed: int,
+              max_attempts: int) -> dict:
+    """One scene: reset with ``seed``, clear the table, score by ground truth."""
+    from ..picking import clear_table
+
+    names = cell.reset(clutter, objects=objects, seed=seed)
+    t0 = time.perf_counter()
+    records, stop = clear_table(cell, detector, settings, extrinsics, max_attempts)
+    wall = time.perf_counter() - t0
+    in_bin, on_table = cell.objects_in_bin(), cell.objects_on_table()
+    return {"seed": seed, "objects": len(names), "object_names": names,
+            "attempts": [asdict(r) for r in records], "n_attempts": len(records),
+            "placed": sum(r.placed for r in records), "in_bin": len(in_bin), "left_on_table": len(on_table),
+            "off_table": len(names) - len(in_bin) - len(on_table), "stop": stop, "wall_s": wall}
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    try:
+        args = build_parser().parse_args(argv)
+        models, config, objects, max_attempts = _check_args(args)
+        return _run(args, models, config, objects, max_attempts)
+    except _BenchError as exc:
+        msg = " ".join(str(exc).split())
+        print(f"{PROG}: error: {msg}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace, models: list[str | None], config: Path, objects: str, max_attempts: int) -> int:
+    from tqdm import tqdm
+
+    from ..inference import GraspDetector
+    from ..model_card import ModelCardError
+    from ..picking import settings_from_config
+    from ..robot import Extrinsics
+    from ..sim import SimCell
+
+    try:
+        settings = settings_from_config(config)
+    except ValueError as exc:
+        raise _BenchError(str(exc)) from exc
+    detectors = []
+    for m in models:
+        try:
+            detectors.append(GraspDetector(m))
+        except (ModelCardError, ValueError, OSError) as exc:
+            raise _BenchError(f"model {m!r}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - e.g. onnxruntime refusing the file: still bad input
+            raise _BenchError(f"model {m!r} cannot be loaded: {type(exc).__name__}: {exc}") from exc
+    cell = SimCell()
+    # the executor's hand-eye calibration: here the exact camera pose the cell renders from
+    extrinsics = Extrinsics.from_matrix(cell.t_base_camera)
+    # a mesh that MuJoCo refuses is bad input: find it before the progress bar starts
+    try:
+        cell.reset(args.clutter, objects=objects, seed=args.seed)
+    except ValueError as exc:
+        raise _BenchError(str(exc).splitlines()[0]) from exc
+    try:
+        cell.render()
+    except Exception as exc:  # noqa: BLE001 - no OpenGL context: say so in one line
+        raise _BenchError(f"cannot render the cell ({type(exc).__name__}: {exc}); "
+                          "set MUJOCO_GL=egl or osmesa", code=1) from exc
+
+    n = args.trials
+    src = "procedural" if objects == "procedural" else Path(objects).name
+    names = [d.name for d in detectors]
+    if len(set(names)) != len(names):  # two paths to cards of the same name: keep them apart
+        names = [f"{nm}#{i}" for i, nm in enumerate(names)]
+    results: dict[str, list[dict]] = {nm: [] for nm in names}
+    walls: dict[str, float] = {}
+    bar = tqdm(total=n * len(detectors), desc=PROG, unit="trial", dynamic_ncols=True)
+    try:
+        for name, det in zip(names, detectors, strict=True):
+            t_model = time.perf_counter()
+            for i in range(n):
+                seed = args.seed + i
+                try:
+                    tr = run_trial(cell, det, settings, extrinsics, objects, args.clutter, seed, max_attempts)
+                except ValueError as exc:  # a mesh of the folder MuJoCo cannot load (drawn by this seed)
+                    raise _BenchError(f"seed {seed}: {str(exc).splitlines()[0]}") from exc
+                tr["trial"] = i
+                results[name].append(tr)
+                bar.update(1)
+                tqdm.write(f"model={name} trial={i + 1}/{n} seed={seed} objects={tr['objects']} "
+                           f"attempts={tr['n_attempts']} placed={tr['placed']} left={tr['left_on_table']} "
+                           f"stop=\"{tr['stop']}\"")
+            walls[name] = time.perf_counter() - t_model
+    finally:
+        bar.close()
+        cell.close()
+
+    summaries = [model_summary(nm, results[nm], walls[nm]) for nm in names]
+    title = (f"{src}: {n} trial(s) x {args.clutter} object(s), seeds {args.seed}..{args.seed + n - 1}, "
+             f"max {max_attempts} attempts")
+    print(f"== {PROG}: {title}")
+    for s in summaries:
+        fails = ", ".join(f"{k} x{v}" for k, v in s["failures"].items()) or "none"
+        print(f"{s['model']}: placed {s['placed']}/{s['attempts']} attempts, cleared "
+              f"{s['objects_cleared']}/{s['objects_spawned']} objects ({s['scenes_cleared']}/{s['trials']} "
+              f"scenes clear, {s['objects_off_table']} off the table), executor agrees with ground truth "
+              f"{_fmt(s['executor_agrees'], 3)} ({s['executor_success_not_placed']} judged success but not "
+              f"placed, {s['executor_failure_but_placed']} judged failed but placed), wall {s['wall_s']:.1f} s")
+        print(f"{s['model']}: failures: {fails}")
+    if args.json is not None:
+        doc = {"command": {"models": [m or names[0] for m in models], "trials": n, "objects": objects,
+                           "clutter": args.clutter, "seed": args.seed, "max_attempts": max_attempts,
+                           "config": str(config)},
+               "summaries": summaries, "trials": {nm: results[nm] for nm in names}}
+        try:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(_jsonable(doc), indent=1) + "\n")
+        except OSError as exc:
+            raise _BenchError(f"cannot write {args.json}: {exc}") from exc
+        print(f"json: {args.json}")
+        plot = args.json.with_suffix(".png")
+    else:
+        plot = default_out_dir() / f"sim_bench_{re.sub(r'[^A-Za-z0-9_.-]', '_', src)}_k{args.clutter}_n{n}" \
+                                   f"_s{args.seed}.png"
+    try:
+        print(f"plot: {write_plot(summaries, plot, title)}")
+    except Exception as exc:  # noqa: BLE001 - the plot is for people; the numbers above stand without it
+        print(f"plot: not written ({type(exc).__name__}: {exc})")
+    if len(summaries) > 1:
+        print(comparison_table(summaries))
+    for s in summaries:
+        prefix = f"model={s['model']} " if len(summaries) > 1 else ""
+        print(f"{prefix}success_rate={s['success_rate']:.3f} attempts={s['attempts']} "
+              f"mean_cycle_s={_fmt(s['mean_cycle_s'], 2)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""``grasp-sim-bench`` in-process: summary line vs JSON, bad input, a mesh folder made here."""
+import json
+import math
+import os
+import re
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+pytest.importorskip("mujoco")
+
+from grasp_core.cli.sim_bench import main  # noqa: E402
+
+SUMMARY = re.compile(r"^success_rate=(\d(?:\.\d+)?) attempts=(\d+) mean_cycle_s=(\d+(?:\.\d+)?|nan)$")
+
+
+def write_prism_obj(path, polygon, height):
+    """OBJ of a right prism over a convex CCW ``polygon`` ((n, 2), m), centred on the origin, outward faces."""
+    poly = np.asarray(polygon, dtype=float)
+    n = len(poly)
+    verts = [(x, y, -height / 2) for x, y in poly] + [(x, y, height / 2) for x, y in poly]
+    faces = []
+    for i in range(n):
+        j = (i + 1) % n
+        faces += [(i, j, n + j), (i, n + j, n + i)]          # side wall
+        if 0 < i < n - 1:
+            faces += [(0, i + 1, i), (n, n + i, n + i + 1)]  # bottom (−z) and top (+z) caps, fans
+    with open(path, "w") as f:
+        f.writelines(f"v {x:.6f} {y:.6f} {z:.6f}\n" for x, y, z in verts)
+        f.writelines(f"f {a + 1} {b + 1} {c + 1}\n" for a, b, c in faces)
+
+
+def _run(capsys, argv):
+    rc = main(argv)
+    out, err = capsys.readouterr()
+    return rc, out.strip().splitlines(), err
+
+
+def _skip_without_gl(rc, err):
+    if rc == 1 and "cannot render" in err:
+        pytest.skip(f"MuJoCo rendering unavailable: {err.strip()}")
+
+
+def test_summary_line_matches_json(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    rc, lines, err = _run(capsys, ["--trials", "2", "--objects", "procedural", "--clutter", "1", "--seed", "0",
+                                   "--json", str(path)])
+    _skip_without_gl(rc, err)
+    assert rc == 0, err
+    m = SUMMARY.match(lines[-1])
+    assert m, lines[-1]
+    rate, attempts, cycle = float(m[1]), int(m[2]), m[3]
+    doc = json.loads(path.read_text())
+    (summary,) = doc["summaries"]
+    (trials,) = doc["trials"].values()
+    records = [a for t in trials for a in t["attempts"]]
+    assert [t["seed"] for t in trials] == [0, 1]
+    assert summary["attempts"] == attempts == len(records) >= 2
+    placed = sum(a["placed"] for a in records)
+    assert rate == pytest.approx(placed / attempts, abs=1e-3)
+    assert summary["success_rate"] == pytest.approx(rate, abs=1e-3)
+    if placed:
+        mean = np.mean([a["cycle_time_s"] for a in records if a["placed"]])
+        assert float(cycle) == pytest.approx(mean, abs=0.01) and mean > 0
+    else:
+        assert cycle == "nan" and summary["mean_cycle_s"] is None
+    assert summary["objects_spawned"] == 2 and 0 <= summary["objects_cleared"] <= 2
+    assert 0.0 <= summary["executor_agrees"] <= 1.0
+    trial_lines = [ln for ln in lines if ln.startswith("model=")]
+    assert len(trial_lines) == 2 and "seed=1" in trial_lines[1]
+    assert path.with_suffix(".png").is_file() and f"plot: {path.with_suffix('.png')}" in lines
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--objects", "{tmp}/missing"], "does not exist"),
+    (["--objects", "{tmp}"], "no *.obj or *.stl"),
+    (["--model", "no_such_model"], "no model card"),
+    (["--trials", "0"], "--trials"),
+    (["--clutter", "0"], "--clutter"),
+])
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys, extra, words):
+    argv = ["--trials", "1", "--objects", "procedural", "--clutter", "1", "--seed", "0"]
+    argv += [a.replace("{tmp}", str(tmp_path)) for a in extra]
+    rc, lines, err = _run(capsys, argv)
+    assert rc == 2
+    assert lines == []
+    err_lines = err.strip().splitlines()
+    assert len(err_lines) == 1 and err_lines[0].startswith("grasp-sim-bench: error: ") and words in err_lines[0]
+
+
+def test_mesh_folder(tmp_path, capsys):
+    meshes = tmp_path / "meshes"
+    meshes.mkdir()
+    write_prism_obj(meshes / "box.obj", [(-0.025, -0.015), (0.025, -0.015), (0.025, 0.015), (-0.025, 0.015)], 0.04)
+    hexagon = [(0.02 * math.cos(a), 0.02 * math.sin(a)) for a in np.arange(6) * math.pi / 3]
+    write_prism_obj(meshes / "hex_prism.obj", hexagon, 0.05)
+    path = tmp_path / "mesh.json"
+    rc, lines, err = _run(capsys, ["--trials", "1", "--objects", str(meshes), "--clutter", "2", "--seed", "3",
+                                   "--json", str(path)])
+    _skip_without_gl(rc, err)
+    assert rc == 0, err
+    assert SUMMARY.match(lines[-1]), lines[-1]
+    (trials,) = json.loads(path.read_text())["trials"].values()
+    assert sorted(re.sub(r"_\d+$", "", n) for n in trials[0]["object_names"]) == ["box", "hex_prism"]
