@@ -221,18 +221,23 @@ def clear_table(cell, detector: GraspDetector, settings: Settings, extrinsics, m
     arm, gripper = SimArm(cell), SimGripper(cell)
     backend = BuiltinBackend(arm, settings.limits, collision=default_cell_checker())
     records: list[AttemptRecord] = []
-    failures = empty = 0
+    failures = empty = rejected_total = 0
     cell.step(int(round(0.3 / cell.timestep)))
     while len(records) < max_attempts:
         perception = perceive(cell, detector, settings)
         target, idx, _rej, n_rej = choose_target(perception, cell, settings, extrinsics)
         if target is None:
             empty += 1
+            rejected_total += n_rej
             if empty >= settings.max_empty_frames:
-                return records, f"table clear ({empty} frames without a valid candidate)"
+                if rejected_total == 0:
+                    return records, f"table clear ({empty} frames without a candidate)"
+                codes = sorted({r.code for r in _rej})
+                return records, (f"no valid candidate in {empty} frames ({rejected_total} rejected, last: "
+                                 f"{', '.join(codes)})")
             cell.step(int(round(0.2 / cell.timestep)))
             continue
-        empty = 0
+        empty = rejected_total = 0
         in_bin = len(cell.objects_in_bin())
         cfg = PickConfig(**{**settings.pick.__dict__, "clock": lambda: cell.time})
         result: PickResult = run_pick(target, backend, gripper, cfg, settings.place_joints, settings.home_joints)

@@ -28,8 +28,9 @@ Interfaces:
 
 Automatic mode (``auto: true``): pick the best valid candidate of every fresh candidate
 message taken after the arm reached home, until ``max_empty_frames`` consecutive fresh
-messages bring no valid candidate (table clear), ``max_consecutive_failures`` picks in a row
-fail, or ``max_picks`` attempts were made.
+messages bring no valid candidate (reported as "table clear" when they held no candidate at
+all, else as "no valid candidate", with the rejections logged), ``max_consecutive_failures``
+picks in a row fail, or ``max_picks`` attempts were made.
 """
 from __future__ import annotations
 
@@ -413,7 +414,7 @@ class ExecutorNode(Node):
             return
         with self._busy:
             self.go_home()
-            failures = empty = 0
+            failures = empty = rejected_total = 0
             while not self.finished.is_set():
                 if self.max_picks and len(self.attempts) >= self.max_picks:
                     self.stop_reason = f"{self.max_picks} pick(s) made"
@@ -422,15 +423,18 @@ class ExecutorNode(Node):
                 if msg is None:
                     self.stop_reason = f"no fresh candidates within {self.wait_timeout_s:.0f} s"
                     break
-                attempt, _ = self.pick_from(msg)
+                attempt, rejected = self.pick_from(msg)
                 if attempt is None:
                     empty += 1
+                    rejected_total += rejected
                     self.ready_since = stamp_s(msg.header.stamp)  # next frame, please
                     if empty >= self.max_empty_frames:
-                        self.stop_reason = f"table clear ({empty} frames without a valid candidate)"
+                        self.stop_reason = (
+                            f"table clear ({empty} frames without a candidate)" if rejected_total == 0 else
+                            f"no valid candidate in {empty} frames ({rejected_total} rejected; see the warnings)")
                         break
                     continue
-                empty = 0
+                empty = rejected_total = 0
                 failures = 0 if attempt.success else failures + 1
                 if failures >= self.max_consecutive_failures:
                     self.stop_reason = f"{failures} consecutive failed picks"
