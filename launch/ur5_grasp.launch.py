@@ -1,70 +1,239 @@
-"""Grasp stack for a full ROS 2 install: camera → detector → candidate logger.
+"""The grasp stack on a UR5 + Robotiq 2F-85 with a depth camera, for a full ROS 2 install (Jazzy / Kilted).
 
-Starts the same node classes as the pip-path runner (``grasp_bringup.main``,
-``./run.sh``), with the same parameters file ``config/grasp.yaml``::
+::
 
-    ros2 launch grasp_bringup ur5_grasp.launch.py camera_source:=topic
-    ros2 launch grasp_bringup ur5_grasp.launch.py replay_folder:=/data/cornell/01 model:=ggcnn2_cornell
+    ros2 launch grasp_bringup ur5_grasp.launch.py                                  # MuJoCo cell (default)
+    ros2 launch grasp_bringup ur5_grasp.launch.py sim:=none robot_ip:=192.168.1.102 camera:=realsense
+    ros2 launch grasp_bringup ur5_grasp.launch.py sim:=gazebo camera:=sim rviz:=true
+    ros2 launch grasp_bringup ur5_grasp.launch.py sim:=none camera:=replay replay_folder:=/data/frames
 
 Launch arguments:
-    camera_source: ``topic`` (a driver, realsense2_camera names by default; see
-        grasp_camera.sources for Azure Kinect / kinect_ros2 remaps) or ``replay``.
-    replay_folder: folder of depth frames for ``camera_source:=replay``.
+    sim: ``mujoco`` (the project's simulated cell, ``grasp_sim``; no driver, no MoveIt — the
+        executor's built-in planner), ``gazebo`` (ur_simulation_gz ``ur_sim_control.launch.py`` +
+        ur_moveit_config, MoveItPy backend), ``none`` (the real robot: ur_robot_driver
+        ``ur_control.launch.py`` + ur_moveit_config + the Robotiq driver, MoveItPy backend).
+    robot_ip, ur_type: for ur_robot_driver (and ur_type for Gazebo / MoveIt).
+    camera: ``sim`` (the simulator's camera on realsense2_camera's topic names), ``realsense``
+        (realsense2_camera ``rs_launch.py``, depth/image_rect_raw, driver TF off: the hand-eye
+        calibration places ``camera_depth_optical_frame``), ``azure`` (Azure_Kinect_ROS_Driver
+        ``driver.launch.py``; calibrate its ``depth_camera_link`` or set ``extrinsics`` to a file for
+        the frame its depth is stamped with), ``kinect`` (kinect_ros2), ``replay`` (a folder);
+        ``auto`` = ``sim`` with a simulator, else ``realsense``.
     model: model card name or path ('' = config/grasp.yaml's).
-    params_file: parameters file (default: the installed config/grasp.yaml).
+    use_shape_classifier: start the few-shot shape classifier (``grasp_shape``) between the detector
+        and the executor.
+    rviz: start RViz2 with ``config/ur5_grasp.rviz`` (candidates as markers, annotated image).
+    auto_pick: the executor's automatic mode (pick until the table is clear).
+    extrinsics: hand-eye calibration YAML (default ``config/camera_extrinsics.yaml``), published as
+        a static transform ``base_link`` → camera optical frame and read by the executor.
+    params_file: parameters file (default the installed ``config/grasp.yaml``).
+    objects, n_objects, seed: the MuJoCo cell's scene.
+    replay_folder: folder of depth frames for ``camera:=replay``.
 
-Sets FASTDDS_DEFAULT_PROFILES_FILE to config/fastdds.xml unless already set: camera and
-detector are separate processes and exchange 1.2 MB images best effort.
+Every parameter of our nodes comes from ``params_file`` (the same file ``./run.sh`` uses); the
+arguments above only override what they name. Packages of the other drivers are looked up only
+for the configuration that needs them, so the MuJoCo configuration runs with this workspace
+alone. Sets FASTDDS_DEFAULT_PROFILES_FILE to config/fastdds.xml unless already set: camera and
+detector are separate processes exchanging 1.2 MB images best effort.
 """
 import os
 from pathlib import Path
 
-from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
-from launch.substitutions import LaunchConfiguration
+import yaml
+from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+from launch.actions import (
+    DeclareLaunchArgument,
+    IncludeLaunchDescription,
+    LogInfo,
+    OpaqueFunction,
+    SetEnvironmentVariable,
+)
+from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch_ros.actions import Node
 
 from launch import LaunchDescription
 
+SIMS = ("mujoco", "gazebo", "none")
+CAMERAS = ("auto", "sim", "realsense", "azure", "kinect", "replay")
+#: depth and camera_info topics of each camera driver (shared/INTERFACES.md)
+CAMERA_TOPICS = {
+    "sim": ("/camera/camera/depth/image_rect_raw", "/camera/camera/depth/camera_info"),
+    "realsense": ("/camera/camera/depth/image_rect_raw", "/camera/camera/depth/camera_info"),
+    "azure": ("/depth/image_raw", "/depth/camera_info"),
+    "kinect": ("/depth/image_raw", "/depth/camera_info"),
+}
+#: the arm's trajectory controller topic per configuration
+TRAJECTORY_TOPICS = {
+    "mujoco": "/scaled_joint_trajectory_controller/joint_trajectory",
+    "gazebo": "/joint_trajectory_controller/joint_trajectory",
+    "none": "/scaled_joint_trajectory_controller/joint_trajectory",
+}
 
-def _nodes(context, *args, **kwargs):
-    params_file = LaunchConfiguration("params_file").perform(context)
-    source = LaunchConfiguration("camera_source").perform(context)
-    folder = LaunchConfiguration("replay_folder").perform(context)
-    model = LaunchConfiguration("model").perform(context)
-    camera_overrides = {"source": source}
-    if folder:
-        camera_overrides["replay.folder"] = folder
-    detector_overrides = {"model": model} if model else {}
-    return [
-        Node(package="grasp_camera", executable="camera_node", name="grasp_camera", output="screen",
-             parameters=[params_file, camera_overrides]),
-        Node(package="grasp_detector", executable="detector_node", name="grasp_detector", output="screen",
-             parameters=[params_file, detector_overrides]),
-        Node(package="grasp_bringup", executable="candidate_logger", name="grasp_candidate_logger",
-             output="screen", parameters=[params_file]),
-    ]
+
+def _share(package: str) -> str:
+    try:
+        return get_package_share_directory(package)
+    except PackageNotFoundError as exc:
+        raise RuntimeError(f"this configuration needs the ROS package '{package}', which is not installed "
+                           f"(see docker/ for an image with every driver)") from exc
+
+
+def _include(package: str, launch_file: str, arguments: dict) -> IncludeLaunchDescription:
+    return IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(os.path.join(_share(package), "launch", launch_file)),
+        launch_arguments={k: str(v) for k, v in arguments.items()}.items())
+
+
+def _static_transform(extrinsics_file: str, use_sim_time: bool) -> Node:
+    """tf2_ros static_transform_publisher for the hand-eye calibration (T_parent_child in the YAML)."""
+    data = yaml.safe_load(Path(extrinsics_file).read_text())
+    (x, y, z), (qx, qy, qz, qw) = data["translation"], data["rotation"]
+    return Node(package="tf2_ros", executable="static_transform_publisher", name="hand_eye_calibration",
+                arguments=["--x", str(x), "--y", str(y), "--z", str(z), "--qx", str(qx), "--qy", str(qy),
+                           "--qz", str(qz), "--qw", str(qw), "--frame-id", data["parent_frame"],
+                           "--child-frame-id", data["child_frame"]],
+                parameters=[{"use_sim_time": use_sim_time}])
+
+
+def _moveit_parameters(ur_type: str, share: Path) -> dict:
+    """MoveItPy parameters: ur_description URDF, ur_moveit_config SRDF/kinematics/pipelines, config/moveit_py.yaml."""
+    from moveit_configs_utils import MoveItConfigsBuilder
+
+    urdf = os.path.join(_share("ur_description"), "urdf", "ur.urdf.xacro")
+    return (MoveItConfigsBuilder(robot_name="ur", package_name="ur_moveit_config")
+            .robot_description(file_path=urdf, mappings={"ur_type": ur_type, "name": "ur"})
+            .robot_description_semantic(Path("srdf") / "ur.srdf.xacro", {"name": ur_type})
+            .moveit_cpp(file_path=str(share / "config" / "moveit_py.yaml"))
+            .to_moveit_configs().to_dict())
+
+
+def _actions(context, *args, **kwargs):
+    arg = {name: context.launch_configurations[name] for name in (
+        "sim", "camera", "robot_ip", "ur_type", "model", "use_shape_classifier", "rviz", "auto_pick",
+        "extrinsics", "params_file", "objects", "n_objects", "seed", "replay_folder")}
+    share = Path(get_package_share_directory("grasp_bringup"))
+    sim, camera = arg["sim"], arg["camera"]
+    if sim not in SIMS:
+        raise RuntimeError(f"sim:={sim} is not one of {SIMS}")
+    if camera not in CAMERAS:
+        raise RuntimeError(f"camera:={camera} is not one of {CAMERAS}")
+    if camera == "auto":
+        camera = "sim" if sim != "none" else "realsense"
+    if camera == "sim" and sim == "none":
+        raise RuntimeError("camera:=sim needs a simulator (sim:=mujoco or sim:=gazebo)")
+    truthy = ("true", "1", "yes")
+    use_sim_time = sim != "none"
+    params_file = arg["params_file"]
+    extrinsics = arg["extrinsics"] or str(share / "config" / "camera_extrinsics.yaml")
+    common = {"use_sim_time": use_sim_time}
+    actions = []
+
+    # ---- the robot: simulator or driver, and MoveIt where the executor plans with it
+    if sim == "mujoco":
+        actions.append(Node(package="grasp_sim", executable="sim_node", name="grasp_sim", output="screen",
+                            parameters=[params_file, common, {
+                                "objects": arg["objects"], "n_objects": int(arg["n_objects"]),
+                                "seed": int(arg["seed"]), "extrinsics": extrinsics}]))
+        try:  # the robot model in RViz, when ur_description is installed
+            urdf = os.path.join(get_package_share_directory("ur_description"), "urdf", "ur.urdf.xacro")
+            from launch.substitutions import Command
+            from launch_ros.parameter_descriptions import ParameterValue
+            description = ParameterValue(Command(["xacro ", urdf, f" ur_type:={arg['ur_type']} name:=ur"]),
+                                         value_type=str)
+            actions.append(Node(package="robot_state_publisher", executable="robot_state_publisher",
+                                parameters=[{"robot_description": description}, common]))
+        except PackageNotFoundError:
+            pass
+    elif sim == "gazebo":
+        actions.append(_include("ur_simulation_gz", "ur_sim_control.launch.py",
+                                {"ur_type": arg["ur_type"], "launch_rviz": "false"}))
+        actions.append(_include("ur_moveit_config", "ur_moveit.launch.py",
+                                {"ur_type": arg["ur_type"], "use_sim_time": "true", "launch_rviz": "false"}))
+    else:
+        actions.append(_include("ur_robot_driver", "ur_control.launch.py",
+                                {"ur_type": arg["ur_type"], "robot_ip": arg["robot_ip"], "launch_rviz": "false"}))
+        actions.append(_include("ur_moveit_config", "ur_moveit.launch.py",
+                                {"ur_type": arg["ur_type"], "launch_rviz": "false"}))
+        actions.append(_include("robotiq_description", "robotiq_control.launch.py", {"launch_rviz": "false"}))
+
+    # ---- the camera driver
+    if camera == "realsense":
+        actions.append(_include("realsense2_camera", "rs_launch.py", {
+            "camera_namespace": "camera", "camera_name": "camera", "enable_depth": "true",
+            "enable_color": "true", "publish_tf": "false"}))
+    elif camera == "azure":
+        actions.append(_include("azure_kinect_ros_driver", "driver.launch.py", {
+            "depth_enabled": "true", "color_enabled": "true", "point_cloud": "false", "rgb_point_cloud": "false"}))
+    elif camera == "kinect":
+        actions.append(Node(package="kinect_ros2", executable="kinect_ros2_node", name="kinect_ros2"))
+    try:  # the calibration on /tf_static, for RViz and tf2 users (the executor also reads the file)
+        get_package_share_directory("tf2_ros")
+        actions.append(_static_transform(extrinsics, use_sim_time))
+    except PackageNotFoundError:
+        actions.append(LogInfo(msg="tf2_ros not installed: no static transform for the hand-eye calibration "
+                                   "(the executor reads the extrinsics file itself)"))
+
+    # ---- our nodes
+    camera_params = {"source": "replay" if camera == "replay" else "topic"}
+    if camera == "replay":
+        camera_params["replay.folder"] = arg["replay_folder"]
+    else:
+        camera_params["topic.depth_topic"], camera_params["topic.info_topic"] = CAMERA_TOPICS[camera]
+    actions.append(Node(package="grasp_camera", executable="camera_node", name="grasp_camera", output="screen",
+                        parameters=[params_file, common, camera_params]))
+    actions.append(Node(package="grasp_detector", executable="detector_node", name="grasp_detector",
+                        output="screen",
+                        parameters=[params_file, common, {"model": arg["model"]} if arg["model"] else {}]))
+    candidates = "/grasp_candidates"
+    if arg["use_shape_classifier"].lower() in truthy:
+        actions.append(Node(package="grasp_shape", executable="shape_classifier_node",
+                            name="grasp_shape_classifier", output="screen", parameters=[params_file, common]))
+        candidates = "/grasp_candidates_labelled"
+    executor_params = {
+        "auto": arg["auto_pick"].lower() in truthy, "extrinsics": extrinsics, "candidates_topic": candidates,
+        "builtin.trajectory_topic": TRAJECTORY_TOPICS[sim],
+        "motion_backend": "builtin" if sim == "mujoco" else "moveit_py",
+    }
+    executor_parameters = [params_file, common, executor_params]
+    if sim != "mujoco":
+        executor_parameters.insert(1, _moveit_parameters(arg["ur_type"], share))
+    actions.append(Node(package="grasp_executor", executable="executor_node", name="grasp_executor",
+                        output="screen", parameters=executor_parameters))
+    if arg["rviz"].lower() in truthy:
+        actions.append(Node(package="grasp_bringup", executable="candidate_markers", name="grasp_candidate_markers",
+                            parameters=[common, {"input": candidates}]))
+        actions.append(Node(package="rviz2", executable="rviz2", name="rviz2", output="log",
+                            arguments=["-d", str(share / "config" / "ur5_grasp.rviz")], parameters=[common]))
+    return actions
 
 
 def generate_launch_description() -> LaunchDescription:
     share = Path(get_package_share_directory("grasp_bringup"))
-    default_params = str(share / "config" / "grasp.yaml")
     fastdds = os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE", str(share / "config" / "fastdds.xml"))
     # model cards are looked up by name on GRASP_MODEL_PATH (grasp_core.model_card): the installed
     # models/ and models/peers/ first, then whatever the user already had on the path
     model_path = os.pathsep.join(p for p in (str(share / "models"), str(share / "models" / "peers"),
                                              os.environ.get("GRASP_MODEL_PATH", "")) if p)
+    arguments = [
+        ("sim", "mujoco", "mujoco (the project's MuJoCo cell) | gazebo (ur_simulation_gz) | none (real robot)"),
+        ("camera", "auto", "auto | sim | realsense | azure | kinect | replay"),
+        ("robot_ip", "192.168.56.101", "the UR controller's IP address (sim:=none)"),
+        ("ur_type", "ur5", "UR type for the driver, Gazebo and MoveIt"),
+        ("model", "", "grasp model card name or path ('' = params_file's)"),
+        ("use_shape_classifier", "false", "label candidates with the few-shot shape classifier"),
+        ("rviz", "false", "start RViz2 with config/ur5_grasp.rviz"),
+        ("auto_pick", "true", "executor picks until the table is clear"),
+        ("extrinsics", "", "hand-eye calibration YAML ('' = config/camera_extrinsics.yaml)"),
+        ("params_file", str(share / "config" / "grasp.yaml"), "ROS parameters file"),
+        ("objects", "procedural", "MuJoCo cell objects: procedural or a mesh folder"),
+        ("n_objects", "5", "objects in the MuJoCo cell"),
+        ("seed", "0", "MuJoCo cell scene seed"),
+        ("replay_folder", "", "folder of depth frames for camera:=replay"),
+    ]
     return LaunchDescription([
         SetEnvironmentVariable("GRASP_MODEL_PATH", model_path),
         # images between processes: shared memory / large UDP buffers (see config/fastdds.xml)
         SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", fastdds),
-        DeclareLaunchArgument("camera_source", default_value="topic",
-                              description="camera source plugin: topic (a driver) or replay (a folder)"),
-        DeclareLaunchArgument("replay_folder", default_value="",
-                              description="folder of depth frames for camera_source:=replay"),
-        DeclareLaunchArgument("model", default_value="",
-                              description="model card name or path ('' = config/grasp.yaml)"),
-        DeclareLaunchArgument("params_file", default_value=default_params,
-                              description="ROS parameters file"),
-        OpaqueFunction(function=_nodes),
+        *(DeclareLaunchArgument(n, default_value=d, description=h) for n, d, h in arguments),
+        OpaqueFunction(function=_actions),
     ])

@@ -13,7 +13,7 @@ setup(
         ("share/" + package_name, ["package.xml"]),
         # launch/ and config/ are symlinks to the repository root's folders
         ("share/" + package_name + "/launch", glob("launch/*.launch.py")),
-        ("share/" + package_name + "/config", glob("config/*.yaml") + glob("config/*.xml")),
+        ("share/" + package_name + "/config", glob("config/*.yaml") + glob("config/*.xml") + glob("config/*.rviz")),
         # the project's networks and their model cards, and the peers' cards
         ("share/" + package_name + "/models", glob("models/*.onnx") + glob("models/*.json")),
         ("share/" + package_name + "/models/peers", glob("models/peers/*.json")),
@@ -28,6 +28,7 @@ setup(
         "console_scripts": [
             "grasp_run = grasp_bringup.main:main",
             "candidate_logger = grasp_bringup.candidate_logger:main",
+            "candidate_markers = grasp_bringup.candidate_markers:main",
         ],
     },
 )

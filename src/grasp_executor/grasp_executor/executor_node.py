@@ -10,7 +10,8 @@ and/or a tf2 lookup (``use_tf``: ``auto`` — tf2 when tf2_ros is importable, th
 camera frame when tf2 has no transform —, ``true`` — tf2 only —, ``false`` — the file only).
 
 Motion backends are plugins (entry points ``grasp_executor.motion_backends``, parameter
-``motion_backend``): ``builtin`` (analytic UR5 IK, ruckig time parameterisation, table and
+``motion_backend``; ``auto`` = ``moveit_py`` when MoveIt's moveit_py is importable, else
+``builtin``): ``builtin`` (analytic UR5 IK, ruckig time parameterisation, table and
 depth collision checks, JointTrajectory topic) and ``moveit_py`` (MoveIt 2 planning group
 ``ur_manipulator``, pose goals for ``tool0``; full installs).
 
@@ -183,6 +184,13 @@ class ExecutorNode(Node):
 
         self.sub_group = MutuallyExclusiveCallbackGroup()
         self.client_group = ReentrantCallbackGroup()
+        if backend_name == "auto":  # MoveIt where it is installed, else the built-in planner
+            try:
+                import moveit.planning  # noqa: F401
+
+                backend_name = "moveit_py"
+            except ImportError:
+                backend_name = "builtin"
         backend_cls = load_plugin("grasp_executor.motion_backends", backend_name)
         self.backend = backend_cls(self, callback_group=self.sub_group)
         self.gripper = RosGripper(self, str(p("gripper_action", "/robotiq_gripper_controller/gripper_cmd").value),
@@ -497,9 +505,12 @@ class ExecutorNode(Node):
         return result
 
     def destroy_node(self):
-        self.finished.set()
-        if self._worker is not None and self._worker.is_alive():
-            self._worker.join(timeout=2.0)
+        # also called by rclpy's shutdown for a node whose __init__ failed half-way
+        if hasattr(self, "finished"):
+            self.finished.set()
+        worker = getattr(self, "_worker", None)
+        if worker is not None and worker.is_alive():
+            worker.join(timeout=2.0)
         return super().destroy_node()
 
 

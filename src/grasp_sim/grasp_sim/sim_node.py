@@ -388,9 +388,13 @@ class SimNode(Node):
             self.color_info_pub.publish(intrinsics_to_camera_info(intr, ch))
 
     def destroy_node(self):
+        # also called by rclpy's shutdown for a node whose __init__ failed half-way
         self._running = False
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5.0)
+        thread = getattr(self, "_thread", None)
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
+        elif thread is None and hasattr(self, "cell"):
+            self.cell.close()
         return super().destroy_node()
 
 
