@@ -29,6 +29,12 @@ Launch arguments:
     params_file: parameters file (default the installed ``config/grasp.yaml``).
     objects, n_objects, seed: the MuJoCo cell's scene.
     replay_folder: folder of depth frames for ``camera:=replay``.
+    gripper_interface: the real gripper action's type (``control_msgs_parallel`` on Jazzy and later,
+        ``control_msgs`` on Humble); see ``grasp_executor/gripper.py``.
+
+With ``sim:=gazebo`` the arm is simulated by ur_simulation_gz, which has no gripper and no camera:
+add both to the world (``world_file`` of ``ur_sim_control.launch.py``) and bridge the camera to the
+realsense topic names, or the executor reports every pick as failed for want of a gripper.
 
 Every parameter of our nodes comes from ``params_file`` (the same file ``./run.sh`` uses); the
 arguments above only override what they name. Packages of the other drivers are looked up only
@@ -95,6 +101,34 @@ def _static_transform(extrinsics_file: str, use_sim_time: bool) -> Node:
                 parameters=[{"use_sim_time": use_sim_time}])
 
 
+def _robotiq_gripper(use_sim_time: bool) -> list:
+    """The Robotiq 2F-85 driver (PickNikRobotics/ros2_robotiq_gripper) in the ``robotiq`` namespace.
+
+    Its own ``robotiq_control.launch.py`` starts a second ``/controller_manager`` beside the UR
+    driver's and spawns into that absolute name; here the same description, controllers and
+    update rate run under ``/robotiq`` instead, so the two controller managers do not clash. The
+    gripper action is ``/robotiq/robotiq_gripper_controller/gripper_cmd`` (the executor is told).
+    """
+    from launch.substitutions import Command
+    from launch_ros.parameter_descriptions import ParameterValue
+
+    share = _share("robotiq_description")
+    xacro = os.path.join(share, "urdf", "robotiq_2f_85_gripper.urdf.xacro")
+    controllers = os.path.join(share, "config", "robotiq_controllers.yaml")
+    description = {"robot_description": ParameterValue(
+        Command(["xacro ", xacro, " use_fake_hardware:=false"]), value_type=str)}
+    ns = "robotiq"
+    nodes = [Node(package="controller_manager", executable="ros2_control_node", namespace=ns,
+                  parameters=[description, os.path.join(share, "config", "robotiq_update_rate.yaml"), controllers]),
+             Node(package="robot_state_publisher", executable="robot_state_publisher", namespace=ns,
+                  parameters=[description, {"use_sim_time": use_sim_time}])]
+    for controller in ("joint_state_broadcaster", "robotiq_gripper_controller", "robotiq_activation_controller"):
+        nodes.append(Node(package="controller_manager", executable="spawner", namespace=ns,
+                          arguments=[controller, "--controller-manager", f"/{ns}/controller_manager",
+                                     "--param-file", controllers]))
+    return nodes
+
+
 def _moveit_parameters(ur_type: str, share: Path) -> dict:
     """MoveItPy parameters: ur_description URDF, ur_moveit_config SRDF/kinematics/pipelines, config/moveit_py.yaml."""
     from moveit_configs_utils import MoveItConfigsBuilder
@@ -110,7 +144,7 @@ def _moveit_parameters(ur_type: str, share: Path) -> dict:
 def _actions(context, *args, **kwargs):
     arg = {name: context.launch_configurations[name] for name in (
         "sim", "camera", "robot_ip", "ur_type", "model", "use_shape_classifier", "rviz", "auto_pick",
-        "extrinsics", "params_file", "objects", "n_objects", "seed", "replay_folder")}
+        "extrinsics", "params_file", "objects", "n_objects", "seed", "replay_folder", "gripper_interface")}
     share = Path(get_package_share_directory("grasp_bringup"))
     sim, camera = arg["sim"], arg["camera"]
     if sim not in SIMS:
@@ -154,7 +188,7 @@ def _actions(context, *args, **kwargs):
                                 {"ur_type": arg["ur_type"], "robot_ip": arg["robot_ip"], "launch_rviz": "false"}))
         actions.append(_include("ur_moveit_config", "ur_moveit.launch.py",
                                 {"ur_type": arg["ur_type"], "launch_rviz": "false"}))
-        actions.append(_include("robotiq_description", "robotiq_control.launch.py", {"launch_rviz": "false"}))
+        actions += _robotiq_gripper(use_sim_time)
 
     # ---- the camera driver
     if camera == "realsense":
@@ -194,6 +228,9 @@ def _actions(context, *args, **kwargs):
         "builtin.trajectory_topic": TRAJECTORY_TOPICS[sim],
         "motion_backend": "builtin" if sim == "mujoco" else "moveit_py",
     }
+    if sim == "none":  # the Robotiq driver above (ParallelGripperCommand since Jazzy)
+        executor_params["gripper_action"] = "/robotiq/robotiq_gripper_controller/gripper_cmd"
+        executor_params["gripper_interface"] = arg["gripper_interface"]
     executor_parameters = [params_file, common, executor_params]
     if sim != "mujoco":
         executor_parameters.insert(1, _moveit_parameters(arg["ur_type"], share))
@@ -229,6 +266,8 @@ def generate_launch_description() -> LaunchDescription:
         ("n_objects", "5", "objects in the MuJoCo cell"),
         ("seed", "0", "MuJoCo cell scene seed"),
         ("replay_folder", "", "folder of depth frames for camera:=replay"),
+        ("gripper_interface", "control_msgs_parallel",
+         "real gripper's action type: control_msgs_parallel (Jazzy+) | control_msgs (Humble) | auto"),
     ]
     return LaunchDescription([
         SetEnvironmentVariable("GRASP_MODEL_PATH", model_path),

@@ -22,6 +22,7 @@ setup(
             "grasp-dataset = grasp_core.cli.dataset:main",
             "grasp-train = grasp_core.cli.train:main",
             "grasp-sim-bench = grasp_core.cli.sim_bench:main",
+            "grasp-handeye = grasp_core.cli.handeye:main",
         ],
     },
 )

@@ -90,6 +90,9 @@ class CellConfig:
         gripper_speed: opening/closing rate of the fingers' setpoint, m/s of opening.
         max_object_width: procedural objects must be at most this wide in some horizontal direction, m.
         settle_time: physics time spent settling the dropped objects at reset, s.
+        board: optional ChArUco calibration plate on the flange
+            (:class:`grasp_core.calibration.BoardSpec`); None (default): no plate.
+        board_mount: (4, 4) T_tool0_board of that plate; None: :func:`grasp_core.calibration.default_board_mount`.
     """
 
     extrinsics: str | Path | None = None
@@ -113,6 +116,8 @@ class CellConfig:
     gripper_speed: float = 0.15
     max_object_width: float = 0.08
     settle_time: float = 1.0
+    board: object | None = None
+    board_mount: object | None = None
 
     def __post_init__(self) -> None:
         if len(self.home_q) != 6 or not UR5_JOINT_LIMITS.within(np.asarray(self.home_q, dtype=float)):
@@ -123,6 +128,13 @@ class CellConfig:
             raise ValueError(f"gripper_max_force must be in (0, 235] N, got {self.gripper_max_force}")
         if not (0.0 < self.timestep <= 0.01):
             raise ValueError(f"timestep must be in (0, 0.01] s, got {self.timestep}")
+        if self.board is not None and not hasattr(self.board, "cv_board"):
+            raise ValueError(f"board must be a grasp_core.calibration.BoardSpec or None, got {self.board!r}")
+        if self.board_mount is not None:
+            t = np.asarray(self.board_mount, dtype=np.float64)
+            if t.shape != (4, 4) or not np.all(np.isfinite(t)) or not np.allclose(t[:3, :3].T @ t[:3, :3], np.eye(3),
+                                                                                   atol=1e-6):
+                raise ValueError("board_mount must be a (4, 4) rigid transform T_tool0_board")
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,10 +312,12 @@ class SimCell:
     def _build(self, objects: list[mdl.PlacedObject], time: float) -> None:
         import mujoco
 
+        board, assets = self._board_mount()
         xml = mdl.build_cell_xml(self._camera, objects, self.config.bin_centre, self.config.bin_inner,
-                                 self.config.bin_height, self.config.timestep, self.config.gripper_max_force)
+                                 self.config.bin_height, self.config.timestep, self.config.gripper_max_force,
+                                 board=board)
         try:
-            model = mujoco.MjModel.from_xml_string(xml)
+            model = mujoco.MjModel.from_xml_string(xml, assets) if assets else mujoco.MjModel.from_xml_string(xml)
         except ValueError as exc:
             raise ValueError(f"cannot build the cell model: {exc}") from exc
         self.close()
@@ -324,6 +338,7 @@ class SimCell:
         self._finger_dadr = np.array([m.jnt_dofadr[j] for j in fj])
         site = lambda n: mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_SITE, n)  # noqa: E731
         self._tool0, self._tcp, self._lpad, self._rpad = site("tool0"), site("tcp"), site("left_pad"), site("right_pad")
+        self._board_site = site("calib_board") if self.config.board is not None else -1
         self._object_names = [o.spec.name for o in objects]
         self._specs = {o.spec.name: o.spec for o in objects}
         self._obj_body = np.array([mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, n) for n in self._object_names],
@@ -345,6 +360,50 @@ class SimCell:
         self._mres = np.zeros(m.nv)
         mujoco.mj_forward(m, d)
         self._apply_controls()
+
+    def _board_mount(self) -> tuple[mdl.BoardMount | None, dict]:
+        """The calibration plate of :attr:`CellConfig.board` (texture rendered by cv2.aruco, passed to
+        MuJoCo as an in-memory PNG asset) and the assets dict; (None, {}) without a board."""
+        board = self.config.board
+        if board is None:
+            return None, {}
+        import cv2
+
+        img = board.image(px_per_square=120)
+        ok, png = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_GRAY2BGR))
+        if not ok:
+            raise ValueError("cannot encode the calibration board texture")
+        t = self.t_tool0_board
+        x0, y0, _ = board.outline(with_margin=True)[0]
+        x1, y1, _ = board.outline(with_margin=True)[2]
+        mount = mdl.BoardMount("calib_board.png", (float(x0), float(y0), float(x1), float(y1)),
+                               t[:3, 3].copy(), mdl.mat_quat(t[:3, :3]))
+        return mount, {"calib_board.png": png.tobytes()}
+
+    @property
+    def t_tool0_board(self) -> np.ndarray:
+        """(4, 4) T_tool0_board of the calibration plate (:attr:`CellConfig.board_mount` or the default mount).
+
+        Raises:
+            ValueError: the cell has no board.
+        """
+        if self.config.board is None:
+            raise ValueError("this cell has no calibration board (CellConfig(board=BoardSpec(...)))")
+        if self.config.board_mount is not None:
+            return np.array(self.config.board_mount, dtype=np.float64)
+        from ..calibration import default_board_mount
+
+        return default_board_mount(self.config.board)
+
+    def board_pose(self) -> np.ndarray:
+        """Ground-truth (4, 4) T_base_link_board of the calibration plate (tests only).
+
+        Raises:
+            ValueError: the cell has no board.
+        """
+        if self._board_site < 0:
+            raise ValueError("this cell has no calibration board (CellConfig(board=BoardSpec(...)))")
+        return self._site_pose(self._board_site)
 
     def _make_specs(self, n: int, source: str, rng: np.random.Generator) -> list[ObjectSpec]:
         if source == "procedural":

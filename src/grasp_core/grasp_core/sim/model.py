@@ -148,8 +148,9 @@ def gripper_xml() -> str:
         '</body>')
 
 
-def arm_xml() -> str:
-    """The UR5 chain in ur_description's link frames, ending with the gripper at tool0."""
+def arm_xml(board_body: str = "") -> str:
+    """The UR5 chain in ur_description's link frames, ending with the gripper at tool0 (and the
+    optional calibration plate body, :func:`board_xml`, in tool0's frame)."""
     d = UR5_DH
     r_tool0 = mat_quat(_tool0_in_wrist3())
     grav = 'gravcomp="1"'
@@ -178,7 +179,7 @@ def arm_xml() -> str:
         f'{grav}>{_joint(5)}{_inertial("wrist_3")}'
         f'<geom type="cylinder" size="{WRIST_R} 0.035" pos="0 0 -0.035" {_ARM_COL} rgba="0.45 0.6 0.75 1"/>'
         f'<site name="tool0" quat="{_f(r_tool0)}" size="0.005"/>'
-        f'<frame quat="{_f(r_tool0)}">{gripper_xml()}</frame>'
+        f'<frame quat="{_f(r_tool0)}">{gripper_xml()}{board_body}</frame>'
         '</body></body></body></body></body></body></body>'
     )
 
@@ -227,9 +228,63 @@ def camera_xml(cam: CameraPlacement) -> str:
             f'sensorsize="{w * 1e-5} {h * 1e-5}" focalpixel="{cam.fx} {cam.fy}" principalpixel="{-dx} {-dy}"/>')
 
 
+@dataclass
+class BoardMount:
+    """An optional calibration plate fixed to the flange (off unless the cell is given one).
+
+    Attributes:
+        texture: name of the PNG in the model's assets (the printed plate, row 0 = y0 edge,
+            column 0 = x0 edge of the outline).
+        outline: (x0, y0, x1, y1) of the printed face in the board frame, m (z = 0 is the face;
+            the plate extends ``thickness`` along +z, away from the printed side).
+        pos, quat: the board frame in ``tool0``: position (3,) m, quaternion (w, x, y, z).
+        thickness: plate thickness, m. mass: kg (gravity-compensated like the arm).
+    """
+
+    texture: str
+    outline: tuple[float, float, float, float]
+    pos: np.ndarray
+    quat: np.ndarray
+    thickness: float = 0.004
+    mass: float = 0.15
+
+
+def board_xml(board: BoardMount) -> tuple[str, str]:
+    """(asset XML, body XML in tool0's frame) of the calibration plate: a textured slab mesh that
+    collides with nothing (contype = conaffinity = 0), a site ``calib_board`` at the board frame, and
+    a bracket bar from the coupling to the plate (visual only)."""
+    x0, y0, x1, y1 = board.outline
+    th = board.thickness
+    verts = [(x0, y0, 0), (x1, y0, 0), (x1, y1, 0), (x0, y1, 0),
+             (x0, y0, th), (x1, y0, th), (x1, y1, th), (x0, y1, th)]
+    # MuJoCo's texture v = 0 is the image's first row: the y0 edge; u = 0 its first column: the x0 edge
+    tex = [((x - x0) / (x1 - x0), (y - y0) / (y1 - y0)) for x, y, _ in verts]
+    # counter-clockwise seen from outside: printed face (normal −z) first
+    faces = [(0, 2, 1), (0, 3, 2), (4, 5, 6), (4, 6, 7), (0, 1, 5), (0, 5, 4),
+             (1, 2, 6), (1, 6, 5), (2, 3, 7), (2, 7, 6), (3, 0, 4), (3, 4, 7)]
+    assets = (f'<texture name="calib_board" type="2d" file="{board.texture}"/>'
+              '<material name="calib_board" texture="calib_board" specular="0.05" shininess="0.1"/>'
+              f'<mesh name="calib_board" vertex="{_f(np.ravel(verts))}" texcoord="{_f(np.ravel(tex))}" '
+              f'face="{" ".join(str(i) for f in faces for i in f)}"/>')
+    # bracket: from the coupling's rim to under the plate's near edge, behind the printed face
+    p_board = np.asarray(board.pos, dtype=np.float64)
+    near = float(p_board[0] + x0)
+    bx0, bx1 = 0.03, max(near + 0.02, 0.05)
+    bz = float(p_board[2]) + th + 0.003
+    body = (f'<body name="calib_board_mount" gravcomp="1">'
+            f'<geom name="calib_board_bracket" type="box" size="{(bx1 - bx0) / 2} 0.012 0.003" '
+            f'pos="{(bx0 + bx1) / 2} 0 {bz}" contype="0" conaffinity="0" mass="0.05" rgba="0.5 0.5 0.52 1"/>'
+            f'<body name="calib_board" pos="{_f(board.pos)}" quat="{_f(board.quat)}" gravcomp="1">'
+            f'<geom name="calib_board" type="mesh" mesh="calib_board" material="calib_board" contype="0" '
+            f'conaffinity="0" mass="{board.mass}"/>'
+            '<site name="calib_board" pos="0 0 0" size="0.003" rgba="1 0 0 0"/>'
+            '</body></body>')
+    return assets, body
+
+
 def build_cell_xml(camera: CameraPlacement, objects: list[PlacedObject], bin_centre=(0.25, -0.55),
                    bin_inner=(0.20, 0.20), bin_height: float = 0.08, timestep: float = 0.002,
-                   grip_force: float = 100.0) -> str:
+                   grip_force: float = 100.0, board: BoardMount | None = None) -> str:
     """MJCF string of the whole cell.
 
     Args:
@@ -237,11 +292,17 @@ def build_cell_xml(camera: CameraPlacement, objects: list[PlacedObject], bin_cen
         objects: objects to drop (free bodies named after their specs).
         bin_centre, bin_inner, bin_height: the placing bin (open box on the table), m.
         timestep: s. grip_force: the gripper actuator's force limit, N.
+        board: optional calibration plate on the flange (:class:`BoardMount`; its texture PNG must be
+            passed to MuJoCo in the assets, under ``board.texture``). None: no plate (default).
     """
     assets = []
     for o in objects:
         for aname, (fpath, scale) in o.spec.mesh_files.items():
             assets.append(f'<mesh name="{aname}" file="{fpath}" scale="{scale} {scale} {scale}"/>')
+    board_body = ""
+    if board is not None:
+        board_assets, board_body = board_xml(board)
+        assets.append(board_assets)
     bx, by = bin_centre
     hx, hy = bin_inner[0] / 2, bin_inner[1] / 2
     t, hz = 0.004, bin_height / 2
@@ -262,7 +323,7 @@ def build_cell_xml(camera: CameraPlacement, objects: list[PlacedObject], bin_cen
         f'<geom name="bin_wall_ny" type="box" pos="0 {-hy - t} {hz}" size="{hx} {t} {hz}" {bin_col}/>'
         '</body>',
         camera_xml(camera),
-        arm_xml(),
+        arm_xml(board_body),
     ]
     for o in objects:
         gs = []
