@@ -29,6 +29,7 @@ Launch arguments:
     params_file: parameters file (default the installed ``config/grasp.yaml``).
     objects, n_objects, seed: the MuJoCo cell's scene.
     replay_folder: folder of depth frames for ``camera:=replay``.
+    gripper_com_port: serial port of the Robotiq's RS-485 adapter (``/dev/ttyUSB0``).
     gripper_interface: the real gripper action's type (``control_msgs_parallel`` on Jazzy and later,
         ``control_msgs`` on Humble); see ``grasp_executor/gripper.py``.
 
@@ -101,7 +102,7 @@ def _static_transform(extrinsics_file: str, use_sim_time: bool) -> Node:
                 parameters=[{"use_sim_time": use_sim_time}])
 
 
-def _robotiq_gripper(use_sim_time: bool) -> list:
+def _robotiq_gripper(use_sim_time: bool, com_port: str) -> list:
     """The Robotiq 2F-85 driver (PickNikRobotics/ros2_robotiq_gripper) in the ``robotiq`` namespace.
 
     Its own ``robotiq_control.launch.py`` starts a second ``/controller_manager`` beside the UR
@@ -116,7 +117,7 @@ def _robotiq_gripper(use_sim_time: bool) -> list:
     xacro = os.path.join(share, "urdf", "robotiq_2f_85_gripper.urdf.xacro")
     controllers = os.path.join(share, "config", "robotiq_controllers.yaml")
     description = {"robot_description": ParameterValue(
-        Command(["xacro ", xacro, " use_fake_hardware:=false"]), value_type=str)}
+        Command(["xacro ", xacro, " use_fake_hardware:=false com_port:=", com_port]), value_type=str)}
     ns = "robotiq"
     nodes = [Node(package="controller_manager", executable="ros2_control_node", namespace=ns,
                   parameters=[description, os.path.join(share, "config", "robotiq_update_rate.yaml"), controllers]),
@@ -144,7 +145,8 @@ def _moveit_parameters(ur_type: str, share: Path) -> dict:
 def _actions(context, *args, **kwargs):
     arg = {name: context.launch_configurations[name] for name in (
         "sim", "camera", "robot_ip", "ur_type", "model", "use_shape_classifier", "rviz", "auto_pick",
-        "extrinsics", "params_file", "objects", "n_objects", "seed", "replay_folder", "gripper_interface")}
+        "extrinsics", "params_file", "objects", "n_objects", "seed", "replay_folder", "gripper_interface",
+        "gripper_com_port")}
     share = Path(get_package_share_directory("grasp_bringup"))
     sim, camera = arg["sim"], arg["camera"]
     if sim not in SIMS:
@@ -188,7 +190,7 @@ def _actions(context, *args, **kwargs):
                                 {"ur_type": arg["ur_type"], "robot_ip": arg["robot_ip"], "launch_rviz": "false"}))
         actions.append(_include("ur_moveit_config", "ur_moveit.launch.py",
                                 {"ur_type": arg["ur_type"], "launch_rviz": "false"}))
-        actions += _robotiq_gripper(use_sim_time)
+        actions += _robotiq_gripper(use_sim_time, arg["gripper_com_port"])
 
     # ---- the camera driver
     if camera == "realsense":
@@ -266,6 +268,7 @@ def generate_launch_description() -> LaunchDescription:
         ("n_objects", "5", "objects in the MuJoCo cell"),
         ("seed", "0", "MuJoCo cell scene seed"),
         ("replay_folder", "", "folder of depth frames for camera:=replay"),
+        ("gripper_com_port", "/dev/ttyUSB0", "the Robotiq's RS-485 adapter (sim:=none)"),
         ("gripper_interface", "control_msgs_parallel",
          "real gripper's action type: control_msgs_parallel (Jazzy+) | control_msgs (Humble) | auto"),
     ]

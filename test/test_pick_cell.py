@@ -252,3 +252,20 @@ def test_four_processes_lift_an_object(spawn_node, probe, repo_root):
     assert probe.results[0]["success"], (probe.results[0], ex.stderr())
     assert probe.max_z[name] > z0 + 0.10  # lifted off the table (simulation ground truth)
     assert wait_for(lambda: in_bin(probe.objects[name]), 20, probe.spin), probe.objects[name]
+
+
+def test_executor_refuses_unavailable_backend_and_bad_parameters(spawn_node, repo_root):
+    """No MoveIt on the pip path: motion_backend:=moveit_py stops the node with one clear line (exit 2)."""
+    try:
+        import moveit.planning  # noqa: F401
+        pytest.skip("moveit_py is installed here: the backend would start")
+    except ImportError:
+        pass
+    for override, words in (("motion_backend:=moveit_py", "moveit_py"),
+                            ("use_tf:=maybe", "use_tf must be auto, true or false"),
+                            ("workspace_min:=[0.9, 0.0, 0.0]", "workspace_min")):
+        ex = spawn_node("grasp_executor.executor_node", params(repo_root, override))
+        assert wait_for(lambda ex=ex: not ex.alive(), 30), override
+        assert ex.proc.returncode == 2, (override, ex.stderr())
+        lines = [ln for ln in ex.stderr().splitlines() if "executor_node: error:" in ln]
+        assert len(lines) == 1 and words in lines[0], (override, ex.stderr())
