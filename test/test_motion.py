@@ -333,7 +333,8 @@ def test_valid_candidate_lands_at_the_hand_computed_point():
     target = validate_candidate(cand, extr, HOME_JOINTS, cfg, now=10.2)
     assert isinstance(target, GraspTarget), target
     np.testing.assert_allclose(target.surface_point, [0.55, 0.05, 0.08], atol=1e-9)
-    tcp = np.array([0.55, 0.05, 0.08 - cfg.grasp_depth])  # 1.5 cm past the surface
+    # down to half the sensed height (0.04 m) since that is deeper than grasp_depth (1.5 cm past the surface)
+    tcp = np.array([0.55, 0.05, 0.08 - max(cfg.grasp_depth, cfg.height_fraction * 0.08)])
     np.testing.assert_allclose(target.tcp_point, tcp, atol=1e-9)
     t = target.t_base_tool0_grasp
     np.testing.assert_allclose(t[:3, 3] + TCP_OFFSET * t[:3, 2], tcp, atol=1e-9)

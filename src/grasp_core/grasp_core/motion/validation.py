@@ -22,7 +22,8 @@ collision      the arm at a target collides with the table/cell, or (with a dept
 
 Grasp geometry: the approach is forced vertical (``vertical_approach``, tool0 z = −z of
 ``base_link``, jaws kept in the table plane); the TCP goes ``grasp_depth`` past the visible surface
-point along the approach but never below ``min_tcp_z`` (clamped); tool0 sits ``tcp_offset`` behind
+point along the approach, or down to ``height_fraction`` of the point's height above the table when
+that is deeper, but never below ``min_tcp_z`` (clamped); tool0 sits ``tcp_offset`` behind
 the TCP. Of the pose and its jaw-flipped twin (:func:`grasp_core.robot.flip_jaws`, equivalent for a
 parallel gripper) the one whose IK solution has wrist_3 nearer the current wrist_3 is taken.
 
@@ -129,6 +130,10 @@ class ValidationConfig:
             (None: skip).
         max_collision_points: depth points allowed in a finger's swept volume (fewer pass).
         finger_margin: growth of the finger boxes for the depth check, m.
+        table_z: table top in ``base_link``, m (0).
+        height_fraction: the TCP goes down to this fraction of the grasp point's height above the
+            table when that is deeper than ``grasp_depth`` (0.5: the middle of the object, where a
+            lying cylinder or a sphere is widest; 0 disables it), never below ``min_tcp_z``.
     """
 
     workspace: Workspace = field(default_factory=Workspace)
@@ -147,6 +152,8 @@ class ValidationConfig:
     cell: CellCollisionChecker | None = field(default_factory=CellCollisionChecker)
     max_collision_points: int = 5
     finger_margin: float = 0.003
+    table_z: float = 0.0
+    height_fraction: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -279,7 +286,15 @@ def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: Va
             t_base_grasp = vertical_grasp_frame(t_base_grasp)
         except ValueError as exc:
             return _reject(INVALID, str(exc))
-    t_tcp = offset_along_approach(t_base_grasp, config.grasp_depth)
+    # How deep: at least grasp_depth past the seen surface, and (top-down) down to the middle of the
+    # object's sensed height above the table, so that the pads straddle its widest part — a lying
+    # cylinder squeezed above its equator pops out of the jaws.
+    depth = config.grasp_depth
+    approach_down = -float(t_base_grasp[2, 2])
+    if config.height_fraction > 0 and approach_down > 1e-6:
+        height = float(surface[2]) - config.table_z
+        depth = max(depth, config.height_fraction * height / approach_down)
+    t_tcp = offset_along_approach(t_base_grasp, depth)
     approach_z = float(t_tcp[2, 2])
     if t_tcp[2, 3] < config.min_tcp_z:  # clamp: back off along the approach to min_tcp_z
         if approach_z < -1e-6:
