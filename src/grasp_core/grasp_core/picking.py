@@ -122,7 +122,8 @@ def settings_from_config(path: str | Path) -> Settings:
             workspace=ws, max_age_s=float(ex.get("max_age_s", 1.0)), grasp_depth=float(ex.get("grasp_depth", 0.015)),
             min_tcp_z=float(ex.get("min_tcp_z", 0.025)),
             pregrasp_clearance=float(ex.get("pregrasp_clearance", 0.10)),
-            lift_height=float(ex.get("lift_height", 0.15)), opening_margin=float(ex.get("opening_margin", 0.02)))
+            lift_height=float(ex.get("lift_height", 0.15)), opening_margin=float(ex.get("opening_margin", 0.02)),
+            height_fraction=float(ex.get("height_fraction", 0.5)), table_z=float(ex.get("table_z", 0.0)))
         d = MotionLimits()
         limits = MotionLimits(max_velocity=float(b.get("max_joint_velocity", float(np.min(d.max_velocity)))),
                               max_acceleration=float(b.get("max_joint_acceleration",

@@ -139,6 +139,8 @@ class ExecutorNode(Node):
         ws_max = list(p("workspace_max", [0.80, 0.35, 0.25]).value)
         grasp_depth = float(p("grasp_depth", 0.015).value)
         min_tcp_z = float(p("min_tcp_z", 0.025).value)
+        height_fraction = float(p("height_fraction", 0.5).value)
+        table_z = float(p("table_z", 0.0).value)
         pregrasp_clearance = float(p("pregrasp_clearance", 0.10).value)
         lift_height = float(p("lift_height", 0.15).value)
         opening_margin = float(p("opening_margin", 0.02).value)
@@ -161,7 +163,8 @@ class ExecutorNode(Node):
         self.workspace = motion.Workspace(*((float(a), float(b)) for a, b in zip(ws_min, ws_max, strict=True)))
         self.vconfig = motion.ValidationConfig(
             workspace=self.workspace, max_age_s=self.max_age_s, grasp_depth=grasp_depth, min_tcp_z=min_tcp_z,
-            pregrasp_clearance=pregrasp_clearance, lift_height=lift_height, opening_margin=opening_margin)
+            pregrasp_clearance=pregrasp_clearance, lift_height=lift_height, opening_margin=opening_margin,
+            height_fraction=height_fraction, table_z=table_z)
         self.home_joints = np.asarray(home, dtype=np.float64) if len(home) == 6 else motion.HOME_JOINTS.copy()
         self.place_joints = np.asarray(place, dtype=np.float64) if len(place) == 6 else motion.PLACE_JOINTS.copy()
         if self.use_tf not in ("auto", "true", "false"):
