@@ -22,6 +22,8 @@ setup(
             "grasp-dataset = grasp_core.cli.dataset:main",
             "grasp-train = grasp_core.cli.train:main",
             "grasp-sim-bench = grasp_core.cli.sim_bench:main",
+            "grasp-shapes-train = grasp_core.cli.shapes:train_main",
+            "grasp-shapes-experiments = grasp_core.cli.shapes:experiments_main",
             "grasp-handeye = grasp_core.cli.handeye:main",
         ],
     },

@@ -20,6 +20,7 @@ setup(
         "console_scripts": ["detector_node = grasp_detector.detector_node:main"],
         "grasp_detector.detectors": [
             "onnx_generative = grasp_detector.detectors:OnnxGenerativeDetector",
+            "onnx_ssd = grasp_detector.detectors:OnnxSSDDetector",
         ],
     },
 )

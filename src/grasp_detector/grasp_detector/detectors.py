@@ -74,3 +74,29 @@ class OnnxGenerativeDetector(DetectorPlugin):
 def load_detector(name: str) -> DetectorPlugin:
     """Instantiate detector plugin ``name`` (entry point, or ``module:Class``). Raises ValueError."""
     return load_plugin(ENTRY_POINT_GROUP, name, {"onnx_generative": OnnxGenerativeDetector})()
+
+
+class OnnxSSDDetector(DetectorPlugin):
+    """The SSD grasp detector of the few-shot shape classifier (:class:`grasp_core.shapes.detector.SSDGraspDetector`).
+
+    Class-agnostic: quality = the SSD's grasp probability; depth only, ONNX Runtime only.
+    Use with ``detector: onnx_ssd`` and ``model: ssd_shapes``.
+
+    Own parameters: ``<name>.threads`` (int, 0 = ONNX Runtime's default),
+    ``<name>.verify`` (bool, check the model file's sha256 against its card).
+    """
+
+    def configure(self, node, name: str, model: str) -> None:
+        from grasp_core.shapes.detector import SSDGraspDetector
+
+        threads = int(node.declare_parameter(f"{name}.threads", 0).value)
+        verify = bool(node.declare_parameter(f"{name}.verify", True).value)
+        self.detector = SSDGraspDetector(model or "ssd_shapes", verify=verify, threads=threads)
+
+    @property
+    def model_id(self) -> str:
+        return self.detector.name
+
+    def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
+        return self.detector.detect(depth, intrinsics=intrinsics, top_k=top_k, min_distance_px=min_distance_px,
+                                    quality_threshold=quality_threshold)

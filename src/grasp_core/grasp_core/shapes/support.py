@@ -1,0 +1,189 @@
+"""Support sets on disk and the complete shape classifier (SSD features + few-shot SVMs).
+
+Support folder layout: ``<folder>/<label>/<image>`` — one subfolder per shape label,
+each with depth images of that shape (:func:`grasp_core.frames.load_depth` formats:
+``.npy`` float metres, ``.tif``/``.tiff`` float32 metres or uint16 mm, 16-bit ``.png`` mm).
+A support image contributes its best SSD detection (highest grasp score).
+
+Requires PyTorch (guided backpropagation) and scikit-learn.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..depth import DepthError
+from ..frames import FrameError, is_depth_file, load_depth
+from ..model_card import load_card, sha256_file
+from .fewshot import FewShotClassifier, FewShotError
+from .refine import ShapeFeatureExtractor, box_for_point
+from .ssd import LAYER_NAMES, nms
+
+
+def list_support_folder(folder: str | Path) -> list[tuple[str, Path]]:
+    """(label, file) of every depth image in ``folder/<label>/``, sorted.
+
+    Raises:
+        FewShotError: no such folder, fewer than two labels with images.
+    """
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise FewShotError(f"support folder {folder} does not exist")
+    items = [(d.name, f) for d in sorted(folder.iterdir()) if d.is_dir()
+             for f in sorted(d.iterdir()) if f.is_file() and is_depth_file(f)]
+    labels = sorted({lab for lab, _ in items})
+    if len(labels) < 2:
+        raise FewShotError(f"support folder {folder} needs subfolders of depth images for at least 2 labels "
+                           f"(found {labels or 'none'})")
+    return items
+
+
+def write_support_folder(folder: str | Path, shapes: tuple[str, ...], n_per_shape: int, seed: int = 0) -> Path:
+    """Render a support set of simulated single-object 300x300 depth images (``.npy`` metres) into ``folder``."""
+    from .data import render_shapes
+
+    folder = Path(folder)
+    for k, s in enumerate(shapes):
+        (folder / s).mkdir(parents=True, exist_ok=True)
+        for i in range(n_per_shape):
+            im = render_shapes([s], np.random.default_rng([seed, k, i]))
+            np.save(folder / s / f"{s}_{i:03d}.npy", im.depth)
+    return folder
+
+
+@dataclass
+class FitReport:
+    """Outcome of :meth:`ShapeClassifier.fit_folder`."""
+
+    n_images: int
+    skipped: int
+    labels: list[str]
+    selected_layer: str
+    support_accuracy: float
+    seconds: float
+
+
+class ShapeClassifier:
+    """SSD grasp detector features + :class:`FewShotClassifier`, for the ``grasp_shape`` node.
+
+    Args:
+        model: SSD model card name or path (its ``weights_npz`` is loaded).
+        pca_dims: PCA components per layer.
+        threads: torch threads.
+        score_threshold: minimum SSD grasp score of a support image's detection.
+
+    Raises:
+        ModelCardError, FileNotFoundError, ValueError: no usable model.
+    """
+
+    def __init__(self, model: str = "ssd_shapes", pca_dims: int = 10, threads: int = 1,
+                 score_threshold: float = 0.2) -> None:
+        card = load_card(model)
+        weights = card.path.parent / card.data.get("weights_npz", "")
+        if not weights.is_file():
+            raise FileNotFoundError(f"weights {weights} of model {card.name} not found")
+        self.model_name = card.name
+        self.weights_sha256 = sha256_file(weights)
+        self.extractor = ShapeFeatureExtractor(weights, card.crop_size, threads)
+        self.pca_dims = int(pca_dims)
+        self.score_threshold = float(score_threshold)
+        self.clf: FewShotClassifier | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.clf is not None
+
+    def support_vector(self, depth: np.ndarray) -> dict[str, np.ndarray] | None:
+        """Refined features of the best detection of one support image, or None when there is none."""
+        x, _ = self.extractor.preprocess(depth)
+        scores, boxes = self.extractor.detect(x)
+        keep = nms(boxes, scores, score_threshold=self.score_threshold, top_k=1)
+        if keep.size == 0:
+            return None
+        return self.extractor.features(x, keep, boxes[keep, :2])
+
+    def fit_folder(self, folder: str | Path) -> FitReport:
+        """Fit on a support folder (module docstring); the previous state stays on failure.
+
+        Raises:
+            FewShotError: unusable folder, images, or fewer than 2 labels with a detection.
+        """
+        t0 = time.perf_counter()
+        items = list_support_folder(folder)
+        feats = {n: [] for n in LAYER_NAMES}
+        labels, skipped = [], 0
+        for lab, path in items:
+            try:
+                f = self.support_vector(load_depth(path))
+            except (FrameError, DepthError) as exc:
+                raise FewShotError(f"support image {path}: {exc}") from exc
+            if f is None:
+                skipped += 1
+                continue
+            for n in LAYER_NAMES:
+                feats[n].append(f[n])
+            labels.append(lab)
+        if len(set(labels)) < 2:
+            raise FewShotError(f"the grasp detector found grasps in support images of {sorted(set(labels))} only; "
+                               "need at least 2 labels")
+        clf = FewShotClassifier(self.pca_dims).fit({n: np.concatenate(v) for n, v in feats.items()}, labels,
+                                                   None, list(LAYER_NAMES))
+        self.clf = clf
+        return FitReport(len(labels), skipped, clf.classes, clf.selected,
+                         float(clf.results[clf.selected].support_accuracy), time.perf_counter() - t0)
+
+    def classify(self, depth: np.ndarray, points: np.ndarray, radius_px: float = 12.0
+                 ) -> tuple[list[str], np.ndarray]:
+        """Shape label and confidence of grasp candidates on one depth image.
+
+        Each candidate (u, v) (source-image px) is attached to the highest-scoring SSD default box
+        whose decoded centre is within ``radius_px`` network px (:func:`box_for_point`); that
+        detection's refined features are classified with the selected layer (PCA on support ∪
+        this image's candidates).
+
+        Args:
+            depth: (H, W) float32 metres, NaN holes.
+            points: (N, 2) candidate centres (u, v), source px.
+
+        Returns:
+            (N labels, "" where no SSD detection is near; (N,) float32 confidences, 0 there).
+
+        Raises:
+            FewShotError: no support set loaded; DepthError: unusable depth.
+        """
+        if self.clf is None:
+            raise FewShotError("no support set loaded")
+        points = np.asarray(points, np.float64).reshape(-1, 2)
+        labels, conf = [""] * len(points), np.zeros(len(points), np.float32)
+        if len(points) == 0:
+            return labels, conf
+        x, tf = self.extractor.preprocess(depth)
+        scores, boxes = self.extractor.detect(x)
+        un, vn = tf.from_source(points[:, 0], points[:, 1])
+        idx = np.array([box_for_point(scores, boxes, float(u), float(v), radius_px) for u, v in zip(un, vn,
+                                                                                                   strict=True)])
+        ok = np.nonzero(idx >= 0)[0]
+        if ok.size:
+            f = self.extractor.features(x, idx[ok], boxes[idx[ok], :2])
+            pred, c = self.clf.predict(f)
+            for j, p, cc in zip(ok, pred, c, strict=True):
+                labels[j], conf[j] = p, float(cc)
+        return labels, conf
+
+    def save(self, path: str | Path, folder: str | Path | None = None) -> None:
+        """Save the classifier state (``<path>.npz`` + ``<path>.json``, no pickle)."""
+        if self.clf is None:
+            raise FewShotError("no support set loaded")
+        self.clf.save(path, {"model": self.model_name, "weights_sha256": self.weights_sha256,
+                             "support_folder": str(folder or "")})
+
+    def load(self, path: str | Path) -> dict:
+        """Load a saved state; returns its JSON. Raises FewShotError (missing, malformed, other model)."""
+        clf, meta = FewShotClassifier.load(path)
+        if meta.get("weights_sha256") not in (None, self.weights_sha256):
+            raise FewShotError(f"state {path} was made with other SSD weights than {self.model_name}'s")
+        self.clf = clf
+        return meta

@@ -1,0 +1,1 @@
+"""Few-shot shape classifier node of the grasp stack (Yokota et al.)."""
