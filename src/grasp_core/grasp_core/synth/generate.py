@@ -1,82 +1,196 @@
-"""Scene → views → labels → Jacquard files: the dataset generator's unit of work.
+"""Scene → grasp trials → views → labels → Jacquard files: the dataset generator's unit of work.
 
 Scene ``k`` of a dataset with base seed ``S`` uses seed ``S + k`` for its
-objects and physics and ``default_rng([S + k, 1])`` for its cameras, labels and
-noise, so the output does not depend on the number of workers or on resuming.
+objects and physics, ``default_rng([S + k, 1])`` for its cameras, view labels
+and noise, and ``default_rng([S + k, 2])`` for its grasp candidates, so the
+output does not depend on the number of workers or on resuming, and the views
+are the same with or without physics validation.
+
+Labels per view:
+
+* physics on (default of ``grasp-dataset``): top-down antipodal candidates are
+  tried by the free-floating gripper (:mod:`grasp_core.synth.physics`); each kept
+  3-D grasp is projected into every view where its centre is visible
+  (:func:`project_grasp`);
+* physics off: the silhouette labels of each view
+  (:func:`grasp_core.synth.labels.antipodal_grasps`), unvalidated.
 """
 from __future__ import annotations
 
 import json
+import math
+import time
 from pathlib import Path
 
 import numpy as np
 
+from ..grasp import Grasp, wrap_angle
 from .jacquard import jacquard_complete, write_jacquard_image
-from .labels import antipodal_grasps
+from .labels import OPEN_MARGIN_M, antipodal_grasps
 from .objects import find_mesh_files, mesh_object
-from .scene import SceneConfig, kinect_noise, make_scene, render_view, sample_camera
+from .scene import Camera, Scene, SceneConfig, kinect_noise, make_scene, render_view, sample_camera
+
+#: Near clipping distance of the renderer, m (objects are ≥ 0.3 m from every camera).
+NEAR_CLIP_M = 0.02
 
 
 def image_id(scene_index: int, view: int) -> str:
     return f"{scene_index:06d}_{view}"
 
 
-def render_scene(seed: int, views: int = 1, cfg: SceneConfig | None = None, mesh_dir: str | None = None):
-    """Generate one scene and render ``views`` views with labels.
-
-    Returns:
-        list of dicts with keys depth (H, W float32 m), noisy (H, W float32 m, NaN
-        holes), rgb (H, W, 3 uint8), mask (H, W uint8), grasps (list[Grasp]),
-        camera (intrinsics dict + pose), kinds (object kinds).
-    """
-    import mujoco
-
-    cfg = cfg or SceneConfig()
+def build_scene(seed: int, cfg: SceneConfig | None = None, mesh_dir: str | None = None) -> Scene:
+    """The settled scene of ``seed`` (procedural objects, half from ``mesh_dir`` when given), its
+    renderer's near plane at :data:`NEAR_CLIP_M`."""
     mesh_specs = None
     if mesh_dir:
         files = find_mesh_files(mesh_dir)
         mesh_specs = [lambda rng, name, f=f: mesh_object(f, name) for f in files]
-    scene = make_scene(seed, cfg, mesh_specs)
+    scene = make_scene(seed, cfg or SceneConfig(), mesh_specs)
+    # MJCF's <map znear> is a fraction of the model extent, which a 3 m table makes ≈ 8.5 m: the near
+    # plane would sit 0.42 m from the camera and cut the tops off objects seen from 0.45 m. Make it 2 cm.
+    scene.model.vis.map.znear = NEAR_CLIP_M / scene.model.stat.extent
+    return scene
+
+
+def project_grasp(g, cam: Camera, labels: np.ndarray, pad_width: float) -> Grasp | None:
+    """A world grasp (:class:`grasp_core.synth.physics.WorldGrasp`) as a Jacquard rectangle in a view.
+
+    The centre is the projection of the grasp centre on the object's top; the angle
+    and the opening follow the projected contacts (as the silhouette labeller measures
+    them in the image: contact distance + margin, foreshortened by the camera's tilt);
+    the jaw size is the pad width at the centre's depth.
+
+    Args:
+        g: the world grasp.
+        cam: the view's camera.
+        labels: (H, W) uint8 label image of the view (0 background, k + 1 object k).
+        pad_width: pad size along the jaw, m.
+
+    Returns:
+        the rectangle in source pixels, or None when the centre is off the image or
+        not on this object in the view (occluded).
+    """
+    c = np.asarray(g.centre, dtype=np.float64)
+    half = (g.opening - OPEN_MARGIN_M) / 2 * g.direction
+    uvz = cam.project(np.stack([c, c - half, c + half]))
+    if np.any(uvz[:, 2] <= 0):
+        return None
+    u, v, z = uvz[0]
+    ui, vi = int(round(u)), int(round(v))
+    h, w = labels.shape
+    if not (0 <= ui < w and 0 <= vi < h) or labels[vi, ui] != g.obj + 1:
+        return None
+    du, dv = uvz[2, :2] - uvz[1, :2]
+    dist = float(math.hypot(du, dv))
+    angle = float(wrap_angle(math.atan2(-dv, du)))
+    width = dist + OPEN_MARGIN_M * cam.fx / z
+    return Grasp(float(u), float(v), angle, width, pad_width * cam.fx / z, 1.0)
+
+
+def render_scene(seed: int, views: int = 1, cfg: SceneConfig | None = None, mesh_dir: str | None = None,
+                 physics: bool = False, trials_per_object: int = 8, params=None):
+    """Generate one scene and render ``views`` views with labels.
+
+    Args:
+        seed: scene seed.
+        views: number of camera views.
+        cfg: scene randomisation.
+        mesh_dir: optional folder of meshes to mix in.
+        physics: validate grasps with the free-floating gripper (module docstring);
+            False: silhouette labels per view.
+        trials_per_object: candidates tried per object (physics only).
+        params: :class:`grasp_core.synth.physics.GripperParams` (physics only; default parameters).
+
+    Returns:
+        (views, trials): views is a list of dicts with keys depth (H, W float32 m),
+        noisy (H, W float32 m, NaN holes), rgb (H, W, 3 uint8), mask (H, W uint8
+        object indices), grasps (list[Grasp]), camera (intrinsics dict + pose),
+        kinds (object kinds); trials is a list of {"grasp": WorldGrasp.as_dict(),
+        "kind", **TrialResult.as_dict(), "seconds"} (empty without physics).
+        Without physics only the list of views is returned (the historical interface).
+    """
+    import mujoco
+
+    scene = build_scene(seed, cfg, mesh_dir)
+    cfg = cfg or SceneConfig()
     rng = np.random.default_rng([seed, 1])
     renderer = mujoco.Renderer(scene.model, 480, 640)
-    out = []
+    out, trials, kept = [], [], []
     try:
+        if physics:
+            from ..sim.model import PAD_HALF
+            from .physics import GraspTrials, GripperParams, world_candidates
+
+            params = params or GripperParams()
+            pad_width = 2 * PAD_HALF[0]
+            cands = world_candidates(scene, np.random.default_rng([seed, 2]), trials_per_object, renderer, params)
+            runner = GraspTrials(scene, params) if cands else None
+            for g in cands:
+                t0 = time.perf_counter()
+                res = runner.run(g)
+                trials.append({"grasp": g.as_dict(), "kind": scene.objects[g.obj].kind, **res.as_dict(),
+                               "seconds": round(time.perf_counter() - t0, 4)})
+                if res.kept:
+                    kept.append(g)
         for _ in range(views):
             cam = sample_camera(rng, cfg, scene.target)
             view = render_view(scene, cam, renderer)
             per_obj = antipodal_grasps(view.labels, view.depth, cam.fx, rng)
             noisy = kinect_noise(view.depth, rng, level=float(rng.uniform(0.5, 1.5)))
+            if physics:
+                grasps = [r for r in (project_grasp(g, cam, view.labels, pad_width) for g in kept)
+                          if r is not None]
+            else:
+                grasps = [g for gs in per_obj for g in gs]
             out.append({
                 "depth": view.depth, "noisy": noisy, "rgb": view.rgb, "mask": view.labels,
-                "grasps": [g for gs in per_obj for g in gs],
+                "grasps": grasps,
                 "camera": {**cam.intrinsics(), "position": cam.pos.tolist(),
                            "xaxis": cam.xaxis.tolist(), "yaxis": cam.yaxis.tolist()},
                 "kinds": [o.kind for o in scene.objects],
             })
     finally:
         renderer.close()
-    return out
+    return (out, trials) if physics else out
 
 
 def generate_scene_to_disk(args: tuple) -> dict:
     """Worker: render scene ``k`` to ``out_dir`` unless complete. Returns its metadata.
 
+    A scene is complete when its metadata (``.meta/scene_<k>.json``, written last) says
+    it was made with the same physics setting and trials per object, and all its
+    images are on disk.
+
     Args:
-        args: (out_dir, scene_index, base_seed, views, mesh_dir).
+        args: (out_dir, scene_index, base_seed, views, mesh_dir[, physics, trials_per_object]);
+            physics defaults to False and trials_per_object to 8 (the historical 5-tuple).
+
+    Returns:
+        {"scene", "seed", "kinds", "physics", "trials_per_object", "images": {id: {"camera",
+        "grasps"}}, "trials": [...]} (trials: see :func:`render_scene`).
     """
-    out_dir, k, base_seed, views, mesh_dir = args
+    out_dir, k, base_seed, views, mesh_dir = args[:5]
+    physics = bool(args[5]) if len(args) > 5 else False
+    per_object = int(args[6]) if len(args) > 6 else 8
     out_dir = Path(out_dir)
     meta_path = out_dir / ".meta" / f"scene_{k:06d}.json"
     ids = [image_id(k, v) for v in range(views)]
     if meta_path.is_file() and all(jacquard_complete(out_dir, i) for i in ids):
-        return json.loads(meta_path.read_text())
+        meta = json.loads(meta_path.read_text())
+        if (meta.get("physics", False) == physics
+                and (not physics or meta.get("trials_per_object") == per_object)):
+            return meta
     seed = base_seed + k
-    res = render_scene(seed, views, mesh_dir=mesh_dir)
+    if physics:
+        res, trials = render_scene(seed, views, mesh_dir=mesh_dir, physics=True, trials_per_object=per_object)
+    else:
+        res, trials = render_scene(seed, views, mesh_dir=mesh_dir), []
     images = {}
     for i, r in zip(ids, res, strict=True):
         write_jacquard_image(out_dir, i, r["depth"], r["noisy"], r["rgb"], r["mask"], r["grasps"])
         images[i] = {"camera": r["camera"], "grasps": len(r["grasps"])}
-    meta = {"scene": k, "seed": seed, "kinds": res[0]["kinds"] if res else [], "images": images}
+    meta = {"scene": k, "seed": seed, "kinds": res[0]["kinds"] if res else [], "physics": physics,
+            "trials_per_object": per_object, "images": images, "trials": trials}
     meta_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = meta_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(meta))

@@ -13,7 +13,9 @@ Jacquard layout (Depierre, Dellandréa, Chen, IROS 2018), per image ``<id>``:
   when reading it), w = opening (px), h = jaw size (px). Hence
   ``Grasp.angle = −θ·π/180``.
 
-Our writer adds ``manifest.json`` (camera intrinsics per image, seed, counts).
+Our writer adds ``manifest.json`` (camera intrinsics per image, seed, counts and,
+with physics validation, the trial statistics and the gripper's parameters) and
+``.meta/scene_<k>.json`` (per scene: cameras, the 3-D grasps tried and their outcome).
 
 Cornell layout (Jiang, Moseson, Saxena, ICRA 2011): ``pcdXXXXd.tiff`` (depth,
 metres, float32), ``pcdXXXXr.png`` (RGB), ``pcdXXXXcpos.txt`` (4 lines ``x y``
@@ -142,6 +144,25 @@ def read_jacquard(folder: str | Path, image_id: str, depth: str = "stereo", rgb:
     if not gpath.is_file():
         raise DatasetError(f"missing {gpath}")
     return d, img, parse_jacquard_grasps(gpath.read_text())
+
+
+def read_jacquard_mask(folder: str | Path, image_id: str) -> np.ndarray:
+    """Read the object mask ``<id>_mask.png`` of one Jacquard-layout image.
+
+    Returns:
+        (H, W) uint8: 0 = background; our generator stores k + 1 for object k,
+        the real Jacquard 255 for its one object: use ``mask > 0`` for "object".
+
+    Raises:
+        DatasetError: the mask is missing or unreadable.
+    """
+    path = Path(folder) / (image_id + "_mask.png")
+    m = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if m is None:
+        raise DatasetError(f"cannot read {path}")
+    if m.ndim == 3:
+        m = m[..., 0]
+    return m.astype(np.uint8)
 
 
 def list_jacquard(folder: str | Path) -> list[str]:
