@@ -21,6 +21,7 @@ setup(
             "grasp-detect = grasp_core.cli.detect:main",
             "grasp-dataset = grasp_core.cli.dataset:main",
             "grasp-train = grasp_core.cli.train:main",
+            "grasp-eval = grasp_core.cli.eval:main",
             "grasp-sim-bench = grasp_core.cli.sim_bench:main",
             "grasp-shapes-train = grasp_core.cli.shapes:train_main",
             "grasp-shapes-experiments = grasp_core.cli.shapes:experiments_main",

@@ -11,6 +11,8 @@ IoU > 0.25 and |ΔΦ| < 30° against any ground-truth rectangle
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from .grasp import Grasp, rectangle_metric
@@ -39,6 +41,30 @@ def top_grasp(pos, cos, sin, width, width_scale_px: float = 150.0, jaw_length_ra
     return Grasp(float(u), float(v), float(m.angle[v, u]), w, w * jaw_length_ratio, float(m.quality[v, u]))
 
 
+def _stable_hash(text: str) -> int:
+    return int.from_bytes(hashlib.md5(text.encode()).digest()[:4], "little")
+
+
+def scene_of(image_id: str) -> int:
+    """Scene number of an image id, for splits by scene.
+
+    ``SSSSSS_V`` (our generator) → S; Cornell ``pcdNNNN`` → N; real Jacquard
+    ``<object>/<k>_<object>`` → a stable hash of the object folder (all its views
+    together); anything else → a stable hash of the name.
+    """
+    path = image_id.replace("\\", "/")
+    if "/" in path:
+        folder = path.rsplit("/", 1)[0]
+        return _stable_hash(folder)
+    name = path
+    head = name.split("_")[0]
+    if head.isdigit():
+        return int(head)
+    if name.startswith("pcd") and name[3:7].isdigit():
+        return int(name[3:7])
+    return _stable_hash(name)
+
+
 def rectangle_accuracy(predictions: list[Grasp], ground_truths: list[list[Grasp]],
                        iou_threshold: float = 0.25, angle_threshold_deg: float = 30.0) -> float:
     """Fraction of images whose top grasp is correct under the rectangle metric.
@@ -54,3 +80,25 @@ def rectangle_accuracy(predictions: list[Grasp], ground_truths: list[list[Grasp]
           for p, gt in zip(predictions, ground_truths, strict=True)]
     return float(np.mean(ok))
 
+
+
+#: Stricter variants of the rectangle metric (Ainetter & Fraundorfer, ICRA 2021, Tables III–IV):
+#: the angle threshold tightened at IoU > 25 %, and the IoU threshold raised at |ΔΦ| < 30°.
+ANGLE_VARIANTS_DEG = (30.0, 25.0, 20.0, 15.0, 10.0, 5.0)
+IOU_VARIANTS = (0.25, 0.30, 0.35)
+
+
+def metric_variants(predictions: list[Grasp], ground_truths: list[list[Grasp]],
+                    angle_thresholds_deg=ANGLE_VARIANTS_DEG, iou_thresholds=IOU_VARIANTS) -> dict[str, float]:
+    """Rectangle-metric accuracy under the standard and the stricter thresholds.
+
+    Keys ``"angle<A"`` (IoU > 0.25, |ΔΦ| < A degrees) for every A in ``angle_thresholds_deg``
+    and ``"iou>P"`` (IoU > P/100, |ΔΦ| < 30°) for every P in ``iou_thresholds`` (as %);
+    ``"angle<30"`` and ``"iou>25"`` are both the standard metric.
+
+    Raises:
+        ValueError: lengths differ or no image.
+    """
+    out = {f"angle<{a:g}": rectangle_accuracy(predictions, ground_truths, 0.25, a) for a in angle_thresholds_deg}
+    out.update({f"iou>{100 * t:g}": rectangle_accuracy(predictions, ground_truths, t, 30.0) for t in iou_thresholds})
+    return out

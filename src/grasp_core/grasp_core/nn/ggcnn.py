@@ -41,12 +41,13 @@ class _Heads(nn.Module):
 
 
 class GGCNN(nn.Module):
-    """GG-CNN (RSS 2018). Input N×1×H×W float32; returns (pos, cos, sin, width), each N×1×H×W."""
+    """GG-CNN (RSS 2018). Input N×C×H×W float32 (C = ``in_channels``, 1 for depth);
+    returns (pos, cos, sin, width), each N×1×H×W."""
 
-    def __init__(self):
+    def __init__(self, in_channels: int = 1):
         super().__init__()
         self.enc = nn.Sequential(
-            nn.Conv2d(1, 32, 9, stride=3, padding=3), nn.ReLU(inplace=True),
+            nn.Conv2d(in_channels, 32, 9, stride=3, padding=3), nn.ReLU(inplace=True),
             nn.Conv2d(32, 16, 5, stride=2, padding=2), nn.ReLU(inplace=True),
             nn.Conv2d(16, 8, 3, stride=2, padding=1), nn.ReLU(inplace=True),
         )
@@ -66,14 +67,15 @@ class GGCNN(nn.Module):
 
 
 class GGCNN2(nn.Module):
-    """GG-CNN2 (IJRR 2020). Input N×1×H×W float32; returns (pos, cos, sin, width), each N×1×H×W."""
+    """GG-CNN2 (IJRR 2020). Input N×C×H×W float32 (C = ``in_channels``, 1 for depth);
+    returns (pos, cos, sin, width), each N×1×H×W."""
 
-    def __init__(self, f: tuple = (16, 16, 32, 16)):
+    def __init__(self, f: tuple = (16, 16, 32, 16), in_channels: int = 1):
         super().__init__()
         f1, f2, f3, f4 = f
         r = nn.ReLU
         self.features = nn.Sequential(
-            nn.Conv2d(1, f1, 11, padding=5), r(inplace=True),
+            nn.Conv2d(in_channels, f1, 11, padding=5), r(inplace=True),
             nn.Conv2d(f1, f1, 5, padding=2), r(inplace=True),
             nn.MaxPool2d(2, 2),
             nn.Conv2d(f1, f2, 5, padding=2), r(inplace=True),

@@ -1,0 +1,134 @@
+"""k-fold cross-validation by scene and the Table-I report (Prew et al., ICPR 2020, Table I).
+
+A configuration (:class:`grasp_core.nn.train.TrainConfig`: architecture,
+modality, auxiliary task, loss) is trained once per fold; fold k tests the
+scenes with ``scene % folds == k`` (:func:`grasp_core.nn.train.kfold_split`) and
+trains on the others. After training, the best checkpoint of the fold is
+evaluated on every labelled image of the fold's test scenes with the standard
+rectangle metric and its stricter variants
+(:func:`grasp_core.evaluate.metric_variants`), written to
+``<out>/fold_<k>/result.json``. :func:`aggregate` turns the fold results into
+mean ± standard deviation (sample std, ddof = 1) per configuration, written as
+Markdown, CSV and a bar chart PNG by :func:`write_report`.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..evaluate import metric_variants
+from .mtgcnn import build_model
+from .train import Frames, TrainConfig, evaluate_heldout, kfold_split, load_frames, run_name, train
+
+#: The six rows of the report: label → TrainConfig overrides.
+TABLE1 = {
+    "GG-CNN (RGB)": dict(arch="ggcnn", modality="rgb", aux="none", loss="l"),
+    "GG-CNN_p (RGB)": dict(arch="ggcnn", modality="rgb", aux="none", loss="lp"),
+    "MTG-CNN, depth aux (RGB)": dict(arch="mtgcnn", modality="rgb", aux="depth", loss="l"),
+    "MTG-CNN, saliency aux (RGB)": dict(arch="mtgcnn", modality="rgb", aux="saliency", loss="l"),
+    "MTG-CNN_p, depth aux (RGB)": dict(arch="mtgcnn", modality="rgb", aux="depth", loss="lp"),
+    "GG-CNN2 (depth)": dict(arch="ggcnn2", modality="depth", aux="none", loss="l"),
+}
+
+#: Prew et al. 2020, Table I (Jacquard, RGB input, mean over 5 folds), for the rows they report.
+PAPER_TABLE1 = {"GG-CNN (RGB)": 0.7204, "MTG-CNN, depth aux (RGB)": 0.7814, "GG-CNN_p (RGB)": 0.7892,
+                "MTG-CNN_p, depth aux (RGB)": 0.7912}
+
+
+def run_fold(cfg: TrainConfig, folds: int, fold: int, out_root: str | Path, frames: Frames | None = None) -> dict:
+    """Train ``cfg`` on fold ``fold`` of ``folds`` and evaluate its best checkpoint on the fold's test scenes.
+
+    Writes ``<out_root>/fold_<fold>/`` (training outputs and ``result.json``).
+
+    Returns:
+        {"fold", "accuracy", "variants", "test_images", "epochs", "minutes", "name"}.
+    """
+    fcfg = replace(cfg, folds=folds, fold=fold, out_dir=str(Path(out_root) / f"fold_{fold}"))
+    frames = frames or load_frames(fcfg)
+    summary = train(fcfg, frames)
+    net = build_model(fcfg.arch, fcfg.modality, fcfg.aux)
+    net.load_state_dict(torch.load(Path(fcfg.out_dir) / "best.pt", map_location="cpu"))
+    _, test = kfold_split(frames.ids, folds, fold)
+    _, acc, n, (preds, gts) = evaluate_heldout(net, frames, test, fcfg, limit=0, return_predictions=True)
+    result = {"name": run_name(fcfg), "fold": fold, "folds": folds, "accuracy": acc,
+              "variants": metric_variants(preds, gts) if preds else {}, "test_images": n,
+              "epochs": summary["epochs"], "minutes": summary["minutes"], "train_images": summary["train_images"]}
+    (Path(fcfg.out_dir) / "result.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+def aggregate(results: dict[str, list[dict]]) -> list[dict]:
+    """Mean ± std over folds per configuration.
+
+    Args:
+        results: label → list of :func:`run_fold` results.
+
+    Returns:
+        one row per label: {"label", "folds", "mean", "std", "images", "minutes",
+        "variants": {key: mean}, "paper": Prew et al.'s figure or None}; std is the
+        sample standard deviation (ddof 1; NaN with one fold).
+    """
+    rows = []
+    for label, rs in results.items():
+        accs = np.array([r["accuracy"] for r in rs], float)
+        keys = rs[0]["variants"].keys() if rs and rs[0]["variants"] else []
+        rows.append({
+            "label": label, "folds": len(rs), "mean": float(accs.mean()) if len(accs) else math.nan,
+            "std": float(accs.std(ddof=1)) if len(accs) > 1 else math.nan,
+            "images": int(sum(r["test_images"] for r in rs)), "minutes": float(sum(r["minutes"] for r in rs)),
+            "variants": {k: float(np.mean([r["variants"][k] for r in rs])) for k in keys},
+            "paper": PAPER_TABLE1.get(label),
+        })
+    return rows
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None or x != x else f"{100 * x:.1f}"
+
+
+def write_report(rows: list[dict], out: str | Path, title: str = "Table I") -> dict[str, Path]:
+    """Write ``table1.md``, ``table1.csv`` and ``table1.png`` (bar chart, mean ± std) into ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    vkeys = list(rows[0]["variants"]) if rows and rows[0]["variants"] else []
+    md = [f"# {title}", "",
+          "| configuration | folds | accuracy % (mean ± std) | Prew et al. % | test images | "
+          + " | ".join(vkeys) + (" |" if vkeys else "|"),
+          "|---|---|---|---|---|" + "---|" * len(vkeys)]
+    for r in rows:
+        md.append(f"| {r['label']} | {r['folds']} | {_pct(r['mean'])} ± {_pct(r['std'])} | {_pct(r['paper'])} | "
+                  f"{r['images']} | " + " | ".join(_pct(r["variants"][k]) for k in vkeys) + (" |" if vkeys else "|"))
+    paths = {"md": out / "table1.md", "csv": out / "table1.csv", "png": out / "table1.png"}
+    paths["md"].write_text("\n".join(md) + "\n")
+    with open(paths["csv"], "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["configuration", "folds", "mean", "std", "paper", "test_images", "train_minutes", *vkeys])
+        for r in rows:
+            w.writerow([r["label"], r["folds"], f"{r['mean']:.4f}", f"{r['std']:.4f}",
+                        "" if r["paper"] is None else r["paper"], r["images"], f"{r['minutes']:.1f}",
+                        *(f"{r['variants'][k]:.4f}" for k in vkeys)])
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3.5), dpi=80)
+    x = np.arange(len(rows))
+    ax.bar(x - 0.2, [r["mean"] for r in rows], 0.4, yerr=[0 if r["std"] != r["std"] else r["std"] for r in rows],
+           capsize=3, label="this run (mean ± std over folds)")
+    ax.bar(x + 0.2, [r["paper"] or 0 for r in rows], 0.4, label="Prew et al. 2020 (Jacquard)", alpha=0.6)
+    ax.set_xticks(x, [r["label"].replace(", ", "\n") for r in rows], fontsize=7)
+    ax.set_ylabel("rectangle-metric accuracy")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(paths["png"])
+    plt.close(fig)
+    return paths

@@ -1,0 +1,182 @@
+"""Losses of Prew et al. (ICPR 2020), MTG-CNN, aligned augmentation, k-fold splits, RGB export through the detector."""
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from grasp_core.grasp import Grasp  # noqa: E402
+from grasp_core.nn.losses import grasp_loss, positional_loss, total_loss  # noqa: E402
+
+
+def _maps():
+    """One 2×2 image; ground truth has grasp pixels (0,0) and (1,1)."""
+    t = lambda a: torch.tensor(a, dtype=torch.float32).reshape(1, 1, 2, 2)  # noqa: E731
+    target = [t([[1, 0], [0, 1]]), t([[1, 0], [0, -1]]), t([[0, 0], [0, 0]]), t([[0.2, 0], [0, 0.4]])]
+    pred = [t([[0.5, 0], [0, 1]]), t([[0, 0.5], [0, -1]]), t([[0, 0], [0, 0]]), t([[0.2, 0.2], [0, 0]])]
+    return pred, target
+
+
+def test_loss_l_is_sum_of_per_map_mse():
+    pred, target = _maps()
+    loss, parts = grasp_loss(pred, target)
+    # pos: 0.5²/4; cos: (1² + 0.5²)/4; sin: 0; width: (0.2² + 0.4²)/4
+    assert parts == pytest.approx({"pos": 0.0625, "cos": 0.3125, "sin": 0.0, "width": 0.05})
+    assert float(loss) == pytest.approx(0.425)
+
+
+def test_positional_loss_weights_angle_and_width_by_grasp_positions():
+    pred, target = _maps()
+    loss, parts = positional_loss(pred, target)
+    # quality term unchanged; cos/width errors only at Q = 1 pixels, averaged over ΣQ = 2:
+    # cos: (1·1² + 1·0²)/2; width: (1·0² + 1·0.4²)/2 — the off-grasp errors (0.5, 0.2) do not count
+    assert parts == pytest.approx({"pos": 0.0625, "cos": 0.5, "sin": 0.0, "width": 0.08})
+    assert float(loss) == pytest.approx(0.6425)
+    loss_px, parts_px = positional_loss(pred, target, normalise="pixels")
+    assert parts_px["cos"] == pytest.approx(0.25) and parts_px["width"] == pytest.approx(0.04)
+    assert float(loss_px) == pytest.approx(0.3525)
+    with pytest.raises(ValueError):
+        positional_loss(pred, target, normalise="batch")
+
+
+def test_positional_loss_without_grasps_and_its_gradient():
+    z = torch.zeros(1, 1, 3, 3)
+    pred = [torch.full((1, 1, 3, 3), 0.5, requires_grad=True) for _ in range(4)]
+    loss, parts = positional_loss(pred, [z, z, z, z])
+    assert loss.item() == pytest.approx(0.25) and parts["cos"] == 0.0  # no division by zero
+    pred, target = _maps()
+    cos = pred[1].clone().requires_grad_(True)
+    positional_loss([pred[0], cos, pred[2], pred[3]], target)[0].backward()
+    g = cos.grad[0, 0]
+    assert g[0, 1] == 0 and g[1, 0] == 0  # off-grasp pixels get no angle gradient
+    assert float(g[0, 0]) == pytest.approx(2 * (0 - 1) / 2)  # d/dĈ of Q(Ĉ−C)²/ΣQ
+
+
+def test_total_loss_adds_weighted_auxiliary_mse():
+    pred, target = _maps()
+    aux_p, aux_t = torch.zeros(1, 1, 2, 2), torch.tensor([[1.0, 1.0], [0.0, 0.0]]).reshape(1, 1, 2, 2)
+    loss, parts = total_loss(pred, target, "l", aux_p, aux_t, aux_weight=0.5)
+    assert parts["aux"] == pytest.approx(0.5) and float(loss) == pytest.approx(0.425 + 0.25)
+    loss, _ = total_loss(pred, target, "lp")
+    assert float(loss) == pytest.approx(0.6425)
+    with pytest.raises(ValueError):
+        total_loss(pred, target, "l2")
+
+
+@pytest.mark.parametrize("modality,size", [("rgb", 96), ("rgbd", 100), ("depth", 96)])
+def test_mtgcnn_shapes_and_shared_encoder(modality, size):
+    from grasp_core.nn.mtgcnn import MODALITY_CHANNELS, GraspBranch, build_model
+
+    torch.manual_seed(0)
+    net = build_model("mtgcnn", modality, "depth")
+    x = torch.randn(2, MODALITY_CHANNELS[modality], size, size)
+    out = net(x)
+    assert len(out) == 5 and all(tuple(o.shape) == (2, 1, size, size) for o in out)
+    assert len(GraspBranch(net)(x)) == 4
+    # the auxiliary loss trains the shared encoder and its own decoder, never the grasp branch
+    out[4].pow(2).mean().backward()
+    assert net.enc[0].weight.grad.abs().sum() > 0 and net.aux_dec[0].weight.grad.abs().sum() > 0
+    assert net.grasp_dec[0].weight.grad is None and net.heads.pos.weight.grad is None
+
+
+def test_build_model_rejects_bad_combinations():
+    from grasp_core.nn.mtgcnn import build_model
+
+    assert build_model("ggcnn", "rgb").enc[0].in_channels == 3
+    assert build_model("ggcnn2", "rgbd").features[0].in_channels == 4
+    for args in [("mtgcnn", "rgb", "none"), ("ggcnn", "rgb", "depth"), ("ggcnn", "ir"), ("unet", "rgb"),
+                 ("mtgcnn", "rgb", "normals")]:
+        with pytest.raises(ValueError):
+            build_model(*args)
+
+
+def _scene():
+    """480×640 scene: a red 60×160 px box (its long side along u) on a grey table, 0.05 m above it."""
+    depth = np.full((480, 640), 1.0, np.float32)
+    rgb = np.full((480, 640, 3), 120, np.uint8)
+    mask = np.zeros((480, 640), np.uint8)
+    sl = (slice(210, 270), slice(240, 400))
+    depth[sl], rgb[sl], mask[sl] = 0.95, (220, 30, 30), 1
+    grasp = Grasp(320.0, 240.0, math.pi / 2, 80.0, 30.0)  # closing line along v, across the box
+    return depth, rgb, mask, grasp
+
+
+def test_augmentation_keeps_input_labels_and_aux_aligned():
+    from grasp_core.nn.train import make_multitask_sample
+
+    depth, rgb, mask, g = _scene()
+    for seed in range(6):
+        s = make_multitask_sample(depth, [g], 96, rng=np.random.default_rng(seed), rgb=rgb, aux=mask,
+                                  aux_kind="saliency", range_prob=0, ramp_prob=0)
+        assert s.x.shape == (4, 96, 96) and s.aux.shape == (1, 96, 96) and s.targets.shape == (4, 96, 96)
+        obj = s.aux[0] > 0.5
+        red = s.x[1] > s.x[2] + 0.3  # R − G, mean_unit-normalised
+        near = s.x[0] < -0.01  # depth channel: the box is closer than the mean
+        assert (red == obj).mean() > 0.97 and (near == obj).mean() > 0.97
+        on = s.targets[0] > 0
+        assert on.sum() > 10 and obj[on].mean() > 0.95  # grasp pixels lie on the object
+        # the closing line stays across the box: perpendicular to the box's long axis in the sample
+        ys, xs = np.nonzero(obj)
+        evals, evecs = np.linalg.eigh(np.cov(np.stack([xs, -ys.astype(float)])))
+        long_axis = math.atan2(evecs[1, np.argmax(evals)], evecs[0, np.argmax(evals)])
+        phi = 0.5 * math.atan2(float(s.targets[2][on].mean()), float(s.targets[1][on].mean()))
+        d = abs((phi - long_axis + math.pi / 2) % math.pi - math.pi / 2)
+        assert abs(d - math.pi / 2) < math.radians(8)
+    # depth auxiliary target: the normalised perfect depth of the same crop
+    s = make_multitask_sample(None, [g], 96, rgb=rgb, aux=depth, aux_kind="depth")
+    assert s.x.shape == (3, 96, 96) and s.aux[0].min() < -0.01 and s.aux[0, 0, 0] > 0
+
+
+def test_table_plane_mask_finds_the_box_on_a_tilted_table():
+    from grasp_core.nn.train import table_plane_mask
+
+    depth, _, mask, _ = _scene()
+    v, u = np.mgrid[0:480, 0:640]
+    tilted = depth + (0.0004 * u + 0.0002 * v).astype(np.float32)
+    assert (table_plane_mask(tilted) == mask).mean() > 0.999
+
+
+def test_kfold_split_by_scene():
+    from grasp_core.nn.train import kfold_split
+
+    ids = [f"{s:06d}_{v}" for s in range(23) for v in range(3)]
+    tests = []
+    for k in range(5):
+        tr, te = kfold_split(ids, 5, k)
+        assert sorted(tr + te) == list(range(len(ids)))
+        assert not {ids[i][:6] for i in tr} & {ids[i][:6] for i in te}  # no scene on both sides
+        tests += te
+    assert sorted(tests) == list(range(len(ids)))  # every image tested exactly once
+    assert [ids[i] for i in kfold_split(ids, 5, 2)[1]][:3] == ["000002_0", "000002_1", "000002_2"]
+    with pytest.raises(ValueError):
+        kfold_split(ids, 5, 5)
+
+
+def test_rgb_mtgcnn_export_runs_in_the_detector(tmp_path):
+    pytest.importorskip("onnxruntime")
+    import cv2
+    from grasp_core.depth import CropTransform, normalise_rgb
+    from grasp_core.inference import GraspDetector
+    from grasp_core.model_card import write_card
+    from grasp_core.nn.export import export_onnx, model_card
+    from grasp_core.nn.mtgcnn import build_model
+
+    torch.manual_seed(0)
+    net = build_model("mtgcnn", "rgb", "saliency").eval()
+    path = export_onnx(net, tmp_path / "mtg.onnx", 96, modality="rgb")
+    card = model_card("mtg", "mtgcnn", 96, modality="rgb", aux="saliency", loss="lp")
+    assert "depth_normalisation" not in card["input"] and card["training"]["auxiliary_task"] == "saliency"
+    det = GraspDetector(str(write_card(path, card)))
+    assert det.needs_rgb and [o.name for o in det.session.get_outputs()] == ["pos", "cos", "sin", "width"]
+    depth, rgb, _, _ = _scene()
+    x, tf = det.preprocess(depth, rgb)
+    want = normalise_rgb(CropTransform.centre(depth.shape, 300, 96).apply(rgb, cv2.INTER_AREA))
+    np.testing.assert_allclose(x[0], np.transpose(want, (2, 0, 1)), atol=1e-6)
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x))[0].numpy()
+    got = det.session.run(["pos"], {"rgb": x})[0]
+    np.testing.assert_allclose(got, ref, atol=1e-4)
+    assert len(det.detect(depth, rgb, top_k=3, quality_threshold=-1.0).grasps) >= 1
+    with pytest.raises(ValueError):
+        det.detect(depth, None)
