@@ -58,7 +58,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="run.sh", description=__doc__.splitlines()[0])
     p.add_argument("frames_dir", nargs="?", type=Path,
-                   help="folder of depth frames (.npy, .tiff, 16-bit .png); default: frames rendered by the project")
+                   help="detection only, on this folder of depth frames (.npy, .tiff, 16-bit .png); "
+                        "omitted: the simulated pick cell (the main job)")
     p.add_argument("--intrinsics", type=Path, help="camera_info YAML (default: Kinect v1 defaults for the size)")
     p.add_argument("--model", help="model card name or path (default: config/grasp.yaml)")
     p.add_argument("--frames", type=int, help="number of frames to process (default: each frame once)")
