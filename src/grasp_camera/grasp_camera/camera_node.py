@@ -23,6 +23,7 @@ import sys
 import numpy as np
 from grasp_bridge.camera_info import intrinsics_to_camera_info
 from grasp_bridge.image import numpy_to_image
+from grasp_bridge.log import OncePerCause
 from grasp_bridge.qos import sensor_qos
 from grasp_bridge.runtime import spin_node
 from grasp_core.depth import DEPTH_ENCODINGS, DepthError, depth_to_metres, inpaint_depth
@@ -47,7 +48,7 @@ class CameraNode(Node):
         self.colour_pub = self.create_publisher(Image, "color/image_raw", sensor_qos())
         self.published = 0
         self.dropped = 0
-        self._seen_causes: set[str] = set()
+        self._log_once = OncePerCause(self.get_logger())
         self.source = load_source(self.source_name)
         self.source.configure(self, self.source_name, self.on_frame)
         self.source.activate()
@@ -56,11 +57,7 @@ class CameraNode(Node):
     def drop(self, cause: str, message: str) -> None:
         """Drop a frame: WARN the first time a cause is seen, DEBUG afterwards."""
         self.dropped += 1
-        if cause not in self._seen_causes:
-            self._seen_causes.add(cause)
-            self.get_logger().warning(f"dropping frame ({cause}): {message}")
-        else:
-            self.get_logger().debug(f"dropping frame ({cause}): {message}")
+        self._log_once(cause, f"dropping frame ({cause}): {message}")
 
     def on_frame(self, frame: RawFrame) -> None:
         """Check, convert to metres, inpaint and publish one frame from the source."""

@@ -35,6 +35,7 @@ import numpy as np
 from grasp_bridge.camera_info import camera_info_to_intrinsics
 from grasp_bridge.candidates import detection_to_msg
 from grasp_bridge.image import image_to_numpy, numpy_to_image
+from grasp_bridge.log import OncePerCause
 from grasp_bridge.qos import result_qos, sensor_qos
 from grasp_bridge.runtime import spin_node
 from grasp_bridge.sync import StampSynchronizer
@@ -77,18 +78,14 @@ class DetectorNode(Node):
             self.create_subscription(Image, "color/image_raw", lambda m: self.sync.add(2, m), sensor_qos(queue))
         self.processed = 0
         self.dropped = 0
-        self._seen_causes: set[str] = set()
+        self._log_once = OncePerCause(self.get_logger())
         self.get_logger().info(f"detector '{self.detector_name}' with model '{self.detector.model_id}' ready"
                                f"{' (needs colour)' if self.detector.needs_rgb else ''}")
 
     def drop(self, cause: str, message: str) -> None:
         """Drop a frame: WARN the first time a cause is seen, DEBUG afterwards."""
         self.dropped += 1
-        if cause not in self._seen_causes:
-            self._seen_causes.add(cause)
-            self.get_logger().warning(f"dropping frame ({cause}): {message}")
-        else:
-            self.get_logger().debug(f"dropping frame ({cause}): {message}")
+        self._log_once(cause, f"dropping frame ({cause}): {message}")
 
     def _decode(self, img: Image, info: CameraInfo) -> np.ndarray | None:
         """Checked (H, W) float32 metres of a depth message, or None after :meth:`drop`."""

@@ -47,6 +47,7 @@ import numpy as np
 from geometry_msgs.msg import PoseStamped
 from grasp_bridge.camera_info import camera_info_to_intrinsics
 from grasp_bridge.image import image_to_numpy
+from grasp_bridge.log import OncePerCause
 from grasp_bridge.plugins import load_plugin
 from grasp_bridge.qos import result_qos, sensor_qos
 from grasp_bridge.runtime import spin_node
@@ -207,7 +208,7 @@ class ExecutorNode(Node):
         self._latest_received = 0
         self._depth: dict[float, tuple[np.ndarray, object]] = {}
         self._info = None
-        self._seen: set[str] = set()
+        self.log_once = OncePerCause(self.get_logger())  # WARN once per cause, DEBUG after
         self.ready_since = -math.inf  # node-clock time the arm was last at home (images after it are usable)
         self.attempts: list[Attempt] = []
         self.rejections: dict[str, int] = {}
@@ -235,14 +236,6 @@ class ExecutorNode(Node):
     # ------------------------------------------------------------------ inputs
     def now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
-
-    def log_once(self, cause: str, message: str) -> None:
-        """WARN the first time a cause is seen, DEBUG afterwards."""
-        if cause not in self._seen:
-            self._seen.add(cause)
-            self.get_logger().warning(message)
-        else:
-            self.get_logger().debug(message)
 
     def on_candidates(self, msg: GraspCandidateArray) -> None:
         with self._lock:

@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 from grasp_bridge.image import image_to_numpy
+from grasp_bridge.log import OncePerCause
 from grasp_bridge.qos import result_qos, sensor_qos
 from grasp_bridge.runtime import spin_node
 from grasp_bridge.sync import StampSynchronizer
@@ -84,7 +85,7 @@ class ShapeClassifierNode(Node):
 
         self._FewShotError = FewShotError
         self.classifier = ShapeClassifier(model, pca_dims=pca_dims, threads=threads)
-        self._seen: set[str] = set()
+        self._log_once = OncePerCause(self.get_logger())
         self.processed = 0
         if self.state_file.with_suffix(".json").is_file():
             try:
@@ -105,11 +106,7 @@ class ShapeClassifierNode(Node):
                                f"{'ready' if self.classifier.ready else 'no support set yet'}")
 
     def warn_once(self, cause: str, message: str) -> None:
-        if cause not in self._seen:
-            self._seen.add(cause)
-            self.get_logger().warning(f"{cause}: {message}")
-        else:
-            self.get_logger().debug(f"{cause}: {message}")
+        self._log_once(cause, f"{cause}: {message}")
 
     def _load(self, folder: str):
         """Fit on a support folder and save the state. Returns (report or None, message)."""

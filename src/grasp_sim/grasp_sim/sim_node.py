@@ -46,6 +46,7 @@ from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Pose
 from grasp_bridge.camera_info import intrinsics_to_camera_info
 from grasp_bridge.image import numpy_to_image
+from grasp_bridge.log import OncePerCause
 from grasp_bridge.qos import sensor_qos
 from grasp_bridge.runtime import spin_node
 from grasp_core.robot import JOINT_NAMES, KNUCKLE_JOINT, UR5_JOINT_LIMITS, knuckle_to_opening
@@ -169,7 +170,7 @@ class SimNode(Node):
         self.lock = threading.Lock()
         self._reset_request: threading.Event | None = None
         self._reset_error: str | None = None
-        self._seen: set[str] = set()
+        self.log_once = OncePerCause(self.get_logger())  # WARN once per cause, DEBUG after
         self.trajectories_accepted = 0
         self.trajectories_refused = 0
 
@@ -201,14 +202,6 @@ class SimNode(Node):
     def _hold_current(self) -> None:
         """Servo the arm where it is (no trajectory)."""
         self.follower.set(np.zeros(1), self.cell.joint_positions()[None, :], None, start_time=self.cell.time)
-
-    def log_once(self, cause: str, message: str) -> None:
-        """WARN the first time a cause is seen, DEBUG afterwards."""
-        if cause not in self._seen:
-            self._seen.add(cause)
-            self.get_logger().warning(message)
-        else:
-            self.get_logger().debug(message)
 
     @property
     def sim_time(self) -> float:
