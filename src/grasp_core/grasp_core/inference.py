@@ -67,17 +67,10 @@ class GraspDetector:
 
     def __init__(self, model: str | os.PathLike | ModelCard | None = None, verify: bool = True,
                  threads: int = 0, providers: list[str] | None = None) -> None:
-        import onnxruntime as ort
-
         self.card = model if isinstance(model, ModelCard) else load_card(model)
         if verify:
             self.card.verify()
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
-        opts.log_severity_level = 3
-        self.session = ort.InferenceSession(str(self.card.model_file), opts,
-                                            providers=providers or ["CPUExecutionProvider"])
+        self.session = self.card.session(threads, providers)
         inp = self.card.input
         self.input_name = inp.get("name", self.session.get_inputs()[0].name)
         self.modality = self.card.modality

@@ -136,6 +136,21 @@ class ModelCard:
     def crop_size(self) -> int:
         return int(self.input.get("crop", {}).get("size_px", self.input_size))
 
+    def session(self, threads: int = 0, providers: list[str] | None = None):
+        """An ``onnxruntime.InferenceSession`` on the model file (warnings only, no info logs).
+
+        Args:
+            threads: intra-op threads (0 = ONNX Runtime's default, all cores).
+            providers: execution providers (default ``["CPUExecutionProvider"]``).
+        """
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        opts.log_severity_level = 3
+        return ort.InferenceSession(str(self.model_file), opts, providers=providers or ["CPUExecutionProvider"])
+
     def verify(self) -> None:
         """Check the model file's sha256 against the card. Raises ModelCardError."""
         want = self.data.get("sha256")

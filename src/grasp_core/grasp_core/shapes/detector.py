@@ -72,18 +72,12 @@ class SSDGraspDetector:
 
     def __init__(self, model: str | os.PathLike | ModelCard | None = "ssd_shapes", verify: bool = True,
                  threads: int = 0) -> None:
-        import onnxruntime as ort
-
         self.card = model if isinstance(model, ModelCard) else load_card(model or "ssd_shapes")
         if self.card.data["decoding"].get("type") != "ssd_grasp":
             raise ModelCardError(f"{self.card.name}: not an SSD grasp detector card (decoding.type != 'ssd_grasp')")
         if verify:
             self.card.verify()
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
-        opts.log_severity_level = 3
-        self.session = ort.InferenceSession(str(self.card.model_file), opts, providers=["CPUExecutionProvider"])
+        self.session = self.card.session(threads)
         self.size = self.card.input_size
         self.crop_size = self.card.crop_size
         self.scale_per_m = float(self.card.input.get("depth_scale_per_m", 20.0))

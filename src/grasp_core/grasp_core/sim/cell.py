@@ -298,8 +298,7 @@ class SimCell:
         self._intrinsics = CameraIntrinsics(cfg.width, cfg.height, cfg.fx, cfg.fy, cfg.cx, cfg.cy,
                                             "camera_depth_optical_frame")
         r_mj = t[:3, :3] @ np.diag([1.0, -1.0, -1.0])  # MuJoCo cameras look along −z with +y up
-        self._camera = mdl.CameraPlacement(t[:3, 3].copy(), mdl.mat_quat(r_mj), cfg.width, cfg.height,
-                                           cfg.fx, cfg.fy, cfg.cx, cfg.cy)
+        self._camera = mdl.CameraPlacement(t[:3, 3].copy(), mdl.mat_quat(r_mj), self._intrinsics)
         self._renderer = None
         self.model = None
         self.data = None

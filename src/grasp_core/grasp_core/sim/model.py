@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ..camera import CameraIntrinsics
 from ..robot import JOINT_NAMES, TCP_OFFSET, UR5_DH
 from ..synth.objects import ObjectSpec
 
@@ -208,24 +209,20 @@ class PlacedObject:
 
 @dataclass
 class CameraPlacement:
-    """MuJoCo camera: position (3,), quaternion wxyz (MuJoCo camera axes), image size and intrinsics (px)."""
+    """MuJoCo camera: position (3,), quaternion wxyz (MuJoCo camera axes) and the image's intrinsics."""
 
     pos: np.ndarray
     quat: np.ndarray
-    width: int
-    height: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
+    intrinsics: CameraIntrinsics
 
 
 def camera_xml(cam: CameraPlacement) -> str:
     """A camera with pixel intrinsics (MuJoCo's focalpixel/principalpixel; sensor size is arbitrary)."""
-    w, h = cam.width, cam.height
-    dx, dy = cam.cx - (w - 1) / 2.0, cam.cy - (h - 1) / 2.0
+    k = cam.intrinsics
+    w, h = k.width, k.height
+    dx, dy = k.cx - (w - 1) / 2.0, k.cy - (h - 1) / 2.0
     return (f'<camera name="depth_cam" pos="{_f(cam.pos)}" quat="{_f(cam.quat)}" resolution="{w} {h}" '
-            f'sensorsize="{w * 1e-5} {h * 1e-5}" focalpixel="{cam.fx} {cam.fy}" principalpixel="{-dx} {-dy}"/>')
+            f'sensorsize="{w * 1e-5} {h * 1e-5}" focalpixel="{k.fx} {k.fy}" principalpixel="{-dx} {-dy}"/>')
 
 
 @dataclass
@@ -339,7 +336,8 @@ def build_cell_xml(camera: CameraPlacement, objects: list[PlacedObject], bin_cen
     return (
         '<mujoco model="grasp_cell"><compiler angle="radian" autolimits="true"/>'
         f'<option timestep="{timestep}" integrator="implicitfast" cone="elliptic" impratio="10"/>'
-        f'<visual><global offwidth="{max(camera.width, 640)}" offheight="{max(camera.height, 480)}"/>'
+        f'<visual><global offwidth="{max(camera.intrinsics.width, 640)}" '
+        f'offheight="{max(camera.intrinsics.height, 480)}"/>'
         '<map znear="0.02" zfar="10"/><quality shadowsize="0"/></visual>'
         '<statistic center="0.3 0 0.3" extent="1"/>'
         f'<asset>{"".join(assets)}</asset>'
