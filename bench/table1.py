@@ -66,13 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--max-minutes", type=float, default=12.0, help="training budget per run")
     p.add_argument("--configs", nargs="*", default=None, help="subset of row labels (default: all six)")
+    p.add_argument("--export-best", metavar="MODELS_DIR", default=None,
+                   help="export the best checkpoint of each family (GG-CNN, MTG-CNN, GG-CNN2) with its card here")
     a = p.parse_args(argv)
     if not Path(a.data).is_dir():
         print(f"table1: error: dataset folder {a.data} does not exist", file=sys.stderr)
         return 2
     if a.quick:
         a.run_folds, a.max_images, a.epochs, a.input_size, a.batch_size = 2, 900, 3, 96, 16
-    from grasp_core.nn.crossval import TABLE1, aggregate, write_report
+    from grasp_core.nn.crossval import TABLE1, aggregate, export_best, write_report
     from grasp_core.nn.train import TrainConfig, load_frames
 
     labels = a.configs or list(TABLE1)
@@ -105,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
                                                   "wall_minutes": (time.time() - t0) / 60}, indent=1))
     print(paths["md"].read_text())
     print(f"table1: wrote {paths['md']}, {paths['csv']}, {paths['png']} in {(time.time() - t0) / 60:.1f} min")
+    if a.export_best:
+        for card in export_best(results, rows, base, out, a.export_best, _slug(Path(a.data).name)):
+            print(f"table1: exported {card.with_suffix('.onnx')} and {card}")
     return 0
 
 

@@ -180,3 +180,60 @@ def test_rgb_mtgcnn_export_runs_in_the_detector(tmp_path):
     assert len(det.detect(depth, rgb, top_k=3, quality_threshold=-1.0).grasps) >= 1
     with pytest.raises(ValueError):
         det.detect(depth, None)
+
+
+def test_best_of_each_family_is_exported_with_its_fold_metrics(tmp_path):
+    """pick_best chooses the family's best mean row and that row's best fold; export_best writes a card
+    carrying the fold figure and the Table-I row, and the ONNX reproduces the fold's checkpoint."""
+    pytest.importorskip("onnxruntime")
+    from dataclasses import replace
+
+    from grasp_core.inference import GraspDetector
+    from grasp_core.nn.crossval import TABLE1, aggregate, export_best, pick_best
+    from grasp_core.nn.mtgcnn import build_model
+    from grasp_core.nn.train import TrainConfig
+
+    def res(fold, acc):
+        return {"fold": fold, "folds": 2, "accuracy": acc, "variants": {"angle<30": acc, "iou>35": acc / 2},
+                "test_images": 10, "train_images": 30, "epochs": 1, "minutes": 0.1, "name": "x"}
+
+    results = {"GG-CNN (RGB)": [res(0, 0.5), res(1, 0.7)],        # mean 0.60
+               "GG-CNN_p (RGB)": [res(0, 0.65), res(1, 0.62)],    # mean 0.635: the family's best row
+               "GG-CNN2 (depth)": [res(0, 0.3), res(1, 0.4)]}
+    assert pick_best(results, ("GG-CNN (RGB)", "GG-CNN_p (RGB)")) == ("GG-CNN_p (RGB)", results["GG-CNN_p (RGB)"][0])
+    assert pick_best(results, ("MTG-CNN, depth aux (RGB)",)) is None
+    base = TrainConfig(data=str(tmp_path / "synth_x"), input_size=48)
+    torch.manual_seed(0)
+    nets = {}
+    for label, fold in (("GG-CNN_p (RGB)", 0), ("GG-CNN2 (depth)", 1)):
+        cfg = replace(base, **TABLE1[label])
+        nets[label] = build_model(cfg.arch, cfg.modality, cfg.aux).eval()
+        d = tmp_path / "run" / label.lower().replace("-", "_").replace(" (", "_").rstrip(")") / f"fold_{fold}"
+        d.mkdir(parents=True)
+        torch.save(nets[label].state_dict(), d / "best.pt")
+    cards = export_best(results, aggregate(results), base, tmp_path / "run", tmp_path / "models", "synth_x")
+    assert [c.name for c in cards] == ["ggcnn_rgb_synth_x.json", "ggcnn2_depth_synth_x.json"]
+    import json
+
+    card = json.loads(cards[0].read_text())
+    assert card["metrics"]["fold_rectangle_accuracy"] == 0.65 and card["metrics"]["fold"] == 0
+    assert card["metrics"]["table1"]["per_fold"] == [0.65, 0.62] and card["metrics"]["table1"]["mean"] == 0.635
+    assert card["metrics"]["table1"]["paper_jacquard"] == 0.7892 and card["input"]["modality"] == "rgb"
+    det = GraspDetector(str(cards[1]))
+    x = np.random.default_rng(0).standard_normal((1, 1, 48, 48)).astype(np.float32)
+    with torch.no_grad():
+        ref = nets["GG-CNN2 (depth)"](torch.from_numpy(x))[0].numpy()
+    np.testing.assert_allclose(det.session.run(["pos"], {"depth": x})[0], ref, atol=1e-4)
+
+
+def test_he_initialisation_keeps_gg_cnn2_outputs_alive():
+    """With PyTorch's default init GG-CNN2's outputs started near 0 (the plateau Table I stayed on);
+    He init must give outputs of the order of the targets (Q ∈ [0, 1], width/150 ~ 0.1-0.5)."""
+    from grasp_core.nn.ggcnn import GGCNN2
+
+    torch.manual_seed(0)
+    x = torch.randn(4, 1, 96, 96)
+    with torch.no_grad():
+        outs = GGCNN2()(x)
+    assert all(o.shape == (4, 1, 96, 96) for o in outs)
+    assert all(float(o.std()) > 0.05 for o in outs)  # PyTorch default init: ~5e-4

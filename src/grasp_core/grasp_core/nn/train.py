@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing as mp
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -121,7 +122,7 @@ def load_depths(folder: Path, ids: list[str], inpainted: bool, workers: int = 2)
     paths = [str(folder / (i + "_stereo_depth.tiff")) for i in ids]
     fn = _inpaint_one if inpainted else _read_depth
     first = fn(paths[0])
-    tmp = cache.with_suffix(".tmp.npy")
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp.npy")  # one writer per process; the rename is atomic
     arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(ids), *first.shape))
     with mp.get_context("spawn").Pool(workers) as pool:
         for k, d in enumerate(tqdm(pool.imap(fn, paths, chunksize=8), total=len(paths),
@@ -223,7 +224,7 @@ def load_stack(folder: Path, ids: list[str], kind: str, workers: int = 2) -> np.
     cache.parent.mkdir(exist_ok=True)
     paths = [str(folder / (i + suffix)) for i in ids]
     first = fn(paths[0])
-    tmp = cache.with_suffix(".tmp.npy")
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp.npy")  # one writer per process; the rename is atomic
     arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(len(ids), *first.shape))
     with mp.get_context("spawn").Pool(workers) as pool:
         for k, d in enumerate(tqdm(pool.imap(fn, paths, chunksize=8), total=len(paths),
