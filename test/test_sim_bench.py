@@ -78,6 +78,7 @@ def test_summary_line_matches_json(tmp_path, capsys):
     (["--model", "no_such_model"], "no model card"),
     (["--trials", "0"], "--trials"),
     (["--clutter", "0"], "--clutter"),
+    (["--mesh-scale", "-1"], "--mesh-scale"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, extra, words):
     argv = ["--trials", "1", "--objects", "procedural", "--clutter", "1", "--seed", "0"]
@@ -90,14 +91,15 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, extra, words):
 
 
 def test_mesh_folder(tmp_path, capsys):
+    """Two CAD-like parts written in millimetres, loaded with --mesh-scale 0.001."""
     meshes = tmp_path / "meshes"
     meshes.mkdir()
-    write_prism_obj(meshes / "box.obj", [(-0.025, -0.015), (0.025, -0.015), (0.025, 0.015), (-0.025, 0.015)], 0.04)
-    hexagon = [(0.02 * math.cos(a), 0.02 * math.sin(a)) for a in np.arange(6) * math.pi / 3]
-    write_prism_obj(meshes / "hex_prism.obj", hexagon, 0.05)
+    write_prism_obj(meshes / "box.obj", [(-25, -15), (25, -15), (25, 15), (-25, 15)], 40)
+    hexagon = [(20 * math.cos(a), 20 * math.sin(a)) for a in np.arange(6) * math.pi / 3]
+    write_prism_obj(meshes / "hex_prism.obj", hexagon, 50)
     path = tmp_path / "mesh.json"
-    rc, lines, err = _run(capsys, ["--trials", "1", "--objects", str(meshes), "--clutter", "2", "--seed", "3",
-                                   "--json", str(path)])
+    rc, lines, err = _run(capsys, ["--trials", "1", "--objects", str(meshes), "--mesh-scale", "0.001",
+                                   "--clutter", "2", "--seed", "3", "--json", str(path)])
     _skip_without_gl(rc, err)
     assert rc == 0, err
     assert SUMMARY.match(lines[-1]), lines[-1]

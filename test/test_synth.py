@@ -163,3 +163,48 @@ def test_mesh_folder_loader(tmp_path):
     assert sc.model.nmesh <= 1 and len(sc.objects) == 2
     with pytest.raises(FileNotFoundError):
         find_mesh_files(tmp_path / "missing")
+
+
+def _cube_obj(path, scale=1.0):
+    verts = [(x * scale, y * scale, z * scale) for x in (-0.02, 0.02) for y in (-0.03, 0.03) for z in (-0.015, 0.015)]
+    faces = [(1, 2, 4, 3), (5, 7, 8, 6), (1, 5, 6, 2), (3, 4, 8, 7), (1, 3, 7, 5), (2, 6, 8, 4)]
+    path.write_text("".join(f"v {x} {y} {z}\n" for x, y, z in verts)
+                    + "".join("f " + " ".join(map(str, f)) + "\n" for f in faces))
+
+
+def test_millimetre_meshes_with_mesh_scale_and_meshes_only_scenes(tmp_path):
+    """A CAD part in millimetres with scale 0.001 is the same object as in metres; mesh_fraction 1 → every
+    object of the scene is a mesh."""
+    from grasp_core.synth.objects import mesh_object
+
+    _cube_obj(tmp_path / "m.obj")
+    _cube_obj(tmp_path / "mm.obj", 1000.0)
+    a, b = mesh_object(tmp_path / "m.obj", "a"), mesh_object(tmp_path / "mm.obj", "b", 0.001)
+    assert abs(a.half_height - 0.03) < 1e-9 and abs(b.half_height - 0.03) < 1e-9 and abs(a.radius - b.radius) < 1e-9
+    assert mesh_object(tmp_path / "mm.obj", "c").half_height == pytest.approx(30.0)
+    specs = [lambda rng, name: mesh_object(tmp_path / "mm.obj", name, 0.001)]
+    sc = make_scene(4, SceneConfig(min_objects=3, max_objects=3, settle_steps=200, mesh_fraction=1.0), specs)
+    assert [o.kind for o in sc.objects] == ["mesh"] * 3
+    sc = make_scene(4, SceneConfig(min_objects=3, max_objects=3, settle_steps=200, mesh_fraction=0.0), specs)
+    assert "mesh" not in [o.kind for o in sc.objects]
+
+
+def test_dataset_cli_mesh_scale_and_fraction(tmp_path, capsys):
+    import json
+
+    from grasp_core.cli.dataset import main
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    _cube_obj(parts / "block_mm.obj", 1000.0)
+    out = tmp_path / "d"
+    assert main(["--output", str(out), "--objects", str(parts), "--mesh-scale", "0.001", "--mesh-fraction", "1",
+                 "--scenes", "1", "--views-per-scene", "1", "--workers", "1", "--seed", "3", "--no-physics"]) == 0
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["mesh_scale"] == 0.001 and man["mesh_fraction"] == 1.0 and man["grasps"] > 0
+    assert set(json.loads((out / ".meta" / "scene_000000.json").read_text())["kinds"]) == {"mesh"}
+    capsys.readouterr()
+    for bad in (["--mesh-scale", "0"], ["--mesh-scale", "nan"], ["--mesh-fraction", "1.5"]):
+        assert main(["--output", str(tmp_path / "e"), "--objects", str(parts), *bad]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("grasp-dataset: error:")

@@ -15,6 +15,7 @@ are skipped. Scene k uses seed S + k, so the result does not depend on ``--worke
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing as mp
 import os
 import sys
@@ -39,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description=__doc__.splitlines()[0], allow_abbrev=False)
     p.add_argument("--output", required=True, help="output folder (created)")
     p.add_argument("--objects", default=None, help="folder of *.obj/*.stl meshes (metres) to mix in")
+    p.add_argument("--mesh-scale", type=float, default=1.0,
+                   help="scale of the meshes' units to metres (0.001 for CAD files in millimetres)")
+    p.add_argument("--mesh-fraction", type=float, default=0.5,
+                   help="share of the objects taken from --objects (the rest procedural; 1 = meshes only)")
     p.add_argument("--scenes", type=int, default=DEFAULT_SCENES)
     p.add_argument("--views-per-scene", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
@@ -145,11 +150,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: --scenes, --views-per-scene, --workers and --trials-per-object must be positive",
               file=sys.stderr)
         return 2
+    if not (args.mesh_scale > 0 and math.isfinite(args.mesh_scale)):
+        print(f"{PROG}: error: --mesh-scale must be a positive number, got {args.mesh_scale}", file=sys.stderr)
+        return 2
+    if not 0.0 <= args.mesh_fraction <= 1.0:
+        print(f"{PROG}: error: --mesh-fraction must be within [0, 1], got {args.mesh_fraction}", file=sys.stderr)
+        return 2
     if args.objects:
-        from grasp_core.synth.objects import find_mesh_files
+        from grasp_core.synth.objects import find_mesh_files, mesh_object
         try:
-            find_mesh_files(args.objects)
-        except FileNotFoundError as exc:
+            for f in find_mesh_files(args.objects):
+                mesh_object(f, "check", args.mesh_scale)  # MuJoCo must load every mesh
+        except (FileNotFoundError, ValueError) as exc:
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return 2
     out = Path(args.output)
@@ -168,8 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"{PROG}: error: cannot create {out}: {exc}", file=sys.stderr)
         return 2
-    jobs = [(str(out), k, args.seed, args.views_per_scene, args.objects, args.physics, args.trials_per_object)
-            for k in range(args.scenes)]
+    jobs = [(str(out), k, args.seed, args.views_per_scene, args.objects, args.physics, args.trials_per_object,
+             args.mesh_scale, args.mesh_fraction) for k in range(args.scenes)]
     t0 = time.time()
     metas = []
     if args.workers == 1:
@@ -185,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         "generator": f"grasp_core.synth (MuJoCo {__import__('mujoco').__version__})",
         "seed": args.seed, "scenes": args.scenes, "views_per_scene": args.views_per_scene,
         "images": len(images), "grasps": sum(v["grasps"] for v in images.values()),
-        "objects_dir": args.objects, "layout": "jacquard",
+        "objects_dir": args.objects, "mesh_scale": args.mesh_scale,
+        "mesh_fraction": args.mesh_fraction if args.objects else 0.0, "layout": "jacquard",
         "angle_convention": "theta_deg clockwise on screen; Grasp.angle = -theta*pi/180",
         "mask": "<id>_mask.png: 0 background, k+1 object k",
         "physics": args.physics,

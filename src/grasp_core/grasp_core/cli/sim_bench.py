@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=int, required=True, metavar="N", help="scenes per model (>= 1)")
     p.add_argument("--objects", required=True, metavar="{procedural|DIR}",
                    help="'procedural' shapes, or a folder of *.obj / *.stl meshes in metres")
+    p.add_argument("--mesh-scale", type=float, default=1.0, metavar="S",
+                   help="scale of the meshes' units to metres (0.001 for CAD files in millimetres)")
     p.add_argument("--clutter", type=int, required=True, metavar="K", help="objects per scene (>= 1)")
     p.add_argument("--seed", type=int, required=True, metavar="S", help="scene i uses seed S+i")
     p.add_argument("--json", type=Path, metavar="FILE", help="write trial records and summaries here")
@@ -96,6 +98,8 @@ def _check_args(args: argparse.Namespace) -> tuple[list[str], Path, str, int]:
     max_attempts = args.max_attempts if args.max_attempts is not None else 2 * args.clutter + 2
     if max_attempts < 1:
         raise _BenchError(f"--max-attempts must be >= 1, got {max_attempts}")
+    if not (args.mesh_scale > 0 and math.isfinite(args.mesh_scale)):
+        raise _BenchError(f"--mesh-scale must be a positive number, got {args.mesh_scale}")
     objects = args.objects
     if objects != "procedural":
         try:
@@ -259,7 +263,9 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
             raise _BenchError(f"model {m!r}: {exc}") from exc
         except Exception as exc:  # noqa: BLE001 - e.g. onnxruntime refusing the file: still bad input
             raise _BenchError(f"model {m!r} cannot be loaded: {type(exc).__name__}: {exc}") from exc
-    cell = SimCell()
+    from ..sim import CellConfig
+
+    cell = SimCell(CellConfig(mesh_scale=args.mesh_scale))
     # the executor's hand-eye calibration: here the exact camera pose the cell renders from
     extrinsics = Extrinsics.from_matrix(cell.t_base_camera)
     # a mesh that MuJoCo refuses is bad input: find it before the progress bar starts

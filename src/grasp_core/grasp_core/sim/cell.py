@@ -43,7 +43,7 @@ from scipy.spatial.transform import Rotation
 from ..camera import CameraIntrinsics
 from ..motion import BIN_CENTER, BIN_HEIGHT, BIN_INNER, HOME_JOINTS
 from ..robot import JOINT_NAMES, UR5_JOINT_LIMITS, load_extrinsics, opening_to_knuckle
-from ..synth.objects import GeomSpec, ObjectSpec, find_mesh_files, mesh_object, random_object
+from ..synth.objects import GeomSpec, ObjectSpec, find_mesh_files, mesh_object, mesh_points_and_volume, random_object
 from ..synth.scene import kinect_noise
 from . import model as mdl
 from .trajectory import TrajectoryFollower, quintic_trajectory
@@ -89,6 +89,7 @@ class CellConfig:
         gripper_max_force: default grip force limit, N (Robotiq 2F-85: 20-235 N).
         gripper_speed: opening/closing rate of the fingers' setpoint, m/s of opening.
         max_object_width: procedural objects must be at most this wide in some horizontal direction, m.
+        mesh_scale: scale of mesh files' units to metres (0.001: CAD files in millimetres).
         settle_time: physics time spent settling the dropped objects at reset, s.
         board: optional ChArUco calibration plate on the flange
             (:class:`grasp_core.calibration.BoardSpec`); None (default): no plate.
@@ -115,6 +116,7 @@ class CellConfig:
     gripper_max_force: float = 100.0
     gripper_speed: float = 0.15
     max_object_width: float = 0.08
+    mesh_scale: float = 1.0
     settle_time: float = 1.0
     board: object | None = None
     board_mount: object | None = None
@@ -146,34 +148,6 @@ def _unit_sphere(n: int = 64) -> np.ndarray:
     phi = np.arccos(1 - 2 * k / n)
     th = math.pi * (1 + 5**0.5) * k
     return np.stack([np.cos(th) * np.sin(phi), np.sin(th) * np.sin(phi), np.cos(phi)], axis=1)
-
-
-_MESH_CACHE: dict[tuple[str, float], tuple[np.ndarray, float]] = {}
-
-
-def mesh_points_and_volume(path: str | Path, scale: float = 1.0) -> tuple[np.ndarray, float]:
-    """(vertices (N, 3) in the mesh file's frame, m; volume m³) as MuJoCo compiles the mesh.
-
-    Raises:
-        ValueError: MuJoCo cannot load the mesh (bad file, degenerate/zero volume).
-    """
-    import mujoco
-
-    key = (str(Path(path).resolve()), float(scale))
-    if key not in _MESH_CACHE:
-        xml = (f'<mujoco><asset><mesh name="m" file="{key[0]}" scale="{scale} {scale} {scale}"/></asset>'
-               '<worldbody><body><freejoint/><geom type="mesh" mesh="m" density="1000"/></body></worldbody></mujoco>')
-        try:
-            m = mujoco.MjModel.from_xml_string(xml)
-        except ValueError as exc:
-            raise ValueError(f"cannot load mesh {path}: {exc}") from exc
-        adr, n = int(m.mesh_vertadr[0]), int(m.mesh_vertnum[0])
-        v = m.mesh_vert[adr:adr + n].astype(np.float64)
-        w, x, y, z = m.geom_quat[0]
-        v = Rotation.from_quat([x, y, z, w]).apply(v) + m.geom_pos[0]
-        _MESH_CACHE[key] = (v, float(m.body_mass[1]) / 1000.0)
-    v, vol = _MESH_CACHE[key]
-    return v.copy(), vol
 
 
 def _geom_points(g: GeomSpec, mesh_files: dict) -> np.ndarray:
@@ -418,7 +392,7 @@ class SimCell:
             pick = np.concatenate([rng.permutation(len(files)) for _ in range(-(-n // len(files)))])[:n]
         specs = []
         for k, i in enumerate(pick):
-            spec = mesh_object(files[int(i)], f"{_safe_name(files[int(i)].stem)}_{k}")
+            spec = mesh_object(files[int(i)], f"{_safe_name(files[int(i)].stem)}_{k}", self.config.mesh_scale)
             # centre the mesh on the body origin (the centre of its bounding box)
             pts = object_points(spec)
             centre = (pts.max(0) + pts.min(0)) / 2

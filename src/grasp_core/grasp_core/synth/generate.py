@@ -38,13 +38,14 @@ def image_id(scene_index: int, view: int) -> str:
     return f"{scene_index:06d}_{view}"
 
 
-def build_scene(seed: int, cfg: SceneConfig | None = None, mesh_dir: str | None = None) -> Scene:
-    """The settled scene of ``seed`` (procedural objects, half from ``mesh_dir`` when given), its
-    renderer's near plane at :data:`NEAR_CLIP_M`."""
+def build_scene(seed: int, cfg: SceneConfig | None = None, mesh_dir: str | None = None,
+                mesh_scale: float = 1.0) -> Scene:
+    """The settled scene of ``seed`` (procedural objects, half from ``mesh_dir`` when given, each mesh
+    scaled by ``mesh_scale``: 0.001 for millimetres), its renderer's near plane at :data:`NEAR_CLIP_M`."""
     mesh_specs = None
     if mesh_dir:
         files = find_mesh_files(mesh_dir)
-        mesh_specs = [lambda rng, name, f=f: mesh_object(f, name) for f in files]
+        mesh_specs = [lambda rng, name, f=f: mesh_object(f, name, mesh_scale) for f in files]
     scene = make_scene(seed, cfg or SceneConfig(), mesh_specs)
     # MJCF's <map znear> is a fraction of the model extent, which a 3 m table makes ≈ 8.5 m: the near
     # plane would sit 0.42 m from the camera and cut the tops off objects seen from 0.45 m. Make it 2 cm.
@@ -88,7 +89,7 @@ def project_grasp(g, cam: Camera, labels: np.ndarray, pad_width: float) -> Grasp
 
 
 def render_scene(seed: int, views: int = 1, cfg: SceneConfig | None = None, mesh_dir: str | None = None,
-                 physics: bool = False, trials_per_object: int = 8, params=None):
+                 physics: bool = False, trials_per_object: int = 8, params=None, mesh_scale: float = 1.0):
     """Generate one scene and render ``views`` views with labels.
 
     Args:
@@ -96,6 +97,7 @@ def render_scene(seed: int, views: int = 1, cfg: SceneConfig | None = None, mesh
         views: number of camera views.
         cfg: scene randomisation.
         mesh_dir: optional folder of meshes to mix in.
+        mesh_scale: scale of the meshes' units to metres (0.001: millimetres).
         physics: validate grasps with the free-floating gripper (module docstring);
             False: silhouette labels per view.
         trials_per_object: candidates tried per object (physics only).
@@ -111,7 +113,7 @@ def render_scene(seed: int, views: int = 1, cfg: SceneConfig | None = None, mesh
     """
     import mujoco
 
-    scene = build_scene(seed, cfg, mesh_dir)
+    scene = build_scene(seed, cfg, mesh_dir, mesh_scale)
     cfg = cfg or SceneConfig()
     rng = np.random.default_rng([seed, 1])
     renderer = mujoco.Renderer(scene.model, 480, 640)
@@ -162,8 +164,9 @@ def generate_scene_to_disk(args: tuple) -> dict:
     images are on disk.
 
     Args:
-        args: (out_dir, scene_index, base_seed, views, mesh_dir[, physics, trials_per_object]);
-            physics defaults to False and trials_per_object to 8 (the historical 5-tuple).
+        args: (out_dir, scene_index, base_seed, views, mesh_dir[, physics, trials_per_object, mesh_scale,
+            mesh_fraction]); physics defaults to False, trials_per_object to 8, mesh_scale to 1 and
+            mesh_fraction to 0.5 (the historical 5-tuple).
 
     Returns:
         {"scene", "seed", "kinds", "physics", "trials_per_object", "images": {id: {"camera",
@@ -172,6 +175,8 @@ def generate_scene_to_disk(args: tuple) -> dict:
     out_dir, k, base_seed, views, mesh_dir = args[:5]
     physics = bool(args[5]) if len(args) > 5 else False
     per_object = int(args[6]) if len(args) > 6 else 8
+    mesh_scale = float(args[7]) if len(args) > 7 else 1.0
+    cfg = SceneConfig(mesh_fraction=float(args[8]) if len(args) > 8 else 0.5)
     out_dir = Path(out_dir)
     meta_path = out_dir / ".meta" / f"scene_{k:06d}.json"
     ids = [image_id(k, v) for v in range(views)]
@@ -182,9 +187,10 @@ def generate_scene_to_disk(args: tuple) -> dict:
             return meta
     seed = base_seed + k
     if physics:
-        res, trials = render_scene(seed, views, mesh_dir=mesh_dir, physics=True, trials_per_object=per_object)
+        res, trials = render_scene(seed, views, cfg, mesh_dir=mesh_dir, physics=True, trials_per_object=per_object,
+                                   mesh_scale=mesh_scale)
     else:
-        res, trials = render_scene(seed, views, mesh_dir=mesh_dir), []
+        res, trials = render_scene(seed, views, cfg, mesh_dir=mesh_dir, mesh_scale=mesh_scale), []
     images = {}
     for i, r in zip(ids, res, strict=True):
         write_jacquard_image(out_dir, i, r["depth"], r["noisy"], r["rgb"], r["mask"], r["grasps"])

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 #: Object kinds the procedural generator draws from, with their sampling weights.
 KINDS = {
@@ -163,17 +164,32 @@ def find_mesh_files(folder: str | Path) -> list[Path]:
     return files
 
 
-def _mesh_vertices(path: Path) -> np.ndarray | None:
-    """(N, 3) vertices of an OBJ (text) file, or None when not parsed here (STL)."""
-    if path.suffix.lower() != ".obj":
-        return None
-    pts = []
-    with open(path, errors="ignore") as f:
-        for line in f:
-            if line.startswith("v "):
-                parts = line.split()
-                pts.append([float(parts[1]), float(parts[2]), float(parts[3])])
-    return np.asarray(pts) if pts else None
+_MESH_CACHE: dict[tuple[str, float], tuple[np.ndarray, float]] = {}
+
+
+def mesh_points_and_volume(path: str | Path, scale: float = 1.0) -> tuple[np.ndarray, float]:
+    """(vertices (N, 3) in the mesh file's frame, m; volume m³) as MuJoCo compiles the mesh.
+
+    Raises:
+        ValueError: MuJoCo cannot load the mesh (bad file, degenerate/zero volume).
+    """
+    import mujoco
+
+    key = (str(Path(path).resolve()), float(scale))
+    if key not in _MESH_CACHE:
+        xml = (f'<mujoco><asset><mesh name="m" file="{key[0]}" scale="{scale} {scale} {scale}"/></asset>'
+               '<worldbody><body><freejoint/><geom type="mesh" mesh="m" density="1000"/></body></worldbody></mujoco>')
+        try:
+            m = mujoco.MjModel.from_xml_string(xml)
+        except ValueError as exc:
+            raise ValueError(f"cannot load mesh {path}: {exc}") from exc
+        adr, n = int(m.mesh_vertadr[0]), int(m.mesh_vertnum[0])
+        v = m.mesh_vert[adr:adr + n].astype(np.float64)
+        w, x, y, z = m.geom_quat[0]
+        v = Rotation.from_quat([x, y, z, w]).apply(v) + m.geom_pos[0]
+        _MESH_CACHE[key] = (v, float(m.body_mass[1]) / 1000.0)
+    v, vol = _MESH_CACHE[key]
+    return v.copy(), vol
 
 
 def mesh_object(path: str | Path, name: str = "obj", scale: float = 1.0) -> ObjectSpec:
@@ -183,18 +199,18 @@ def mesh_object(path: str | Path, name: str = "obj", scale: float = 1.0) -> Obje
     convex hull of it (MuJoCo's default for mesh geoms).
 
     Args:
-        path: ``.obj`` or ``.stl`` file in metres.
+        path: ``.obj`` or ``.stl`` file in metres (or in other units with ``scale``).
         name: body name.
-        scale: uniform scale applied to the mesh.
+        scale: uniform scale applied to the mesh (0.001 for a CAD file in millimetres).
+
+    Raises:
+        ValueError: MuJoCo cannot load the mesh.
     """
     path = Path(path).resolve()
     asset = f"mesh_{name}"
-    verts = _mesh_vertices(path)
-    if verts is not None:
-        ext = (verts.max(0) - verts.min(0)) * scale
-        half_h, radius = float(ext.max()) / 2, float(np.hypot(ext[0], ext[1])) / 2
-    else:
-        half_h, radius = 0.05, 0.08
+    verts, _ = mesh_points_and_volume(path, scale)
+    ext = verts.max(0) - verts.min(0)
+    half_h, radius = float(ext.max()) / 2, float(np.hypot(ext[0], ext[1])) / 2
     geom = GeomSpec("mesh", (), mesh=asset)
     spec = ObjectSpec(name, "mesh", [geom], half_h, radius, {asset: (str(path), scale)},
                       random_yaw_only=False)

@@ -66,7 +66,8 @@ class Camera:
 
 @dataclass
 class SceneConfig:
-    """Ranges of the scene randomisation (metres, degrees)."""
+    """Ranges of the scene randomisation (metres, degrees); ``mesh_fraction``: probability that an object
+    comes from the mesh folder when one is given."""
 
     min_objects: int = 1
     max_objects: int = 4
@@ -75,6 +76,7 @@ class SceneConfig:
     f_jitter: float = 0.10
     table_edge_prob: float = 0.3
     settle_steps: int = 400
+    mesh_fraction: float = 0.5
 
 
 def sample_camera(rng: np.random.Generator, cfg: SceneConfig, target: np.ndarray) -> Camera:
@@ -193,7 +195,7 @@ def make_scene(seed: int, cfg: SceneConfig | None = None, mesh_specs: list | Non
         seed: the scene seed; same seed → same scene.
         cfg: randomisation ranges.
         mesh_specs: optional list of callables ``f(rng, name) -> ObjectSpec`` (mesh
-            objects); when given, half of the objects come from them.
+            objects); when given, a fraction ``cfg.mesh_fraction`` (default half) of the objects come from them.
     """
     import mujoco
 
@@ -218,7 +220,7 @@ def make_scene(seed: int, cfg: SceneConfig | None = None, mesh_specs: list | Non
     placed = []
     z = 0.0
     for k in range(n):
-        if mesh_specs and rng.uniform() < 0.5:
+        if mesh_specs and rng.uniform() < cfg.mesh_fraction:
             spec = mesh_specs[int(rng.integers(len(mesh_specs)))](rng, f"o{k}")
         else:
             spec = random_object(rng, f"o{k}")
