@@ -202,3 +202,11 @@ def test_trained_model_detects_grasps_on_unseen_scenes():
             total += 1
             on_object += bool(im.mask[int(round(g.v)), int(round(g.u))])
     assert total >= 12 and on_object / total > 0.8
+
+
+def test_shapes_train_cli_rejects_bad_widths(capsys):
+    from grasp_core.cli.shapes import train_main
+
+    assert train_main(["--widths", "8,8,16"]) == 2
+    assert "--widths needs 10 positive integers" in capsys.readouterr().err
+    assert train_main(["--widths", "8,8,16,16,24,24,24,32,32,x"]) == 2

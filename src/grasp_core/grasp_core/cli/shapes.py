@@ -30,9 +30,11 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--max-minutes", type=float, default=26.0, help="training time limit (data rendering excluded)")
+    p.add_argument("--max-minutes", type=float, default=60.0, help="training time limit (data rendering excluded)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--widths", default="16,16,32,32,48,48,48,64,64,64",
+                   help="channels of the 10 base layers 1-1 … 4-3, comma-separated (VGG-16: 64,64,128,…,512)")
     p.add_argument("--export-only", action="store_true", help="export <out>/weights.npz without training")
     return p
 
@@ -42,6 +44,12 @@ def train_main(argv: list[str] | None = None) -> int:
     args = _train_parser().parse_args(argv)
     if args.images < 1 or args.heldout < 1 or args.epochs < 1 or args.batch_size < 1 or args.threads < 1:
         return _fail(prog, "--images, --heldout, --epochs, --batch-size and --threads must be >= 1")
+    try:
+        widths = tuple(int(w) for w in args.widths.split(","))
+    except ValueError:
+        widths = ()
+    if len(widths) != 10 or min(widths) < 1:
+        return _fail(prog, f"--widths needs 10 positive integers, got {args.widths!r}")
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -61,7 +69,7 @@ def train_main(argv: list[str] | None = None) -> int:
     else:
         cfg = ShapeTrainConfig(out_dir=str(out), n_images=args.images, n_heldout=args.heldout, seed=args.seed,
                                epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                               max_minutes=args.max_minutes, threads=args.threads)
+                               max_minutes=args.max_minutes, threads=args.threads, widths=widths)
         net, summary = train_ssd(cfg)
         print(json.dumps({k: v for k, v in summary.items() if k != "config"}))
     card = export_ssd(net, args.models_dir, args.name, summary)
@@ -76,7 +84,7 @@ def _exp_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="ssd_shapes", help="model card name or path (its weights_npz is used)")
     p.add_argument("--out", default="out/shapes_experiments", help="output folder for tables and figures")
     p.add_argument("--seed", type=int, default=1000)
-    p.add_argument("--trials", type=int, default=1, help="random support draws per Exp. 1 cell")
+    p.add_argument("--trials", type=int, default=3, help="random support draws per Exp. 1 cell")
     p.add_argument("--quick", action="store_true", help="tiny image sets (a smoke test, not the results)")
     return p
 

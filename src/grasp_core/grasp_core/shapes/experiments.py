@@ -63,7 +63,7 @@ class ExperimentConfig:
     n_support_max: int = 40
     n_single: int = 20
     n_multi: int = 30
-    trials: int = 1
+    trials: int = 3
     n_shot: int = 10
     pca_dims: int = 10
     score_threshold: float = 0.2

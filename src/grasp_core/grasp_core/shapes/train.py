@@ -34,9 +34,9 @@ class ShapeTrainConfig:
     epochs: int = 6
     batch_size: int = 8
     lr: float = 2e-3
-    max_minutes: float = 26.0
+    max_minutes: float = 60.0
     threads: int = 1
-    widths: tuple = (8, 8, 16, 16, 24, 24, 24, 32, 32, 32)
+    widths: tuple = (16, 16, 32, 32, 48, 48, 48, 64, 64, 64)
 
 
 def make_dataset(n: int, seed: int, desc: str = "render") -> tuple[np.ndarray, list[np.ndarray]]:
