@@ -7,7 +7,10 @@ Three settings, each one ``grasp-sim-bench`` run with every model (same seeds fo
 3. ``meshes``: 20 single-object scenes drawn from 12 meshes generated here into a temporary
    folder (not part of the repository; boxes, prisms, cylinders, a frustum, a pyramid and three
    non-convex extrusions: L, plus and star, which MuJoCo collides with as their convex hulls
-   while the camera sees the true shape).
+   while the camera sees the true shape);
+4. ``parts``: 20 single-object scenes of real CAD parts: seven Robotiq 2F-85 part meshes of
+   MuJoCo Menagerie (``../shared/data/mujoco_menagerie_ur5e_2f85``, millimetres, so
+   ``--mesh-scale 0.001``; skipped when that folder is absent).
 
 Per setting: JSON + PNG in ``bench/out/sim_bench/``; at the end one table of all settings.
 The same as running, for example::
@@ -36,9 +39,26 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out" / "sim_bench"
 MODELS = ["ggcnn2_synth", "ggcnn_synth", "ggcnn_cornell", "ggcnn2_cornell", "grconvnet3_cornell_rgbd"]
-#: name → (trials, clutter, seed, objects: "procedural" or "meshes")
+#: name → (trials, clutter, seed, objects: "procedural", "meshes" or "parts")
 SETTINGS = {"single": (30, 1, 1000, "procedural"), "clutter": (10, 5, 2000, "procedural"),
-            "meshes": (20, 1, 3000, "meshes")}
+            "meshes": (20, 1, 3000, "meshes"), "parts": (20, 1, 4000, "parts")}
+#: Robotiq 2F-85 part meshes (MuJoCo Menagerie, mm) used by the ``parts`` setting; the 1.6 mm silicone
+#: pad is left out (too flat to pick top-down).
+PARTS_DIR = REPO.parent / "shared" / "data" / "mujoco_menagerie_ur5e_2f85" / "robotiq_2f85" / "assets"
+PARTS = ("base", "base_mount", "coupler", "driver", "follower", "pad", "spring_link")
+
+
+def link_parts(folder: Path) -> Path | None:
+    """Symlink the :data:`PARTS` STL files into ``folder`` (the cell reads every mesh of a folder); None if absent."""
+    files = [PARTS_DIR / f"{p}.stl" for p in PARTS]
+    if not all(f.is_file() for f in files):
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        link = folder / f.name
+        if not link.exists():
+            link.symlink_to(f)
+    return folder
 
 
 # ------------------------------------------------------------------------------------ meshes
@@ -118,14 +138,15 @@ def available_models(models: list[str]) -> list[str]:
     return ok
 
 
-def run_setting(name: str, models: list[str], trials: int, clutter: int, seed: int, objects: str) -> dict:
+def run_setting(name: str, models: list[str], trials: int, clutter: int, seed: int, objects: str,
+                mesh_scale: float = 1.0) -> dict:
     from grasp_core.cli.sim_bench import main
 
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{name}.json"
     argv = [a for m in models for a in ("--model", m)]
     argv += ["--trials", str(trials), "--objects", objects, "--clutter", str(clutter), "--seed", str(seed),
-             "--json", str(path)]
+             "--mesh-scale", str(mesh_scale), "--json", str(path)]
     print(f"\n[sim_bench_models] {name}: grasp-sim-bench {' '.join(argv)}", flush=True)
     t0 = time.perf_counter()
     rc = main(argv)
@@ -177,11 +198,19 @@ def main(argv: list[str] | None = None) -> int:
         mesh_dir = args.keep_meshes or Path(tmp)
         for name in args.settings:
             trials, clutter, seed, objects = SETTINGS[name]
+            scale = 1.0
             if objects == "meshes":
                 files = write_mesh_set(mesh_dir)
                 print(f"[sim_bench_models] {len(files)} meshes in {mesh_dir}: {', '.join(f.stem for f in files)}")
                 objects = str(mesh_dir)
-            results.append(run_setting(name, models, max(1, round(trials * args.scale)), clutter, seed, objects))
+            elif objects == "parts":
+                parts = link_parts(Path(tmp) / "parts")
+                if parts is None:
+                    print(f"[sim_bench_models] skipping parts: {PARTS_DIR} not found", flush=True)
+                    continue
+                objects, scale = str(parts), 0.001
+            results.append(run_setting(name, models, max(1, round(trials * args.scale)), clutter, seed, objects,
+                                       scale))
     print_overview(results)
     (OUT / "overview.json").write_text(json.dumps(results, indent=1) + "\n")
     return 0
