@@ -203,6 +203,10 @@ def test_dataset_cli_mesh_scale_and_fraction(tmp_path, capsys):
     man = json.loads((out / "manifest.json").read_text())
     assert man["mesh_scale"] == 0.001 and man["mesh_fraction"] == 1.0 and man["grasps"] > 0
     assert set(json.loads((out / ".meta" / "scene_000000.json").read_text())["kinds"]) == {"mesh"}
+    # resuming with another scale must not keep the scene made at the old one
+    assert main(["--output", str(out), "--objects", str(parts), "--mesh-scale", "0.0008", "--mesh-fraction", "1",
+                 "--scenes", "1", "--views-per-scene", "1", "--workers", "1", "--seed", "3", "--no-physics"]) == 0
+    assert json.loads((out / ".meta" / "scene_000000.json").read_text())["mesh_scale"] == 0.0008
     capsys.readouterr()
     for bad in (["--mesh-scale", "0"], ["--mesh-scale", "nan"], ["--mesh-fraction", "1.5"]):
         assert main(["--output", str(tmp_path / "e"), "--objects", str(parts), *bad]) == 2

@@ -31,13 +31,13 @@ OUTPUT_NAMES = ("pos", "cos", "sin", "width")
 def _he_init(net: nn.Module) -> None:
     """He initialisation (He et al., ICCV 2015, Eq. 10: std = sqrt(2 / fan_in)) of the convolutions, zero biases.
 
-    GG-CNN calls it before its 1×1 output heads exist (they keep PyTorch's default), GG-CNN2 after
-    (the two configurations measured).
-
     Keeps the activations' variance through the ReLU stack. With PyTorch's default init GG-CNN2's
     outputs start near 0 and training stayed on the "predict nothing" plateau (Table I on synth_v1:
     0 % after 6 epochs in all 5 folds; with He init 69 % after 4 epochs, synth_v2 fold 0); GG-CNN on
     RGB left it sooner as well. Only affects training from scratch (the shipped weights are loaded over it).
+
+    GG-CNN calls it before its 1×1 output heads exist (they keep PyTorch's default), GG-CNN2 after
+    (the two configurations measured).
     """
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):

@@ -160,8 +160,8 @@ def generate_scene_to_disk(args: tuple) -> dict:
     """Worker: render scene ``k`` to ``out_dir`` unless complete. Returns its metadata.
 
     A scene is complete when its metadata (``.meta/scene_<k>.json``, written last) says
-    it was made with the same physics setting and trials per object, and all its
-    images are on disk.
+    it was made with the same physics setting, trials per object, mesh scale and (with a
+    mesh folder) mesh fraction, and all its images are on disk.
 
     Args:
         args: (out_dir, scene_index, base_seed, views, mesh_dir[, physics, trials_per_object, mesh_scale,
@@ -169,8 +169,8 @@ def generate_scene_to_disk(args: tuple) -> dict:
             mesh_fraction to 0.5 (the historical 5-tuple).
 
     Returns:
-        {"scene", "seed", "kinds", "physics", "trials_per_object", "images": {id: {"camera",
-        "grasps"}}, "trials": [...]} (trials: see :func:`render_scene`).
+        {"scene", "seed", "kinds", "physics", "trials_per_object", "mesh_scale", "mesh_fraction",
+        "images": {id: {"camera", "grasps"}}, "trials": [...]} (trials: see :func:`render_scene`).
     """
     out_dir, k, base_seed, views, mesh_dir = args[:5]
     physics = bool(args[5]) if len(args) > 5 else False
@@ -183,7 +183,9 @@ def generate_scene_to_disk(args: tuple) -> dict:
     if meta_path.is_file() and all(jacquard_complete(out_dir, i) for i in ids):
         meta = json.loads(meta_path.read_text())
         if (meta.get("physics", False) == physics
-                and (not physics or meta.get("trials_per_object") == per_object)):
+                and (not physics or meta.get("trials_per_object") == per_object)
+                and meta.get("mesh_scale", 1.0) == mesh_scale
+                and (not mesh_dir or meta.get("mesh_fraction", 0.5) == cfg.mesh_fraction)):
             return meta
     seed = base_seed + k
     if physics:
@@ -196,7 +198,8 @@ def generate_scene_to_disk(args: tuple) -> dict:
         write_jacquard_image(out_dir, i, r["depth"], r["noisy"], r["rgb"], r["mask"], r["grasps"])
         images[i] = {"camera": r["camera"], "grasps": len(r["grasps"])}
     meta = {"scene": k, "seed": seed, "kinds": res[0]["kinds"] if res else [], "physics": physics,
-            "trials_per_object": per_object, "images": images, "trials": trials}
+            "trials_per_object": per_object, "mesh_scale": mesh_scale, "mesh_fraction": cfg.mesh_fraction,
+            "images": images, "trials": trials}
     meta_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = meta_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(meta))
