@@ -112,21 +112,25 @@ def load_depths(folder: Path, ids: list[str], inpainted: bool, workers: int = 2)
 
     The cache is keyed by the number of images; delete ``.cache`` after changing the data.
     """
+    kind = "inpainted" if inpainted else "raw"
+    paths = [str(folder / (i + "_stereo_depth.tiff")) for i in ids]
+    return _cached_stack(folder / ".cache" / f"{kind}_{len(ids)}.npy", paths,
+                         _inpaint_one if inpainted else _read_depth, np.float32, f"load {kind} depth", workers)
+
+
+def _cached_stack(cache: Path, paths: list[str], fn, dtype, desc: str, workers: int) -> np.ndarray:
+    """``fn(path)`` of every path stacked into the memory-mapped ``cache`` (.npy), built once with a
+    process pool and a progress bar; later calls only map it."""
     from tqdm import tqdm
 
-    kind = "inpainted" if inpainted else "raw"
-    cache = folder / ".cache" / f"{kind}_{len(ids)}.npy"
     if cache.is_file():
         return np.load(cache, mmap_mode="r")
     cache.parent.mkdir(exist_ok=True)
-    paths = [str(folder / (i + "_stereo_depth.tiff")) for i in ids]
-    fn = _inpaint_one if inpainted else _read_depth
     first = fn(paths[0])
     tmp = cache.with_suffix(f".{os.getpid()}.tmp.npy")  # one writer per process; the rename is atomic
-    arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(ids), *first.shape))
+    arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(len(paths), *first.shape))
     with mp.get_context("spawn").Pool(workers) as pool:
-        for k, d in enumerate(tqdm(pool.imap(fn, paths, chunksize=8), total=len(paths),
-                                   desc=f"load {kind} depth", unit="img")):
+        for k, d in enumerate(tqdm(pool.imap(fn, paths, chunksize=8), total=len(paths), desc=desc, unit="img")):
             arr[k] = d
     arr.flush()
     del arr
@@ -215,25 +219,9 @@ def load_stack(folder: Path, ids: list[str], kind: str, workers: int = 2) -> np.
     """
     if kind in ("raw", "inpainted"):
         return load_depths(folder, ids, inpainted=kind == "inpainted", workers=workers)
-    from tqdm import tqdm
-
     fn, suffix, dtype = _STACKS[kind]
-    cache = folder / ".cache" / f"{kind}_{len(ids)}.npy"
-    if cache.is_file():
-        return np.load(cache, mmap_mode="r")
-    cache.parent.mkdir(exist_ok=True)
     paths = [str(folder / (i + suffix)) for i in ids]
-    first = fn(paths[0])
-    tmp = cache.with_suffix(f".{os.getpid()}.tmp.npy")  # one writer per process; the rename is atomic
-    arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(len(ids), *first.shape))
-    with mp.get_context("spawn").Pool(workers) as pool:
-        for k, d in enumerate(tqdm(pool.imap(fn, paths, chunksize=8), total=len(paths),
-                                   desc=f"load {kind}", unit="img")):
-            arr[k] = d
-    arr.flush()
-    del arr
-    tmp.replace(cache)
-    return np.load(cache, mmap_mode="r")
+    return _cached_stack(folder / ".cache" / f"{kind}_{len(ids)}.npy", paths, fn, dtype, f"load {kind}", workers)
 
 
 _RANGE_CACHE: dict = {}
