@@ -143,6 +143,38 @@ def spawn_node(ros_env, domain_id, tmp_path):
         p.stop()
 
 
+class ProbeNode:
+    """A test's own ROS node: its own rclpy context in the test's domain, a single-threaded executor.
+
+    Args:
+        domain_id: the test's ROS_DOMAIN_ID (fixture ``domain_id``).
+        name: node name.
+        sim_time: run the node on simulation time (``use_sim_time``).
+    """
+
+    def __init__(self, domain_id: int, name: str, sim_time: bool = False) -> None:
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.parameter import Parameter
+
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context, domain_id=domain_id)
+        overrides = [Parameter("use_sim_time", value=True)] if sim_time else []
+        self.node = rclpy.create_node(name, context=self.context, parameter_overrides=overrides)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+
+    def spin(self, t: float = 0.05) -> None:
+        self.executor.spin_once(timeout_sec=t)
+
+    def close(self) -> None:
+        import rclpy
+
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
 def wait_for(predicate, timeout: float, spin=None, interval: float = 0.05) -> bool:
     """Poll ``predicate()`` (calling ``spin()`` between polls) until true or ``timeout`` s passed."""
     end = time.monotonic() + timeout

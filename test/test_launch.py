@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import pytest
 
@@ -25,10 +24,10 @@ pytest.importorskip("launch_ros", reason="launch_ros is not importable")
 rclpy = pytest.importorskip("rclpy")
 
 from ament_index_python.packages import get_package_share_directory  # noqa: E402
+from conftest import ProbeNode, wait_for  # noqa: E402
 from grasp_core.motion import BIN_CENTER, BIN_INNER  # noqa: E402
 from launch.actions import IncludeLaunchDescription, SetEnvironmentVariable  # noqa: E402
 from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
 
@@ -53,13 +52,9 @@ def mujoco_cell():
     ])
 
 
-class Watcher:
+class Watcher(ProbeNode):
     def __init__(self) -> None:
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context, domain_id=int(DOMAIN))
-        self.node = rclpy.create_node("launch_test_watcher", context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
+        super().__init__(int(DOMAIN), "launch_test_watcher")
         self.candidates: list[GraspCandidateArray] = []
         self.results: list[dict] = []
         self.objects: dict = {}
@@ -76,17 +71,7 @@ class Watcher:
             self.max_z[m.ns] = max(self.max_z.get(m.ns, -1.0), p[2])
 
     def wait(self, predicate, timeout: float) -> bool:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if predicate():
-                return True
-            self.executor.spin_once(timeout_sec=0.1)
-        return bool(predicate())
-
-    def close(self) -> None:
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
+        return wait_for(predicate, timeout, spin=lambda: self.spin(0.1))
 
 
 @pytest.mark.launch(fixture=mujoco_cell)

@@ -25,7 +25,7 @@ pytest.importorskip("grasp_interfaces.action")
 pytest.importorskip("grasp_sim.sim_node")
 
 from builtin_interfaces.msg import Duration  # noqa: E402
-from conftest import wait_for  # noqa: E402
+from conftest import ProbeNode, wait_for  # noqa: E402
 from grasp_bridge.camera_info import camera_info_to_intrinsics  # noqa: E402
 from grasp_bridge.candidates import detection_to_msg  # noqa: E402
 from grasp_bridge.image import image_to_numpy  # noqa: E402
@@ -35,8 +35,6 @@ from grasp_core.inference import GraspDetector  # noqa: E402
 from grasp_core.motion import BIN_CENTER, BIN_INNER, HOME_JOINTS  # noqa: E402
 from grasp_core.robot import JOINT_NAMES, KNUCKLE_JOINT  # noqa: E402
 from rclpy.action import ActionClient  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
-from rclpy.parameter import Parameter  # noqa: E402
 from rosgraph_msgs.msg import Clock  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, JointState  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
@@ -56,16 +54,11 @@ def in_bin(p) -> bool:
     return abs(p[0] - BIN_CENTER[0]) < BIN_INNER / 2 and abs(p[1] - BIN_CENTER[1]) < BIN_INNER / 2 and p[2] < 0.1
 
 
-class CellProbe:
+class CellProbe(ProbeNode):
     """The test's node (own context, this test's domain, simulation time) watching the cell."""
 
     def __init__(self, domain_id: int) -> None:
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context, domain_id=domain_id)
-        self.node = rclpy.create_node("cell_probe", context=self.context,
-                                      parameter_overrides=[Parameter("use_sim_time", value=True)])
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
+        super().__init__(domain_id, "cell_probe", sim_time=True)
         self.clock: float | None = None
         self.joints: JointState | None = None
         self.objects: dict[str, np.ndarray] = {}
@@ -102,18 +95,10 @@ class CellProbe:
         names = list(self.joints.name)
         return np.array([self.joints.position[names.index(j)] for j in JOINT_NAMES])
 
-    def spin(self, t: float = 0.05) -> None:
-        self.executor.spin_once(timeout_sec=t)
-
     def spin_for(self, seconds: float) -> None:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             self.spin()
-
-    def close(self) -> None:
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import yaml
 rclpy = pytest.importorskip("rclpy")
 pytest.importorskip("grasp_interfaces.msg")
 
-from conftest import wait_for  # noqa: E402
+from conftest import ProbeNode, wait_for  # noqa: E402
 from grasp_bridge.camera_info import intrinsics_to_camera_info  # noqa: E402
 from grasp_bridge.image import image_to_numpy, numpy_to_image  # noqa: E402
 from grasp_bridge.qos import result_qos, sensor_qos  # noqa: E402
@@ -30,7 +30,6 @@ from grasp_bridge.sync import stamp_key  # noqa: E402
 from grasp_bringup.synthetic import table_scene, write_frames  # noqa: E402
 from grasp_core.camera import CameraIntrinsics  # noqa: E402
 from grasp_core.inference import measured_depth  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
@@ -40,15 +39,11 @@ pytestmark = pytest.mark.ros
 W, H = 640, 480
 
 
-class Probe:
+class Probe(ProbeNode):
     """The test's own ROS node in its own context and domain."""
 
     def __init__(self, domain_id: int) -> None:
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context, domain_id=domain_id)
-        self.node = rclpy.create_node("probe", context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
+        super().__init__(domain_id, "probe")
         self.candidates: list[GraspCandidateArray] = []
         self.depth: dict[tuple[int, int], Image] = {}
         self.node.create_subscription(GraspCandidateArray, "/grasp_candidates", self.candidates.append, result_qos())
@@ -56,14 +51,6 @@ class Probe:
     def listen_depth(self) -> None:
         self.node.create_subscription(Image, "/depth/image", lambda m: self.depth.__setitem__(
             stamp_key(m.header.stamp), m), sensor_qos(20))
-
-    def spin(self, t: float = 0.05) -> None:
-        self.executor.spin_once(timeout_sec=t)
-
-    def close(self) -> None:
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
 
 
 @pytest.fixture

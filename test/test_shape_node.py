@@ -19,13 +19,12 @@ pytest.importorskip("grasp_interfaces.srv")
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-from conftest import wait_for  # noqa: E402
+from conftest import ProbeNode, wait_for  # noqa: E402
 from grasp_bridge.image import numpy_to_image  # noqa: E402
 from grasp_bridge.qos import result_qos, sensor_qos  # noqa: E402
 from grasp_core.model_card import ModelCardError, load_card  # noqa: E402
 from grasp_core.shapes.data import TRAIN_SHAPES, render_shapes  # noqa: E402
 from grasp_core.shapes.support import write_support_folder  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
@@ -35,22 +34,15 @@ from grasp_interfaces.srv import LoadSupportSet  # noqa: E402
 pytestmark = pytest.mark.ros
 
 
-class ShapeProbe:
+class ShapeProbe(ProbeNode):
     def __init__(self, domain_id: int) -> None:
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context, domain_id=domain_id)
-        self.node = rclpy.create_node("shape_probe", context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
+        super().__init__(domain_id, "shape_probe")
         self.labelled: list[GraspCandidateArray] = []
         self.node.create_subscription(GraspCandidateArray, "/grasp_candidates_labelled", self.labelled.append,
                                       result_qos())
         self.image_pub = self.node.create_publisher(Image, "/depth/image", sensor_qos(5))
         self.cand_pub = self.node.create_publisher(GraspCandidateArray, "/grasp_candidates", result_qos())
         self.client = self.node.create_client(LoadSupportSet, "/grasp_shape_classifier/load_support_set")
-
-    def spin(self, t: float = 0.05) -> None:
-        self.executor.spin_once(timeout_sec=t)
 
     def load(self, folder: str, timeout: float = 120.0) -> LoadSupportSet.Response:
         assert wait_for(self.client.service_is_ready, 60.0, spin=self.spin), "service not available"
@@ -79,11 +71,6 @@ class ShapeProbe:
             self.cand_pub.publish(cands)
             if wait_for(back, 1.5, spin=self.spin):
                 return
-
-    def close(self) -> None:
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
 
 
 @pytest.fixture
