@@ -38,6 +38,7 @@ KNOWN_ROS = {
     "rclpy", "sensor_msgs", "geometry_msgs", "std_msgs", "std_srvs", "trajectory_msgs", "visualization_msgs",
     "rosgraph_msgs", "builtin_interfaces", "action_msgs", "tf2_ros", "control_msgs", "moveit",
     "moveit_configs_utils", "launch", "launch_ros", "launch_pytest", "launch_testing", "ament_index_python",
+    "rcl_interfaces",
 }
 #: Python module -> rosdep key where they differ
 MODULE_KEYS = {"moveit": "moveit_py"}
@@ -80,6 +81,7 @@ ROS_BASE = {
     "ament_cmake", "ament_index_python", "rclpy", "launch", "launch_ros", "launch_testing", "rosidl_default_generators",
     "rosidl_default_runtime", "builtin_interfaces", "action_msgs", "rosgraph_msgs", "std_msgs", "std_srvs",
     "geometry_msgs", "sensor_msgs", "trajectory_msgs", "visualization_msgs", "tf2_ros", "robot_state_publisher",
+    "rcl_interfaces",
 }
 #: apt metapackages of the Dockerfile -> the rosdep keys they bring (ur/package.xml of the UR driver)
 METAPACKAGES = {
