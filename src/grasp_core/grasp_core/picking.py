@@ -9,7 +9,9 @@ node does; :class:`SimArm` and :class:`SimGripper` stand where the ROS node's tr
 gripper action are. Time is simulation time throughout.
 
 Parameters come from ``config/grasp.yaml`` (the ``grasp_detector`` and ``grasp_executor``
-sections) through :func:`settings_from_config`, so the benchmark and the nodes agree.
+sections, :mod:`grasp_core.config`) through :func:`settings_from_config`, so the benchmark and
+the nodes agree. The automatic mode's policy is :class:`PickLoop`, which the executor node drives
+too.
 
 Ground truth (:meth:`SimCell.object_poses`) is read only to score an attempt, never to choose it.
 """
@@ -21,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from .depth import depth_to_metres, inpaint_depth
 from .inference import Detection, GraspDetector
@@ -39,7 +40,6 @@ from .motion import (
     PickResult,
     Rejection,
     ValidationConfig,
-    Workspace,
     default_cell_checker,
     run_pick,
     validate_candidate,
@@ -108,41 +108,22 @@ class Settings:
 def settings_from_config(path: str | Path) -> Settings:
     """:class:`Settings` from the ``grasp_detector`` and ``grasp_executor`` sections of a parameters file.
 
+    The sections are read through the typed configuration (:mod:`grasp_core.config`) the nodes
+    declare their parameters from, so the benchmark and the nodes agree.
+
     Raises:
-        ValueError: the file is unreadable or a value has the wrong type.
+        ValueError: the file is unreadable, has an unknown key or a value of the wrong type.
     """
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-        det = data.get("grasp_detector", {}).get("ros__parameters", {})
-        ex = data.get("grasp_executor", {}).get("ros__parameters", {})
-        b = ex.get("builtin", {})
-        ws_min, ws_max = ex.get("workspace_min", [0.25, -0.35, -0.02]), ex.get("workspace_max", [0.8, 0.35, 0.25])
-        ws = Workspace(*((float(a), float(c)) for a, c in zip(ws_min, ws_max, strict=True)))
-        validation = ValidationConfig(
-            workspace=ws, max_age_s=float(ex.get("max_age_s", 1.0)), grasp_depth=float(ex.get("grasp_depth", 0.015)),
-            min_tcp_z=float(ex.get("min_tcp_z", 0.025)),
-            pregrasp_clearance=float(ex.get("pregrasp_clearance", 0.10)),
-            lift_height=float(ex.get("lift_height", 0.15)), opening_margin=float(ex.get("opening_margin", 0.02)),
-            height_fraction=float(ex.get("height_fraction", 0.5)), table_z=float(ex.get("table_z", 0.0)))
-        d = MotionLimits()
-        limits = MotionLimits(max_velocity=float(b.get("max_joint_velocity", float(np.min(d.max_velocity)))),
-                              max_acceleration=float(b.get("max_joint_acceleration",
-                                                           float(np.min(d.max_acceleration)))),
-                              max_jerk=float(b.get("max_joint_jerk", float(np.min(d.max_jerk)))),
-                              max_linear_speed=float(b.get("max_cartesian_speed", d.max_linear_speed)))
-        home, place = list(ex.get("home_joints", [0.0])), list(ex.get("place_joints", [0.0]))
-        return Settings(
-            top_k=int(det.get("top_k", 5)), min_distance_px=float(det.get("min_distance_px", 20.0)),
-            quality_threshold=float(det.get("quality_threshold", 0.1)), validation=validation, limits=limits,
-            pick=PickConfig(close_effort=float(ex.get("grip_effort", 100.0)),
-                            min_held_opening=float(ex.get("min_held_opening", 0.004))),
-            home_joints=np.asarray(home if len(home) == 6 else HOME_JOINTS, dtype=np.float64),
-            place_joints=np.asarray(place if len(place) == 6 else PLACE_JOINTS, dtype=np.float64),
-            use_depth_collision=bool(ex.get("use_depth_collision", True)),
-            max_consecutive_failures=int(ex.get("max_consecutive_failures", 3)),
-            max_empty_frames=int(ex.get("max_empty_frames", 3)))
-    except (OSError, yaml.YAMLError, AttributeError, TypeError, ValueError) as exc:
-        raise ValueError(f"cannot read settings from {path}: {exc}") from exc
+    from .config import load_section
+
+    det = load_section(path, "grasp_detector")
+    ex = load_section(path, "grasp_executor")
+    return Settings(
+        top_k=det.top_k, min_distance_px=det.min_distance_px, quality_threshold=det.quality_threshold,
+        validation=ex.validation_config(), limits=ex.motion_limits(), pick=ex.pick_config(),
+        home_joints=ex.joints("home_joints"), place_joints=ex.joints("place_joints"),
+        use_depth_collision=ex.use_depth_collision, max_consecutive_failures=ex.max_consecutive_failures,
+        max_empty_frames=ex.max_empty_frames)
 
 
 @dataclass
@@ -204,9 +185,114 @@ def choose_target(perception: Perception, cell, settings: Settings, extrinsics) 
     return None, -1, rejections, len(rejections)
 
 
+@dataclass(frozen=True)
+class LoopPolicy:
+    """When the automatic mode stops (:class:`PickLoop`).
+
+    Attributes:
+        max_empty_frames: consecutive fresh frames without a valid candidate (3).
+        max_consecutive_failures: failed picks in a row (3).
+        max_attempts: attempts in all; 0 = no limit (0).
+    """
+
+    max_empty_frames: int = 3
+    max_consecutive_failures: int = 3
+    max_attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What :class:`PickLoop`'s ``choose`` found in one frame: a target (or None) and the rejections."""
+
+    target: object | None
+    rejections: list = field(default_factory=list)
+    n_candidates: int = 0
+
+
+class PickLoop:
+    """The automatic mode, written once: pick until the table is clear or too many failures.
+
+    The executor node (frames = fresh ``/grasp_candidates`` messages, waited for on an event) and
+    :func:`clear_table` (frames rendered by the simulated cell) both drive this class; it owns
+    the stop policy and the stop reasons:
+
+    * ``no fresh candidates within T s`` — ``next_frame`` returned None;
+    * ``table clear (N frames without a candidate)`` — ``max_empty_frames`` frames in a row had no
+      candidate at all;
+    * ``no valid candidate in N frames (K rejected, last: codes)`` — they had candidates, all rejected;
+    * ``N consecutive failed picks``; ``N attempt(s) made``; ``stopped: <why>`` (``stop()``).
+
+    Args:
+        next_frame: () → a frame, or None when none came in time (ends the loop). Blocking.
+        choose: (frame) → :class:`Choice`.
+        execute: (frame, target) → bool, whether the pick succeeded. Blocking.
+        policy: :class:`LoopPolicy`.
+        after_empty: optional (frame) → None, called after a frame without a valid target
+            (the simulated cell lets time pass; the node asks for a newer frame).
+        timeout_s: only for the "no fresh candidates" reason.
+
+    Attributes:
+        attempts: number of picks executed. stop_reason: why :meth:`run` returned.
+    """
+
+    def __init__(self, next_frame, choose, execute, policy: LoopPolicy | None = None, after_empty=None,
+                 timeout_s: float = math.nan) -> None:
+        self.next_frame, self.choose, self.execute = next_frame, choose, execute
+        self.policy = policy or LoopPolicy()
+        self.after_empty = after_empty
+        self.timeout_s = float(timeout_s)
+        self.attempts = 0
+        self.stop_reason = ""
+        self._stop = ""
+
+    def stop(self, why: str) -> None:
+        """Ask :meth:`run` to return before its next frame (thread-safe)."""
+        self._stop = why or "stop requested"
+
+    def run(self) -> str:
+        """Run until a stop condition (class docstring); returns the stop reason (also in ``stop_reason``)."""
+        pol = self.policy
+        failures = empty = rejected_total = 0
+        last_codes: list[str] = []
+        while True:
+            if self._stop:
+                return self._end(f"stopped: {self._stop}")
+            if pol.max_attempts and self.attempts >= pol.max_attempts:
+                return self._end(f"{pol.max_attempts} attempt(s) made")
+            frame = self.next_frame()
+            if frame is None:
+                if self._stop:
+                    return self._end(f"stopped: {self._stop}")
+                return self._end(f"no fresh candidates within {self.timeout_s:.0f} s")
+            choice = self.choose(frame)
+            if choice.target is None:
+                empty += 1
+                rejected_total += len(choice.rejections)
+                if choice.rejections:
+                    last_codes = sorted({r.code for r in choice.rejections})
+                if empty >= pol.max_empty_frames:
+                    if rejected_total == 0:
+                        return self._end(f"table clear ({empty} frames without a candidate)")
+                    return self._end(f"no valid candidate in {empty} frames ({rejected_total} rejected, last: "
+                                     f"{', '.join(last_codes)})")
+                if self.after_empty is not None:
+                    self.after_empty(frame)
+                continue
+            empty = rejected_total = 0
+            self.attempts += 1
+            ok = bool(self.execute(frame, choice.target))
+            failures = 0 if ok else failures + 1
+            if failures >= pol.max_consecutive_failures:
+                return self._end(f"{failures} consecutive failed picks")
+
+    def _end(self, reason: str) -> str:
+        self.stop_reason = reason
+        return reason
+
+
 def clear_table(cell, detector: GraspDetector, settings: Settings, extrinsics, max_attempts: int,
                 on_attempt=None) -> tuple[list[AttemptRecord], str]:
-    """The executor's automatic mode, ROS-free: pick until the table is clear or too many failures.
+    """The executor's automatic mode (:class:`PickLoop`) on the simulated cell, ROS-free.
 
     Args:
         cell: a reset :class:`grasp_core.sim.SimCell` (arm at home).
@@ -222,38 +308,33 @@ def clear_table(cell, detector: GraspDetector, settings: Settings, extrinsics, m
     arm, gripper = SimArm(cell), SimGripper(cell)
     backend = BuiltinBackend(arm, settings.limits, collision=default_cell_checker())
     records: list[AttemptRecord] = []
-    failures = empty = rejected_total = 0
+    chosen: dict = {}
     cell.step(int(round(0.3 / cell.timestep)))
-    while len(records) < max_attempts:
-        perception = perceive(cell, detector, settings)
-        target, idx, _rej, n_rej = choose_target(perception, cell, settings, extrinsics)
-        if target is None:
-            empty += 1
-            rejected_total += n_rej
-            if empty >= settings.max_empty_frames:
-                if rejected_total == 0:
-                    return records, f"table clear ({empty} frames without a candidate)"
-                codes = sorted({r.code for r in _rej})
-                return records, (f"no valid candidate in {empty} frames ({rejected_total} rejected, last: "
-                                 f"{', '.join(codes)})")
-            cell.step(int(round(0.2 / cell.timestep)))
-            continue
-        empty = rejected_total = 0
+
+    def choose(perception: Perception) -> Choice:
+        target, idx, rej, _n = choose_target(perception, cell, settings, extrinsics)
+        chosen["idx"], chosen["n_rej"] = idx, len(rej)
+        return Choice(target, rej, len(perception.candidates))
+
+    def execute(perception: Perception, target) -> bool:
         in_bin = len(cell.objects_in_bin())
         cfg = PickConfig(**{**settings.pick.__dict__, "clock": lambda: cell.time})
         result: PickResult = run_pick(target, backend, gripper, cfg, settings.place_joints, settings.home_joints)
         cell.step(int(round(0.3 / cell.timestep)))  # let a released object land before scoring
         placed = len(cell.objects_in_bin()) > in_bin
-        g = perception.detection.grasps[_detection_index(perception, idx)]
+        g = perception.detection.grasps[_detection_index(perception, chosen["idx"])]
         rec = AttemptRecord(result.success, placed, result.stage_reached, result.reason, result.cycle_time_s,
-                            result.final_opening, (g.u, g.v, g.angle, g.width_px, g.length_px, g.quality), n_rej)
+                            result.final_opening, (g.u, g.v, g.angle, g.width_px, g.length_px, g.quality),
+                            chosen["n_rej"])
         records.append(rec)
         if on_attempt is not None:
             on_attempt(rec)
-        failures = 0 if result.success else failures + 1
-        if failures >= settings.max_consecutive_failures:
-            return records, f"{failures} consecutive failed picks"
-    return records, f"{max_attempts} attempt(s) made"
+        return result.success
+
+    loop = PickLoop(lambda: perceive(cell, detector, settings), choose, execute,
+                    LoopPolicy(settings.max_empty_frames, settings.max_consecutive_failures, max_attempts),
+                    after_empty=lambda _f: cell.step(int(round(0.2 / cell.timestep))))
+    return records, loop.run()
 
 
 def _detection_index(perception: Perception, cand_index: int) -> int:
