@@ -177,7 +177,8 @@ def test_sim_cell_speaks_the_driver_interfaces(spawn_node, probe, repo_root):
 
 def test_executor_rejects_bad_candidates_and_picks_a_valid_one(spawn_node, probe, repo_root):
     sim = spawn_node("grasp_sim.sim_node", params(repo_root, "n_objects:=1", f"seed:={SEED}"))
-    ex = spawn_node("grasp_executor.executor_node", params(repo_root, "use_depth_collision:=false"))
+    ex = spawn_node("grasp_executor.executor_node",
+                    params(repo_root, "use_depth_collision:=false", "start_armed:=true"))
     assert wait_for(lambda: probe.clock is not None and probe.joints is not None and probe.objects
                     and probe.depth is not None and probe.info is not None, 60, probe.spin), sim.stderr()
     assert wait_for(lambda: probe.node.count_subscribers("/grasp_candidates") > 0, 30, probe.spin), ex.stderr()
@@ -229,7 +230,8 @@ def test_four_processes_lift_an_object(spawn_node, probe, repo_root):
     spawn_node("grasp_sim.sim_node", params(repo_root, "n_objects:=1", f"seed:={SEED}"))
     spawn_node("grasp_camera.camera_node", params(repo_root, "source:=topic"))
     spawn_node("grasp_detector.detector_node", params(repo_root, "model:=ggcnn2_synth"))
-    ex = spawn_node("grasp_executor.executor_node", params(repo_root, "auto:=true", "max_picks:=1"))
+    ex = spawn_node("grasp_executor.executor_node",
+                    params(repo_root, "auto:=true", "max_picks:=1", "start_armed:=true"))
     assert wait_for(lambda: probe.objects, 60, probe.spin)
     name = next(iter(probe.objects))
     z0 = float(probe.objects[name][2])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,7 +98,8 @@ def test_camera_to_detector_over_dds(repo_root, spawn_node, probe, test_model, t
         for c in msg.candidates:
             assert 0.0 <= c.quality <= 1.0
             assert 0 <= c.center_u < W and 0 <= c.center_v < H
-            assert c.model_id == "tiny_test" or c.model_id
+            # the card's name: the tiny test network's, or the peer's when it is named directly
+            assert c.model_id == (Path(test_model).stem if test_model.endswith((".json", ".onnx")) else test_model)
             assert -math.pi / 2 < c.angle <= math.pi / 2 + 1e-6
             assert c.width_px > 0 and c.length_px > 0
             assert c.pose_valid

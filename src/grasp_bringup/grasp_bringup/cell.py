@@ -176,6 +176,9 @@ def _spin(ros_args: list[str], args) -> int:
             executor.add_node(node)
         spinner = threading.Thread(target=executor.spin, name="executor", daemon=True)
         spinner.start()
+        execu.safety.set_armed(True)  # the simulated cell: arming is this command's explicit choice
+        print(f"{PROG}: executor armed (the simulated cell; a real robot's executor starts disarmed: "
+              f"ros2 service call /grasp_executor/arm std_srvs/srv/SetBool '{{data: true}}')", flush=True)
         t0 = time.monotonic()
         timeout = args.timeout or 120.0 + 90.0 * args.n_objects
         reported = 0

@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 from builtin_interfaces.msg import Duration
+from grasp_bridge.stamps import stamp_s
 from grasp_core.robot import JOINT_NAMES
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import JointState
@@ -45,8 +46,28 @@ def trajectory_msg(traj, joint_names=JOINT_NAMES, tf_prefix: str = "") -> JointT
     return msg
 
 
+class RobotUnavailable(RuntimeError):
+    """No usable robot state: none yet, too old, or the driver stopped publishing.
+
+    ``fatal`` tells :func:`grasp_core.motion.run_pick` to end without recovery motions.
+    """
+
+    fatal = True
+
+
 class RosArm:
     """The :class:`grasp_core.motion.Arm` protocol over /joint_states and the trajectory topic.
+
+    Safety (issue: never move from stale state):
+
+    * :meth:`joint_positions` raises :class:`RobotUnavailable` when the latest ``/joint_states`` is
+      older than ``max_state_age_s`` on the node clock, or none arrived for ``robot_timeout_s`` of
+      wall time (a dead driver also stops ``/clock``, so simulation time alone cannot tell);
+    * :meth:`execute` sends nothing while :attr:`permit` says no (disarmed) or when the
+      trajectory's first point is more than ``start_tolerance`` from the measured joints; while it
+      waits, a set :attr:`abort` event (cancel, disarm) sends a stop (a trajectory holding the
+      measured joints) and returns False; ``/joint_states`` silent for ``robot_timeout_s`` ends the
+      wait with "robot driver not responding" and sends nothing more.
 
     Args:
         node: the owning node (its clock times the motions).
@@ -55,25 +76,39 @@ class RosArm:
         tf_prefix: prefix of the driver's joint names (ur_robot_driver ``tf_prefix``).
         goal_tolerance: rad, per joint, at the end of a motion.
         settle_s: extra time (node clock) allowed after the trajectory's duration.
-        wall_timeout_factor: wall-clock safety limit = factor × (duration + settle) + 10 s,
-            against a stopped simulation.
+        start_tolerance: rad, per joint, between the trajectory's first point and the measured joints.
+        max_state_age_s: oldest usable joint state, s of node clock.
+        robot_timeout_s: wall seconds without ``/joint_states`` that mean the robot is lost.
+        permit: () → "" when motion is allowed, else the reason (e.g. "disarmed").
+        callback_group: for the ``/joint_states`` subscription (keep it apart from slow callbacks).
+
+    Attributes:
+        abort: threading.Event; set it to stop the current motion. last_error: why the last
+            :meth:`execute` failed. robot_lost: the last failure was a silent driver.
     """
 
     def __init__(self, node, trajectory_topic: str, joint_states_topic: str = "/joint_states",
                  tf_prefix: str = "", goal_tolerance: float = 0.01, settle_s: float = 1.0,
-                 wall_timeout_factor: float = 20.0, callback_group=None) -> None:
+                 start_tolerance: float = 0.02, max_state_age_s: float = 0.1, robot_timeout_s: float = 0.5,
+                 permit=None, callback_group=None) -> None:
         self.node = node
         self.tf_prefix = tf_prefix
         self.goal_tolerance = float(goal_tolerance)
         self.settle_s = float(settle_s)
-        self.wall_timeout_factor = float(wall_timeout_factor)
+        self.start_tolerance = float(start_tolerance)
+        self.max_state_age_s = float(max_state_age_s)
+        self.robot_timeout_s = float(robot_timeout_s)
+        self.permit = permit or (lambda: "")
+        self.abort = threading.Event()
         self._lock = threading.Lock()
         self._q: np.ndarray | None = None
         self._stamp = -1.0
+        self._received = -math.inf  # time.monotonic() of the last /joint_states
         self.pub = node.create_publisher(JointTrajectory, trajectory_topic, QoSProfile(depth=10))
         node.create_subscription(JointState, joint_states_topic, self._on_joint_states, QoSProfile(depth=10),
                                  callback_group=callback_group)
         self.last_error = ""
+        self.robot_lost = False
 
     def _on_joint_states(self, msg: JointState) -> None:
         names = list(msg.name)
@@ -84,41 +119,104 @@ class RosArm:
         if np.all(np.isfinite(q)):
             with self._lock:
                 self._q = q
-                self._stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+                self._stamp = stamp_s(msg.header.stamp)
+                self._received = time.monotonic()
 
     def has_state(self) -> bool:
         with self._lock:
             return self._q is not None
 
-    def joint_positions(self) -> np.ndarray:
-        """(6,) float64 rad, the latest /joint_states. Raises RuntimeError before the first one."""
+    def state_problem(self) -> str:
+        """"" when the joint state is usable now, else why not (no state, too old, driver silent)."""
         with self._lock:
-            if self._q is None:
-                raise RuntimeError("no /joint_states received yet")
+            q, stamp, received = self._q, self._stamp, self._received
+        if q is None:
+            return "no /joint_states received yet"
+        silent = time.monotonic() - received
+        if silent > self.robot_timeout_s:
+            return f"robot driver not responding (no /joint_states for {silent:.1f} s)"
+        age = self.now() - stamp
+        if age > self.max_state_age_s:
+            return f"joint state is {age:.3f} s old (max {self.max_state_age_s} s)"
+        return ""
+
+    def joint_positions(self) -> np.ndarray:
+        """(6,) float64 rad, the latest /joint_states. Raises :class:`RobotUnavailable` unless fresh."""
+        why = self.state_problem()
+        if why:
+            raise RobotUnavailable(why)
+        with self._lock:
             return self._q.copy()
 
     def now(self) -> float:
         """The node's clock, s (simulation time with use_sim_time)."""
         return self.node.get_clock().now().nanoseconds * 1e-9
 
+    def stop(self) -> None:
+        """Hold the arm where it was last measured (one point at t = 0, zero velocity)."""
+        with self._lock:
+            q = None if self._q is None else self._q.copy()
+        if q is None:
+            return
+        msg = JointTrajectory()
+        msg.joint_names = [self.tf_prefix + n for n in JOINT_NAMES]
+        msg.points.append(JointTrajectoryPoint(positions=[float(v) for v in q], velocities=[0.0] * 6,
+                                               time_from_start=to_duration(0.0)))
+        self.pub.publish(msg)
+
     def execute(self, traj) -> bool:
-        """Publish ``traj`` and block until the arm reached its last point (True) or time ran out (False)."""
+        """Publish ``traj`` and block until the arm reached its last point (True) or not (False, ``last_error``)."""
+        self.robot_lost = False
+        why = self.permit()
+        if why:
+            self.last_error = f"not executed: {why}"
+            return False
+        if self.abort.is_set():
+            self.last_error = "not executed: stop requested"
+            return False
+        try:
+            q0 = self.joint_positions()
+        except RobotUnavailable as exc:
+            self.robot_lost = "not responding" in str(exc)
+            self.last_error = f"not executed: {exc}"
+            return False
+        dev = float(np.max(np.abs(np.asarray(traj.positions[0], dtype=np.float64) - q0)))
+        if dev > self.start_tolerance:
+            self.last_error = (f"not executed: trajectory starts {dev:.3f} rad from the measured joints "
+                               f"(max {self.start_tolerance} rad)")
+            return False
         goal = np.asarray(traj.positions[-1], dtype=np.float64)
         t_start = self.now()
         self.pub.publish(trajectory_msg(traj, tf_prefix=self.tf_prefix))
         t_end = t_start + float(traj.duration)
-        wall_deadline = time.monotonic() + self.wall_timeout_factor * (float(traj.duration) + self.settle_s) + 10.0
-        while time.monotonic() < wall_deadline:
-            time.sleep(0.01)
+        while True:
+            if self.abort.wait(0.01):
+                self.stop()
+                self.last_error = "stopped: stop requested"
+                return False
+            why = self.permit()
+            if why:
+                self.stop()
+                self.last_error = f"stopped: {why}"
+                return False
+            with self._lock:
+                silent = time.monotonic() - self._received
+                q = self._q.copy()
+            if silent > self.robot_timeout_s:  # send nothing more: the controller may be gone
+                self.robot_lost = True
+                self.last_error = f"robot driver not responding (no /joint_states for {silent:.1f} s)"
+                return False
             now = self.now()
+            if now < t_start - 1.0:  # the clock jumped back: the simulation (or driver) restarted
+                self.robot_lost = True
+                self.last_error = "robot clock jumped back (driver restarted) during the motion"
+                return False
             if now < t_end:
                 continue
-            err = float(np.max(np.abs(self.joint_positions() - goal)))
+            err = float(np.max(np.abs(q - goal)))
             if err <= self.goal_tolerance:
                 self.last_error = ""
                 return True
             if now > t_end + self.settle_s:
                 self.last_error = f"arm {err:.3f} rad from the trajectory's end {self.settle_s:.1f} s after it"
                 return False
-        self.last_error = "timed out waiting for the arm (is the controller / simulation running?)"
-        return False

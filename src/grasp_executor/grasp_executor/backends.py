@@ -1,9 +1,11 @@
 """Motion backends of the executor node: plugins behind :class:`grasp_core.motion.MotionBackend`.
 
-A backend is constructed as ``Backend(node, callback_group=...)``, reads its own parameters
-from the node (namespace ``<backend name>.``, Nav2 style) and implements
-``current_joints()``, ``solve_ik(T_base_tool0, q_seed)``, ``move_joints(q)`` and
-``move_linear(T_base_tool0)`` (blocking; call from a worker thread).
+A backend is constructed as ``Backend(node, config, safety, callback_group=...)`` — ``config`` is
+the node's :class:`grasp_core.config.ExecutorConfig` (a backend reads its own section, Nav2 style:
+``config.builtin`` / ``config.moveit_py``), ``safety`` the node's :class:`.safety.Safety` (arming,
+stop requests, the joint-state guard) — and implements ``current_joints()``,
+``solve_ik(T_base_tool0, q_seed)``, ``move_joints(q)`` and ``move_linear(T_base_tool0)``
+(blocking; call from a worker thread) and ``stop()``.
 
 ``builtin``: :class:`grasp_core.motion.BuiltinBackend` (closed-form UR5 IK, the solution nearest
 the current joints within the limits, ruckig time parameterisation, straight-line Cartesian
@@ -20,35 +22,27 @@ from .arm import RosArm
 
 
 class BuiltinRosBackend:
-    """The ``builtin`` backend (module docstring). Parameters (``builtin.*``):
-
-    trajectory_topic (str): the controller's JointTrajectory topic
-        (default ``/scaled_joint_trajectory_controller/joint_trajectory``).
-    tf_prefix (str): prefix of the driver's joint names.
-    max_joint_velocity (rad/s), max_joint_acceleration (rad/s²), max_joint_jerk (rad/s³):
-        joint limits used for time parameterisation (one value for all joints).
-    max_cartesian_speed (m/s): tool0 speed on straight-line segments.
+    """The ``builtin`` backend (module docstring); parameters ``builtin.*``
+    (:class:`grasp_core.config.BuiltinBackendConfig`).
 
     Every planned trajectory is checked against the table and the bin
-    (:func:`grasp_core.motion.default_cell_checker`) before it is sent.
-    goal_tolerance (rad): per-joint error accepted at the end of a motion.
+    (:func:`grasp_core.motion.default_cell_checker`) before it is sent; :class:`.arm.RosArm` sends it
+    only when armed, from fresh joint state, starting within ``start_tolerance`` of the measured
+    joints.
     """
 
-    def __init__(self, node, callback_group=None) -> None:
-        p = node.declare_parameter
-        topic = str(p("builtin.trajectory_topic", "/scaled_joint_trajectory_controller/joint_trajectory").value)
-        tf_prefix = str(p("builtin.tf_prefix", "").value)
-        defaults = motion.MotionLimits()
-        limits = motion.MotionLimits(
-            max_velocity=float(p("builtin.max_joint_velocity", float(np.min(defaults.max_velocity))).value),
-            max_acceleration=float(p("builtin.max_joint_acceleration",
-                                     float(np.min(defaults.max_acceleration))).value),
-            max_jerk=float(p("builtin.max_joint_jerk", float(np.min(defaults.max_jerk))).value),
-            max_linear_speed=float(p("builtin.max_cartesian_speed", defaults.max_linear_speed).value),
-        )
-        tol = float(p("builtin.goal_tolerance", 0.01).value)
-        self.arm = RosArm(node, topic, tf_prefix=tf_prefix, goal_tolerance=tol, callback_group=callback_group)
-        self.impl = motion.BuiltinBackend(self.arm, limits, collision=motion.default_cell_checker())
+    def __init__(self, node, config, safety, callback_group=None) -> None:
+        b = config.builtin
+        self.arm = RosArm(node, b.trajectory_topic, tf_prefix=b.tf_prefix, goal_tolerance=b.goal_tolerance,
+                          start_tolerance=b.start_tolerance, max_state_age_s=config.max_joint_state_age_s,
+                          robot_timeout_s=config.robot_timeout_s, permit=safety.permit,
+                          callback_group=callback_group)
+        self.arm.abort = safety.abort
+        self.impl = motion.BuiltinBackend(self.arm, config.motion_limits(), collision=motion.default_cell_checker())
+
+    def state_problem(self) -> str:
+        """"" when the robot state is fresh, else why not."""
+        return self.arm.state_problem()
 
     def current_joints(self) -> np.ndarray:
         return self.arm.joint_positions()
@@ -61,3 +55,6 @@ class BuiltinRosBackend:
 
     def move_linear(self, t_base_tool0):
         return self.impl.move_linear(t_base_tool0)
+
+    def stop(self) -> None:
+        self.arm.stop()

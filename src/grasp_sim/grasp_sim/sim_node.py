@@ -15,6 +15,8 @@ Publishes:
         frame ``camera_color_optical_frame`` (same pose), ``camera_rate_hz``.
     ~/objects (visualization_msgs/MarkerArray): GROUND-TRUTH object poses in ``base_link``
         (marker ``ns`` = object name) for tests, benchmarks and RViz — never for the executor.
+    ~/trajectory_events (std_msgs/String): one JSON object per trajectory received (``accepted``,
+        and ``cause`` / ``reason`` when refused), for tests and the fault-injection benchmark.
 
 Subscribes:
     <trajectory_topic> (trajectory_msgs/JointTrajectory, default
@@ -33,10 +35,14 @@ Service:
         and ``seed`` parameters (set them first with ``ros2 param set``); arm home, gripper open.
 
 Bad trajectories (unknown joints, non-finite values, beyond the joint limits, times not
-increasing) are refused: logged once per cause, the current motion continues.
+increasing, a first point farther than ``start_tolerance`` from the current joints, a segment or
+point velocity beyond the UR5's joint velocity limits × ``velocity_limit_scale``, as
+joint_trajectory_controller refuses them) are refused: logged once per cause, counted on
+``~/trajectory_events``, the current motion continues.
 """
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -47,8 +53,10 @@ from geometry_msgs.msg import Pose
 from grasp_bridge.camera_info import intrinsics_to_camera_info
 from grasp_bridge.image import numpy_to_image
 from grasp_bridge.log import OncePerCause
+from grasp_bridge.params import declare_config
 from grasp_bridge.qos import sensor_qos
 from grasp_bridge.runtime import spin_node
+from grasp_core.config import SimConfig
 from grasp_core.robot import JOINT_NAMES, KNUCKLE_JOINT, UR5_JOINT_LIMITS, knuckle_to_opening
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
@@ -57,7 +65,7 @@ from rclpy.qos import QoSProfile
 from rosgraph_msgs.msg import Clock
 from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import CameraInfo, Image, JointState
-from std_msgs.msg import Header
+from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 from visualization_msgs.msg import Marker, MarkerArray
@@ -131,6 +139,36 @@ def trajectory_arrays(msg: JointTrajectory, joint_names=JOINT_NAMES, limits=UR5_
     return times, pos, vel
 
 
+def check_dynamics(times, pos, vel, q_now, start_tolerance: float, max_velocity) -> None:
+    """joint_trajectory_controller-like checks of a trajectory about to replace the current one.
+
+    Args:
+        times: (N,) s; pos: (N, 6) rad; vel: (N, 6) rad/s or None; q_now: (6,) current joints, rad.
+        start_tolerance: rad, largest allowed |first point − current joints| per joint.
+        max_velocity: (6,) rad/s, largest allowed segment velocity (|Δq| / Δt) and point velocity.
+
+    Raises:
+        TrajectoryError: cause ``start`` (the first point is not where the arm is) or ``velocity``.
+    """
+    dev = np.abs(pos[0] - q_now)
+    if float(np.max(dev)) > start_tolerance:
+        j = int(np.argmax(dev))
+        raise TrajectoryError("start", f"first point is {dev[j]:.3f} rad from the current {JOINT_NAMES[j]} "
+                              f"(start tolerance {start_tolerance} rad)")
+    vmax = np.asarray(max_velocity, dtype=np.float64)
+    if len(times) > 1:
+        seg = np.abs(np.diff(pos, axis=0)) / np.diff(times)[:, None]
+        over = seg / vmax
+        if float(np.max(over)) > 1.0:
+            k, j = np.unravel_index(int(np.argmax(over)), over.shape)
+            raise TrajectoryError("velocity", f"segment {k} moves {JOINT_NAMES[j]} at {seg[k, j]:.2f} rad/s "
+                                  f"(limit {vmax[j]:.2f} rad/s)")
+    if vel is not None and np.any(np.abs(vel) > vmax):
+        k, j = np.unravel_index(int(np.argmax(np.abs(vel) / vmax)), vel.shape)
+        raise TrajectoryError("velocity", f"point {k} asks {JOINT_NAMES[j]} for {vel[k, j]:.2f} rad/s "
+                              f"(limit {vmax[j]:.2f} rad/s)")
+
+
 class SimNode(Node):
     """The simulated cell (see the module docstring)."""
 
@@ -138,28 +176,20 @@ class SimNode(Node):
         super().__init__("grasp_sim", **kwargs)
         from grasp_core.sim import CellConfig, SimCell, TrajectoryFollower
 
-        p = self.declare_parameter
-        self.objects = str(p("objects", "procedural").value)
-        self.n_objects = int(p("n_objects", 5).value)
-        self.seed = int(p("seed", 0).value)
-        extrinsics = str(p("extrinsics", "").value)
-        depth_noise = bool(p("depth_noise", True).value)
-        depth_holes = bool(p("depth_holes", True).value)
-        self.camera_period = 1.0 / float(p("camera_rate_hz", 5.0).value)
-        self.js_period = 1.0 / float(p("joint_state_rate_hz", 50.0).value)
-        self.clock_period = 1.0 / float(p("clock_rate_hz", 100.0).value)
-        self.objects_period = 1.0 / float(p("objects_rate_hz", 2.0).value)
-        self.rtf = float(p("real_time_factor", 1.0).value)
-        traj_topic = str(p("trajectory_topic", "/scaled_joint_trajectory_controller/joint_trajectory").value)
-        gripper_action = str(p("gripper_action", "/robotiq_gripper_controller/gripper_cmd").value)
-        cam_ns = str(p("camera_namespace", "/camera/camera").value).rstrip("/")
-        self.gripper_default_effort = float(p("gripper_max_effort", 0.0).value)
-        self.gripper_timeout = float(p("gripper_timeout_s", 3.0).value)
-        if self.rtf <= 0:
-            raise ValueError(f"real_time_factor must be > 0, got {self.rtf}")
-        if self.n_objects < 0:
-            raise ValueError(f"n_objects must be >= 0, got {self.n_objects}")
-
+        self.cfg = cfg = declare_config(self, SimConfig)
+        self.objects, self.n_objects, self.seed = cfg.objects, cfg.n_objects, cfg.seed
+        extrinsics = cfg.extrinsics
+        depth_noise, depth_holes = cfg.depth_noise, cfg.depth_holes
+        self.camera_period = 1.0 / cfg.camera_rate_hz
+        self.js_period = 1.0 / cfg.joint_state_rate_hz
+        self.clock_period = 1.0 / cfg.clock_rate_hz
+        self.objects_period = 1.0 / cfg.objects_rate_hz
+        self.rtf = cfg.real_time_factor
+        traj_topic = cfg.trajectory_topic
+        gripper_action = cfg.gripper_action
+        cam_ns = cfg.camera_namespace.rstrip("/")
+        self.gripper_default_effort = cfg.gripper_max_effort
+        self.gripper_timeout = cfg.gripper_timeout_s
         cfg_kwargs = {"depth_noise": depth_noise, "depth_holes": depth_holes}
         if extrinsics:
             cfg_kwargs["extrinsics"] = extrinsics
@@ -182,6 +212,7 @@ class SimNode(Node):
         self.color_pub = self.create_publisher(Image, f"{cam_ns}/color/image_raw", sensor)
         self.color_info_pub = self.create_publisher(CameraInfo, f"{cam_ns}/color/camera_info", sensor)
         self.objects_pub = self.create_publisher(MarkerArray, "~/objects", QoSProfile(depth=2))
+        self.events_pub = self.create_publisher(String, "~/trajectory_events", QoSProfile(depth=100))
         group = ReentrantCallbackGroup()
         self.create_subscription(JointTrajectory, traj_topic, self.on_trajectory, QoSProfile(depth=10),
                                  callback_group=group)
@@ -213,8 +244,7 @@ class SimNode(Node):
         try:
             times, pos, vel = trajectory_arrays(msg)
         except TrajectoryError as exc:
-            self.trajectories_refused += 1
-            self.log_once(f"trajectory:{exc.cause}", f"refusing trajectory ({exc.cause}): {exc}")
+            self._refused(exc)
             return
         with self.lock:
             now = self.cell.time
@@ -222,13 +252,28 @@ class SimNode(Node):
             stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
             if stamp > 0:
                 start = max(now, stamp)
+            q_now = self.cell.joint_positions()
             if times[0] > 1e-6:  # reach the first point from where the arm is
                 times = np.concatenate([[0.0], times])
-                pos = np.vstack([self.cell.joint_positions(), pos])
+                pos = np.vstack([q_now, pos])
                 if vel is not None:
                     vel = np.vstack([np.zeros(6), vel])
+            try:
+                check_dynamics(times, pos, vel, q_now, self.cfg.start_tolerance,
+                               UR5_JOINT_LIMITS.max_velocity * self.cfg.velocity_limit_scale)
+            except TrajectoryError as exc:
+                self._refused(exc)
+                return
             self.follower.set(times, pos, vel, start_time=start)
         self.trajectories_accepted += 1
+        self.events_pub.publish(String(data=json.dumps(
+            {"t": self.cell.time, "accepted": True, "points": len(msg.points), "duration": float(times[-1])})))
+
+    def _refused(self, exc: TrajectoryError) -> None:
+        self.trajectories_refused += 1
+        self.log_once(f"trajectory:{exc.cause}", f"refusing trajectory ({exc.cause}): {exc}")
+        self.events_pub.publish(String(data=json.dumps(
+            {"t": self.cell.time, "accepted": False, "cause": exc.cause, "reason": str(exc)})))
 
     # ---------------------------------------------------------------- gripper action
     def execute_gripper(self, goal_handle):

@@ -19,7 +19,9 @@ gripper returns at once with its opening): the object is held iff the opening st
 released and home.
 
 On a failure the gripper is opened, the arm retreats ``retreat_height`` straight up (when it was at or
-below the pre-grasp) and goes home; the result names the stage and the reason.
+below the pre-grasp) and goes home; the result names the stage and the reason. A *fatal* failure
+(:attr:`MoveResult.fatal`, or an exception with a true ``fatal`` attribute: driver silent, stop
+requested, disarmed) ends the sequence where it is, with no recovery motion or gripper command.
 
 :class:`BuiltinBackend` implements :class:`MotionBackend` with :mod:`.planner` and an :class:`Arm`
 (the ROS node and the simulator provide one).
@@ -44,11 +46,16 @@ STAGES: tuple[str, ...] = ("pregrasp", "approach", "close", "lift", "place", "re
 
 @dataclass(frozen=True)
 class MoveResult:
-    """Outcome of an arm move: ``ok``, a ``reason`` when not, the trajectory's ``duration_s``."""
+    """Outcome of an arm move: ``ok``, a ``reason`` when not, the trajectory's ``duration_s``.
+
+    ``fatal``: the robot cannot be moved safely now (driver silent or restarted, stop requested,
+    disarmed): :func:`run_pick` then ends without any recovery motion or gripper command.
+    """
 
     ok: bool
     reason: str = ""
     duration_s: float = 0.0
+    fatal: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,9 @@ class BuiltinBackend:
             if why:
                 return MoveResult(False, why, traj.duration)
         if not self.arm.execute(traj):
-            return MoveResult(False, "execution failed (trajectory not tracked to the end)", traj.duration)
+            detail = getattr(self.arm, "last_error", "") or "trajectory not tracked to the end"
+            fatal = bool(getattr(self.arm, "robot_lost", False)) or detail.startswith(("stopped", "not executed"))
+            return MoveResult(False, f"execution failed ({detail})", traj.duration, fatal)
         return MoveResult(True, "", traj.duration)
 
     def move_joints(self, q_goal) -> MoveResult:
@@ -191,9 +200,10 @@ class PickResult:
 
 
 class _Failure(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, fatal: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.fatal = fatal
 
 
 def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, config: PickConfig | None = None,
@@ -232,7 +242,7 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
 
     def move(result: MoveResult, what: str) -> None:
         if not result.ok:
-            raise _Failure(f"{what}: {result.reason}")
+            raise _Failure(f"{what}: {result.reason}", result.fatal)
 
     def grip(opening: float, effort: float) -> GripperResult:
         r = gripper.command(float(opening), float(effort))
@@ -246,7 +256,7 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
             raise _Failure(f"object not held {where}: gripper closed to {r.opening * 1000:.1f} mm "
                            f"(<= {config.min_held_opening * 1000:.1f} mm)")
 
-    failed_stage, reason = None, ""
+    failed_stage, reason, fatal = None, "", False
     try:
         begin("pregrasp")
         # seeded with the validated solution: the approach and lift were checked from that branch
@@ -275,12 +285,13 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
         begin("home")
         move(backend.move_joints(home), "move home")
     except _Failure as exc:
-        failed_stage, reason = state["stage"], exc.reason
+        failed_stage, reason, fatal = state["stage"], exc.reason, exc.fatal
     except Exception as exc:  # noqa: BLE001 - a backend/gripper error fails the pick, the arm still recovers
         failed_stage, reason = state["stage"], f"{type(exc).__name__}: {exc}"
+        fatal = bool(getattr(exc, "fatal", False))
     now = clock()
     stage_times[state["stage"]] = stage_times.get(state["stage"], 0.0) + now - state["t0"]
-    if failed_stage:
+    if failed_stage and not fatal:
         if feedback is not None:
             feedback("recovery")
         _recover(backend, gripper, config, home, bool(state["near_object"]))

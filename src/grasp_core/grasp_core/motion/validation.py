@@ -10,9 +10,11 @@ code           when
 ============== ============================================================================
 unknown_frame  the candidate's frame_id is not the extrinsics' child (camera) frame
 non_finite     NaN/inf in position, rotation, opening, quality or stamp
-invalid        rotation not a proper rotation, negative opening, closing axis vertical
+invalid        rotation not a proper rotation, negative opening, quality outside [0, 1],
+               closing axis vertical
 stale          now − stamp > ``max_age_s`` (or a stamp in the future by more than that)
-outside_workspace  the grasp point (in ``base_link``) is outside :class:`Workspace`
+outside_workspace  the grasp point (in ``base_link``) is outside :class:`Workspace`, or lower than
+               the table plane minus ``table_margin``
 too_wide       opening > the gripper stroke
 unreachable    no IK within the joint limits for pre-grasp, grasp or lift, or a straight
                approach / lift that cannot be followed (configuration flip, singularity)
@@ -134,6 +136,11 @@ class ValidationConfig:
         height_fraction: the TCP goes down to this fraction of the grasp point's height above the
             table when that is deeper than ``grasp_depth`` (0.5: the middle of the object, where a
             lying cylinder or a sphere is widest; 0 disables it), never below ``min_tcp_z``.
+        table_margin: grasp points lower than ``table_z − table_margin`` are refused (a point
+            under the table is a sensing or calibration error, not an object), m (0.005).
+
+    The defaults equal ``config/grasp.yaml`` (:meth:`grasp_core.config.ExecutorConfig.validation_config`);
+    ``test/test_config.py`` checks it.
     """
 
     workspace: Workspace = field(default_factory=Workspace)
@@ -141,8 +148,8 @@ class ValidationConfig:
     grasp_depth: float = 0.015
     min_tcp_z: float = 0.025
     pregrasp_clearance: float = 0.10
-    lift_height: float = 0.10
-    opening_margin: float = 0.01
+    lift_height: float = 0.15
+    opening_margin: float = 0.02
     vertical_approach: bool = True
     gripper: ParallelGripper = ROBOTIQ_2F85
     fingers: FingerGeometry = field(default_factory=FingerGeometry)
@@ -154,6 +161,7 @@ class ValidationConfig:
     finger_margin: float = 0.003
     table_z: float = 0.0
     height_fraction: float = 0.5
+    table_margin: float = 0.005
 
 
 @dataclass(frozen=True)
@@ -267,6 +275,8 @@ def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: Va
         return _reject(INVALID, "candidate rotation is not a proper rotation matrix")
     if opening < 0:
         return _reject(INVALID, f"negative opening {opening} m")
+    if not 0.0 <= quality <= 1.0:
+        return _reject(INVALID, f"quality {quality} is outside [0, 1]")
     if now is not None:
         age = float(now) - stamp
         if not math.isfinite(age) or abs(age) > config.max_age_s:
@@ -275,6 +285,9 @@ def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: Va
     t_camera_grasp = make_transform(rot, pos)
     t_base_grasp = t_base_camera @ t_camera_grasp
     surface = t_base_grasp[:3, 3].copy()
+    if surface[2] < config.table_z - config.table_margin:
+        return _reject(OUTSIDE_WORKSPACE, f"grasp point z = {surface[2]:.3f} m is below the table plane "
+                                          f"(table_z {config.table_z} m - margin {config.table_margin} m)")
     if not config.workspace.contains(surface):
         return _reject(OUTSIDE_WORKSPACE, f"grasp point {np.round(surface, 3).tolist()} m is outside the workspace "
                                           f"x {config.workspace.x}, y {config.workspace.y}, z {config.workspace.z}")

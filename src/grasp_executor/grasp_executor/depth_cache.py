@@ -1,0 +1,49 @@
+"""The recent depth images the executor checks finger sweeps against, keyed by stamp."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from grasp_core import motion
+
+
+class DepthCache:
+    """The last ``size`` depth images (float32 m, (H, W)) with their frame, and the latest intrinsics.
+
+    :meth:`collision_map` builds the :class:`grasp_core.motion.DepthCollisionMap` of the image a
+    candidate array was detected on (same stamp), in ``base_link``.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = int(size)
+        self._lock = threading.Lock()
+        self._depth: dict[float, tuple[np.ndarray, str]] = {}
+        self.info = None
+
+    def add(self, stamp: float, depth: np.ndarray, frame_id: str) -> None:
+        with self._lock:
+            self._depth[stamp] = (depth, frame_id)
+            while len(self._depth) > self.size:
+                self._depth.pop(min(self._depth))
+
+    def collision_map(self, stamp: float, t_base) -> tuple[motion.DepthCollisionMap | None, str]:
+        """(map, "") for the image with this stamp, or (None, why not).
+
+        Args:
+            stamp: image stamp, s. t_base: callable frame_id → (4, 4) T_base_frame or None.
+        """
+        if self.info is None:
+            return None, "no depth camera_info received"
+        with self._lock:
+            entry = self._depth.get(stamp)
+        if entry is None:
+            return None, f"no depth image with the candidates' stamp {stamp:.3f} s"
+        depth, frame = entry
+        t = t_base(frame or self.info.frame_id)
+        if t is None:
+            return None, f"no transform for the depth frame {frame!r}"
+        try:
+            return motion.DepthCollisionMap.from_depth(depth, self.info, t), ""
+        except ValueError as exc:
+            return None, f"depth image unusable: {exc}"
