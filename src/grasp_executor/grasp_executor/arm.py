@@ -67,7 +67,8 @@ class RosArm:
       trajectory's first point is more than ``start_tolerance`` from the measured joints; while it
       waits, a set :attr:`abort` event (cancel, disarm) sends a stop (a trajectory holding the
       measured joints) and returns False; ``/joint_states`` silent for ``robot_timeout_s`` ends the
-      wait with "robot driver not responding" and sends nothing more.
+      wait with "robot driver not responding" and sends nothing more (time this process itself was
+      not scheduled — a loaded machine, the GIL of a composed process — does not count as silence).
 
     Args:
         node: the owning node (its clock times the motions).
@@ -189,7 +190,12 @@ class RosArm:
         t_start = self.now()
         self.pub.publish(trajectory_msg(traj, tf_prefix=self.tf_prefix))
         t_end = t_start + float(traj.duration)
+        last_poll = time.monotonic()
         while True:
+            stalled = time.monotonic() - last_poll
+            if stalled > 0.05:  # this process was not scheduled (CPU or GIL): not the robot's silence
+                with self._lock:
+                    self._received += stalled
             if self.abort.wait(0.01):
                 self.stop()
                 self.last_error = "stopped: stop requested"
@@ -200,7 +206,8 @@ class RosArm:
                 self.last_error = f"stopped: {why}"
                 return False
             with self._lock:
-                silent = time.monotonic() - self._received
+                last_poll = time.monotonic()
+                silent = last_poll - self._received
                 q = self._q.copy()
             if silent > self.robot_timeout_s:  # send nothing more: the controller may be gone
                 self.robot_lost = True
