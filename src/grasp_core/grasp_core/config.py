@@ -102,7 +102,9 @@ class ExecutorConfig:
     place_joints: tuple[float, ...] = _f((0.0,), "rad; [0.0] = grasp_core.motion.PLACE_JOINTS")
     start_armed: bool = _f(False, "armed at start; otherwise nothing moves until ~/arm is called with true")
     max_joint_state_age_s: float = _f(0.1, "never plan or execute from joint state older than this, s")
-    robot_timeout_s: float = _f(0.5, "no /joint_states for this long (wall clock) during a motion aborts it, s")
+    robot_timeout_s: float = _f(0.5, "no /joint_states for this long (node clock) during a motion aborts it, s")
+    robot_clock_timeout_s: float = _f(5.0, "with use_sim_time: ... or for this long of wall time (the "
+                                           "simulator's clock stopped too), s")
     auto: bool = _f(False, "automatic mode: pick until the table is clear")
     max_consecutive_failures: int = _f(3, "automatic mode stops after this many failed picks in a row")
     max_empty_frames: int = _f(3, "... or this many fresh frames without a valid candidate")
@@ -122,7 +124,8 @@ class ExecutorConfig:
         for name in ("max_candidates", "max_empty_frames", "max_consecutive_failures"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_joint_state_age_s", "robot_timeout_s", "quaternion_tolerance", "wait_timeout_s",
+        for name in ("max_joint_state_age_s", "robot_timeout_s", "robot_clock_timeout_s", "quaternion_tolerance",
+                     "wait_timeout_s",
                      "gripper_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")

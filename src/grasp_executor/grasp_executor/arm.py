@@ -66,9 +66,10 @@ class RosArm:
     * :meth:`execute` sends nothing while :attr:`permit` says no (disarmed) or when the
       trajectory's first point is more than ``start_tolerance`` from the measured joints; while it
       waits, a set :attr:`abort` event (cancel, disarm) sends a stop (a trajectory holding the
-      measured joints) and returns False; ``/joint_states`` silent for ``robot_timeout_s`` ends the
-      wait with "robot driver not responding" and sends nothing more (time this process itself was
-      not scheduled — a loaded machine, the GIL of a composed process — does not count as silence).
+      measured joints) and returns False; ``/joint_states`` silent for ``robot_timeout_s`` on the node
+      clock (or, with simulated time, ``clock_timeout_s`` of wall time) ends the wait with "robot
+      driver not responding" and sends nothing more (wall time this process itself was not
+      scheduled — a loaded machine, the GIL of a composed process — does not count as silence).
 
     Args:
         node: the owning node (its clock times the motions).
@@ -79,7 +80,11 @@ class RosArm:
         settle_s: extra time (node clock) allowed after the trajectory's duration.
         start_tolerance: rad, per joint, between the trajectory's first point and the measured joints.
         max_state_age_s: oldest usable joint state, s of node clock.
-        robot_timeout_s: wall seconds without ``/joint_states`` that mean the robot is lost.
+        robot_timeout_s: seconds without ``/joint_states`` on the node clock that mean the robot is lost
+            (wall time on a real robot; simulation time with ``use_sim_time``, where a slow simulator
+            is not a lost one).
+        clock_timeout_s: with ``use_sim_time``: wall seconds without ``/joint_states`` that mean the
+            simulator is gone altogether (its clock stopped too, so simulation time cannot tell).
         permit: () → "" when motion is allowed, else the reason (e.g. "disarmed").
         callback_group: for the ``/joint_states`` subscription (keep it apart from slow callbacks).
 
@@ -91,7 +96,7 @@ class RosArm:
     def __init__(self, node, trajectory_topic: str, joint_states_topic: str = "/joint_states",
                  tf_prefix: str = "", goal_tolerance: float = 0.01, settle_s: float = 1.0,
                  start_tolerance: float = 0.02, max_state_age_s: float = 0.1, robot_timeout_s: float = 0.5,
-                 permit=None, callback_group=None) -> None:
+                 clock_timeout_s: float = 5.0, permit=None, callback_group=None) -> None:
         self.node = node
         self.tf_prefix = tf_prefix
         self.goal_tolerance = float(goal_tolerance)
@@ -99,12 +104,14 @@ class RosArm:
         self.start_tolerance = float(start_tolerance)
         self.max_state_age_s = float(max_state_age_s)
         self.robot_timeout_s = float(robot_timeout_s)
+        self.clock_timeout_s = float(clock_timeout_s)
         self.permit = permit or (lambda: "")
         self.abort = threading.Event()
         self._lock = threading.Lock()
         self._q: np.ndarray | None = None
         self._stamp = -1.0
         self._received = -math.inf  # time.monotonic() of the last /joint_states
+        self._received_clock = -math.inf  # node-clock time of its receipt
         self.pub = node.create_publisher(JointTrajectory, trajectory_topic, QoSProfile(depth=10))
         node.create_subscription(JointState, joint_states_topic, self._on_joint_states, QoSProfile(depth=10),
                                  callback_group=callback_group)
@@ -122,6 +129,7 @@ class RosArm:
                 self._q = q
                 self._stamp = stamp_s(msg.header.stamp)
                 self._received = time.monotonic()
+                self._received_clock = self.now()
 
     def has_state(self) -> bool:
         with self._lock:
@@ -130,15 +138,33 @@ class RosArm:
     def state_problem(self) -> str:
         """"" when the joint state is usable now, else why not (no state, too old, driver silent)."""
         with self._lock:
-            q, stamp, received = self._q, self._stamp, self._received
+            q, stamp = self._q, self._stamp
         if q is None:
             return "no /joint_states received yet"
-        silent = time.monotonic() - received
-        if silent > self.robot_timeout_s:
-            return f"robot driver not responding (no /joint_states for {silent:.1f} s)"
+        silent = self._silence()
+        if silent:
+            return silent
         age = self.now() - stamp
         if age > self.max_state_age_s:
             return f"joint state is {age:.3f} s old (max {self.max_state_age_s} s)"
+        return ""
+
+    def _sim_time(self) -> bool:
+        try:
+            return bool(self.node.get_parameter("use_sim_time").value)
+        except Exception:  # noqa: BLE001 - a node without the parameter runs on wall time
+            return False
+
+    def _silence(self) -> str:
+        """"" or "robot driver not responding (...)" (class docstring: node clock, wall backstop)."""
+        with self._lock:
+            wall = time.monotonic() - self._received
+            clock = self.now() - self._received_clock
+        if clock > self.robot_timeout_s:
+            return f"robot driver not responding (no /joint_states for {clock:.1f} s)"
+        limit = self.clock_timeout_s if self._sim_time() else self.robot_timeout_s
+        if wall > limit:
+            return f"robot driver not responding (no /joint_states for {wall:.1f} s of wall time)"
         return ""
 
     def joint_positions(self) -> np.ndarray:
@@ -207,11 +233,11 @@ class RosArm:
                 return False
             with self._lock:
                 last_poll = time.monotonic()
-                silent = last_poll - self._received
                 q = self._q.copy()
-            if silent > self.robot_timeout_s:  # send nothing more: the controller may be gone
+            silent = self._silence()
+            if silent:  # send nothing more: the controller may be gone
                 self.robot_lost = True
-                self.last_error = f"robot driver not responding (no /joint_states for {silent:.1f} s)"
+                self.last_error = silent
                 return False
             now = self.now()
             if now < t_start - 1.0:  # the clock jumped back: the simulation (or driver) restarted

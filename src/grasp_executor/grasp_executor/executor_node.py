@@ -422,9 +422,8 @@ class ExecutorNode(Node):
             if why:
                 self.get_logger().warning(f"refusing pick goal: {why}")
                 return finish("validate", why)
-            problem = self.robot_problem()
-            if problem:
-                return finish("validate", f"robot state unusable: {problem}")
+            if not self.wait_for_robot(2.0):  # a goal right after start-up: discovery may still run
+                return finish("validate", f"robot state unusable: {self.robot_problem()}")
             self.last_rejections = []
             if req.use_candidate:
                 feedback("validate")
