@@ -18,9 +18,11 @@ from pathlib import Path
 
 import cv2
 from grasp_bridge.image import image_to_numpy
+from grasp_bridge.params import declare_config
 from grasp_bridge.qos import result_qos
 from grasp_bridge.runtime import spin_node
 from grasp_bridge.sync import stamp_key
+from grasp_core.config import CandidateLoggerConfig
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
@@ -53,8 +55,9 @@ class CandidateLogger(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("grasp_candidate_logger", **kwargs)
-        self.output_dir = Path(self.declare_parameter("output_dir", "out/run").value)
-        self.save_annotated = bool(self.declare_parameter("save_annotated", True).value)
+        cfg = declare_config(self, CandidateLoggerConfig)
+        self.output_dir = Path(cfg.output_dir)
+        self.save_annotated = cfg.save_annotated
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self._jsonl = open(self.output_dir / "candidates.jsonl", "w")  # closed in destroy_node
         self._index: dict[tuple[int, int], int] = {}

@@ -44,9 +44,11 @@ from pathlib import Path
 import numpy as np
 from grasp_bridge.image import image_to_numpy
 from grasp_bridge.log import OncePerCause
+from grasp_bridge.params import declare_config
 from grasp_bridge.qos import result_qos, sensor_qos
 from grasp_bridge.runtime import spin_node
 from grasp_bridge.sync import StampSynchronizer
+from grasp_core.config import ShapeClassifierConfig
 from grasp_core.depth import DEPTH_ENCODINGS, DepthError, depth_to_metres
 from rclpy.node import Node
 from sensor_msgs.msg import Image
@@ -54,7 +56,7 @@ from sensor_msgs.msg import Image
 from grasp_interfaces.msg import GraspCandidateArray
 from grasp_interfaces.srv import LoadSupportSet
 
-DEFAULT_STATE = "~/.local/share/grasp_stack/shape_classifier"
+DEFAULT_STATE = ShapeClassifierConfig().state_file
 
 
 class ShapeClassifierNode(Node):
@@ -62,16 +64,11 @@ class ShapeClassifierNode(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("grasp_shape_classifier", **kwargs)
-        image_topic = self.declare_parameter("image_topic", "depth/image").value
-        cand_topic = self.declare_parameter("candidates_topic", "/grasp_candidates").value
-        out_topic = self.declare_parameter("output_topic", "/grasp_candidates_labelled").value
-        model = self.declare_parameter("model", "ssd_shapes").value
-        self.state_file = Path(self.declare_parameter("state_file", DEFAULT_STATE).value).expanduser()
-        support = self.declare_parameter("support_folder", "").value
-        pca_dims = int(self.declare_parameter("pca_dims", 10).value)
-        self.radius = float(self.declare_parameter("match_radius_px", 12.0).value)
-        queue = int(self.declare_parameter("queue_size", 5).value)
-        threads = int(self.declare_parameter("threads", 1).value)
+        cfg = declare_config(self, ShapeClassifierConfig)
+        image_topic, cand_topic, out_topic, model = cfg.image_topic, cfg.candidates_topic, cfg.output_topic, cfg.model
+        self.state_file = Path(cfg.state_file).expanduser()
+        support, pca_dims, self.radius = cfg.support_folder, cfg.pca_dims, cfg.match_radius_px
+        queue, threads = cfg.queue_size, cfg.threads
         if pca_dims < 1 or self.radius <= 0 or queue < 1 or threads < 1:
             raise ValueError("pca_dims, queue_size and threads must be >= 1 and match_radius_px > 0")
         try:
