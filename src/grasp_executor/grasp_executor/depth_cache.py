@@ -23,9 +23,10 @@ class DepthCache:
 
     def add(self, stamp: float, depth: np.ndarray, frame_id: str) -> None:
         with self._lock:
+            self._depth.pop(stamp, None)
             self._depth[stamp] = (depth, frame_id)
-            while len(self._depth) > self.size:
-                self._depth.pop(min(self._depth))
+            while len(self._depth) > self.size:  # the oldest received, not the smallest stamp: after a
+                self._depth.pop(next(iter(self._depth)))  # clock jump back (restarted simulator) new stamps are small
 
     def collision_map(self, stamp: float, t_base) -> tuple[motion.DepthCollisionMap | None, str]:
         """(map, "") for the image with this stamp, or (None, why not).
