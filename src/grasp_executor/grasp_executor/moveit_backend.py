@@ -15,6 +15,12 @@ Parameters (``moveit_py.*``): ``node_name`` ("grasp_executor_moveit"), ``group``
 ("ur_manipulator"), ``tool_link`` ("tool0"), ``base_frame`` ("base_link"),
 ``linear_pipeline`` ("pilz_industrial_motion_planner"), ``linear_planner_id`` ("LIN"),
 ``velocity_scaling`` (0.3), ``acceleration_scaling`` (0.3), ``ik_timeout_s`` (0.05).
+
+MoveIt 2 Jazzy/Kilted API (moveit2 ``jazzy`` 4d84106): ``PlanRequestParameters(moveit_py, ns)``
+has no default for ``ns`` (moveit_py planning_component.cpp:204; Humble's took one argument) and
+loads ``<ns>.plan_request_params.*`` (``plan_request_params.*`` for ``""``; config/moveit_py.yaml)
+from MoveItPy's node; ``MoveItPy.execute`` returns an ``ExecutionStatus`` that is true only on
+success (moveit_cpp.cpp:204-227; ``.status`` is the name, e.g. ``ABORTED``).
 """
 from __future__ import annotations
 
@@ -41,8 +47,10 @@ class MoveItPyBackend:
         self._RobotState = RobotState
         self.robot = MoveItPy(node_name=str(p("moveit_py.node_name", "grasp_executor_moveit").value))
         self.arm = self.robot.get_planning_component(self.group)
-        self.free_params = PlanRequestParameters(self.robot)
-        self.linear_params = PlanRequestParameters(self.robot)
+        # "" = the top-level plan_request_params of config/moveit_py.yaml; pipeline, planner and
+        # scaling are then set per move type from this node's parameters
+        self.free_params = PlanRequestParameters(self.robot, "")
+        self.linear_params = PlanRequestParameters(self.robot, "")
         self.linear_params.planning_pipeline = str(p("moveit_py.linear_pipeline",
                                                      "pilz_industrial_motion_planner").value)
         self.linear_params.planner_id = str(p("moveit_py.linear_planner_id", "LIN").value)
@@ -53,15 +61,12 @@ class MoveItPyBackend:
             params.max_acceleration_scaling_factor = acc
         self.node = node
 
-    def _current_state(self):
+    def current_joints(self) -> np.ndarray:
+        """(6,) rad from MoveIt's current state (planning scene monitor), read under its lock."""
         with self.robot.get_planning_scene_monitor().read_only() as scene:
             state = scene.current_state
             state.update()
-            return state
-
-    def current_joints(self) -> np.ndarray:
-        """(6,) rad from MoveIt's current state (planning scene monitor)."""
-        return np.asarray(self._current_state().get_joint_group_positions(self.group), dtype=np.float64)
+            return np.asarray(state.get_joint_group_positions(self.group), dtype=np.float64)
 
     def _pose_msg(self, t_base_tool0):
         from geometry_msgs.msg import PoseStamped
@@ -86,8 +91,14 @@ class MoveItPyBackend:
         self.arm.set_start_state_to_current_state()
         result = self.arm.plan(single_plan_parameters=params)
         if not result:
-            return MoveResult(False, "MoveIt planning failed")
-        self.robot.execute(result.trajectory, controllers=[])
+            return MoveResult(False, f"MoveIt planning failed (error code {_error_code(result)})")
+        # an aborted or preempted execution (tolerance violation, controller fault, no active
+        # controller for the group) is a failed move, not a completed one
+        status = self.robot.execute(result.trajectory, controllers=[])
+        if not status:
+            name = getattr(status, "status", status)
+            self.node.get_logger().error(f"MoveIt execution did not succeed: {name}")
+            return MoveResult(False, f"MoveIt execution {name}")
         return MoveResult(True, "")
 
     def move_joints(self, q_goal) -> MoveResult:
@@ -99,3 +110,9 @@ class MoveItPyBackend:
     def move_linear(self, t_base_tool0) -> MoveResult:
         self.arm.set_goal_state(pose_stamped_msg=self._pose_msg(t_base_tool0), pose_link=self.tool_link)
         return self._plan_execute(self.linear_params)
+
+
+def _error_code(response) -> object:
+    """The MotionPlanResponse's MoveItErrorCodes value (``val``), or '?' where it has none."""
+    code = getattr(response, "error_code", None)
+    return getattr(code, "val", "?")
