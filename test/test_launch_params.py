@@ -20,6 +20,8 @@ their real files are used as well.
 """
 from __future__ import annotations
 
+import importlib.util
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -282,6 +284,53 @@ def test_launch_file_uses_the_generated_files():
         assert call in text, call
     assert "robotiq_update_rate.yaml" not in text  # not in robotiq_description at 3b6cf8f
     assert ".robot_description(" not in text.split("def _moveit_parameters", 1)[1].split("\ndef ", 1)[0]
+
+
+def test_launch_file_gives_the_gripper_nodes_the_generated_files(tmp_path, monkeypatch):
+    """Under ros2/launch (full installs, or the scratch venv of README): the launch file's Robotiq nodes.
+
+    robotiq_description is stood in for by a prefix holding upstream-shaped config/robotiq_controllers.yaml.
+    """
+    pytest.importorskip("launch_ros", reason="launch_ros is not importable (pip path; see README)")
+    from launch.utilities import perform_substitutions
+    from launch_ros.utilities import evaluate_parameters
+
+    from launch import LaunchContext
+
+    prefix = tmp_path / "prefix"
+    (prefix / "share" / "robotiq_description" / "config").mkdir(parents=True)
+    (prefix / "share" / "robotiq_description" / "config" / "robotiq_controllers.yaml").write_text(UPSTREAM_ROBOTIQ)
+    (prefix / "share" / "ament_index" / "resource_index" / "packages").mkdir(parents=True)
+    (prefix / "share" / "ament_index" / "resource_index" / "packages" / "robotiq_description").touch()
+    monkeypatch.setenv("AMENT_PREFIX_PATH", os.pathsep.join([str(prefix), os.environ.get("AMENT_PREFIX_PATH", "")]))
+    spec = importlib.util.spec_from_file_location("ur5_grasp_launch", ROOT / "launch" / "ur5_grasp.launch.py")
+    launch_file = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launch_file)
+
+    nodes = launch_file._robotiq_gripper("/dev/ttyUSB0", str(tmp_path / "generated"))
+    controllers = tmp_path / "generated" / "robotiq_controllers.yaml"
+    xacro = tmp_path / "generated" / "robotiq_2f_85_on_tool0.urdf.xacro"
+    assert set(yaml.safe_load(controllers.read_text())) >= {"/robotiq/controller_manager"}
+    context = LaunchContext()
+    by_executable: dict[str, list] = {}
+    for node in nodes:
+        assert node._Node__node_namespace == "robotiq"
+        by_executable.setdefault(node.node_executable, []).append(node)
+    (cm,) = by_executable["ros2_control_node"]
+    assert [Path(p) for p in evaluate_parameters(context, cm._Node__parameters)] == [controllers]
+    spawned = []
+    for spawner in by_executable["spawner"]:
+        args = [perform_substitutions(context, part) for part in spawner.cmd[1:]]
+        args = args[:args.index("--ros-args")] if "--ros-args" in args else args
+        assert args[1:] == ["--controller-manager", "/robotiq/controller_manager", "--param-file", str(controllers)]
+        spawned.append(args[0])
+    assert sorted(spawned) == ["joint_state_broadcaster", "robotiq_activation_controller",
+                               "robotiq_gripper_controller"]
+    (rsp,) = by_executable["robot_state_publisher"]
+    (description,) = rsp._Node__parameters
+    (value,) = description.values()
+    (command,) = value.value  # launch.substitutions.Command, not run here
+    assert perform_substitutions(context, command.command).split() == ["xacro", str(xacro)]
 
 
 def _flatten(d: dict, prefix: str = "") -> list[str]:
