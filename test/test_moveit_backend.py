@@ -5,13 +5,17 @@ signatures of moveit2 ``jazzy`` 4d84106's bindings that the backend relies on:
 ``PlanRequestParameters(moveit_cpp, ns)`` with both arguments required
 (planning_component.cpp:204), ``MoveItPy.execute(robot_trajectory, controllers)`` returning an
 ``ExecutionStatus`` that is falsy unless it succeeded, with its name in ``.status``
-(moveit_cpp.cpp:204-227, controller_manager.cpp:47-53), and a MotionPlanResponse that is truthy
-on SUCCESS. The backend itself, its parameters (a real rclpy node) and its MoveResult are real.
+(moveit_cpp.cpp:204-227, controller_manager.cpp:47-53), ``TrajectoryExecutionManager.stop_execution()``
+ending a running execution as PREEMPTED, and a MotionPlanResponse that is truthy on SUCCESS. The
+backend, its configuration (grasp_core.config.ExecutorConfig), the node's Safety, a real rclpy
+node and MoveResult are real.
 """
 from __future__ import annotations
 
 import sys
 import textwrap
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -33,9 +37,12 @@ STAND_IN = {
                 return True
     """,
     "moveit/planning.py": """
+        import threading
+
         class PlanRequestParameters:
             def __init__(self, moveit_cpp, ns):  # no default namespace, as in Jazzy/Kilted
                 assert isinstance(ns, str)
+                self.namespace = ns
                 self.planner_id = self.planning_pipeline = ""
                 self.max_velocity_scaling_factor = self.max_acceleration_scaling_factor = 1.0
 
@@ -61,17 +68,29 @@ STAND_IN = {
                 self.plans.append(single_plan_parameters)
                 return Response()
 
+        class TrajectoryExecutionManager:
+            def __init__(self):
+                self.stopped = threading.Event()
+            def stop_execution(self, auto_clear=True):
+                self.stopped.set()
+
         class MoveItPy:
             next_status = "SUCCEEDED"
+            run_s = 0.0  # how long an execution runs unless stopped
             def __init__(self, node_name="moveit_py"):
                 self.component = PlanningComponent()
+                self.manager = TrajectoryExecutionManager()
                 self.executed = []
             def get_planning_component(self, name):
                 return self.component
             def get_robot_model(self):
                 return None
+            def get_trajectory_execution_manager(self):
+                return self.manager
             def execute(self, robot_trajectory, controllers):
                 self.executed.append((robot_trajectory, controllers))
+                if self.manager.stopped.wait(MoveItPy.run_s):
+                    return ExecutionStatus("PREEMPTED")
                 return ExecutionStatus(MoveItPy.next_status)
     """,
 }
@@ -86,13 +105,15 @@ def backend(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     for name in [m for m in sys.modules if m == "moveit" or m.startswith("moveit.")]:
         monkeypatch.delitem(sys.modules, name)
+    from grasp_core.config import ExecutorConfig
     from grasp_executor.moveit_backend import MoveItPyBackend
+    from grasp_executor.safety import Safety
 
     context = rclpy.Context()
     rclpy.init(context=context)
     node = rclpy.create_node("moveit_backend_test", context=context)
     try:
-        yield MoveItPyBackend(node)
+        yield MoveItPyBackend(node, ExecutorConfig(), Safety(armed=True))
     finally:
         node.destroy_node()
         rclpy.try_shutdown(context=context)
@@ -100,11 +121,10 @@ def backend(tmp_path, monkeypatch):
             del sys.modules[name]
 
 
-def test_plan_request_parameters_get_a_namespace_and_the_move_settings(backend):
-    assert backend.free_params.planning_pipeline == ""  # from plan_request_params (the stand-in's empty)
-    assert backend.linear_params.planning_pipeline == "pilz_industrial_motion_planner"
-    assert backend.linear_params.planner_id == "LIN"
-    assert backend.free_params.max_velocity_scaling_factor == pytest.approx(0.3)
+def test_plan_request_parameters_get_their_namespaces(backend):
+    assert backend.free_params.namespace == ""  # plan_request_params.* of config/moveit_py.yaml
+    assert backend.linear_params.namespace == "linear"  # linear.plan_request_params.*
+    assert backend.group == "ur_manipulator" and backend.tool_link == "tool0" and backend.base_frame == "base_link"
 
 
 def test_a_successful_execution_is_a_completed_move(backend):
@@ -123,3 +143,20 @@ def test_a_failed_execution_is_a_failed_move_with_its_status(backend, status, mo
     res = backend.move_linear(t)
     assert not res.ok and status in res.reason
     assert backend.arm.plans[-1] is backend.linear_params
+
+
+def test_nothing_is_executed_while_disarmed(backend):
+    backend.safety.set_armed(False)
+    res = backend.move_joints(np.zeros(6))
+    assert not res.ok and "disarmed" in res.reason
+    assert backend.robot.executed == []
+
+
+def test_a_stop_request_stops_the_running_execution(backend, monkeypatch):
+    monkeypatch.setattr(type(backend.robot), "run_s", 10.0)
+    threading.Timer(0.3, backend.safety.request_stop, args=("Pick cancelled",)).start()
+    t0 = time.monotonic()
+    res = backend.move_joints(np.zeros(6))
+    assert time.monotonic() - t0 < 5.0
+    assert backend.robot.manager.stopped.is_set()
+    assert not res.ok and "Pick cancelled" in res.reason
