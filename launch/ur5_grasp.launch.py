@@ -28,6 +28,10 @@ Launch arguments:
         and the executor.
     rviz: start RViz2 with ``config/ur5_grasp.rviz`` (candidates as markers, annotated image).
     auto_pick: the executor's automatic mode (pick until the table is clear).
+    start_armed: ``auto`` (default) arms the executor at start for ``sim:=mujoco`` only (the
+        simulated cell, as ``./run.sh`` does); otherwise it starts disarmed and nothing moves until
+        ``ros2 service call /grasp_executor/arm std_srvs/srv/SetBool '{data: true}'``. ``true`` /
+        ``false`` decide for any configuration.
     extrinsics: hand-eye calibration YAML (default ``config/camera_extrinsics.yaml``), published as
         a static transform ``base_link`` → camera optical frame and read by the executor.
     params_file: parameters file (default the installed ``config/grasp.yaml``).
@@ -157,7 +161,7 @@ def _actions(context, *args, **kwargs):
     arg = {name: context.launch_configurations[name] for name in (
         "sim", "camera", "robot_ip", "ur_type", "model", "use_shape_classifier", "rviz", "auto_pick",
         "extrinsics", "params_file", "objects", "n_objects", "seed", "replay_folder", "gripper_interface",
-        "gripper_com_port", "gazebo_gui", "kinematics_params_file")}
+        "gripper_com_port", "gazebo_gui", "kinematics_params_file", "start_armed")}
     share = Path(get_package_share_directory("grasp_bringup"))
     sim, camera = arg["sim"], arg["camera"]
     if sim not in SIMS:
@@ -238,7 +242,9 @@ def _actions(context, *args, **kwargs):
         actions.append(Node(package="grasp_shape", executable="shape_classifier_node",
                             name="grasp_shape_classifier", output="screen", parameters=[params_file, common]))
         candidates = "/grasp_candidates_labelled"
+    armed = arg["start_armed"].lower()
     executor_params = {
+        "start_armed": sim == "mujoco" if armed == "auto" else armed in truthy,
         "auto": arg["auto_pick"].lower() in truthy, "extrinsics": extrinsics, "candidates_topic": candidates,
         "builtin.trajectory_topic": launch_params.trajectory_topic(sim),
         "motion_backend": "builtin" if sim == "mujoco" else "moveit_py",
@@ -275,6 +281,7 @@ def generate_launch_description() -> LaunchDescription:
         ("use_shape_classifier", "false", "label candidates with the few-shot shape classifier"),
         ("rviz", "false", "start RViz2 with config/ur5_grasp.rviz"),
         ("auto_pick", "true", "executor picks until the table is clear"),
+        ("start_armed", "auto", "arm the executor at start: auto (= sim:=mujoco only) | true | false"),
         ("extrinsics", "", "hand-eye calibration YAML ('' = config/camera_extrinsics.yaml)"),
         ("params_file", str(share / "config" / "grasp.yaml"), "ROS parameters file"),
         ("objects", "procedural", "MuJoCo cell objects: procedural or a mesh folder"),
