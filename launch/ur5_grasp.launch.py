@@ -13,6 +13,10 @@ Launch arguments:
         ur_moveit_config, MoveItPy backend), ``none`` (the real robot: ur_robot_driver
         ``ur_control.launch.py`` + ur_moveit_config + the Robotiq driver, MoveItPy backend).
     robot_ip, ur_type: for ur_robot_driver (and ur_type for Gazebo / MoveIt).
+    kinematics_params_file: the robot's calibration (``ur_calibration``'s output) for
+        ur_robot_driver (sim:=none); MoveItPy plans with the description the driver publishes on
+        ``/robot_description``, so with it, on the calibrated kinematics.
+    gazebo_gui: ``false`` runs Gazebo headless (sim:=gazebo).
     camera: ``sim`` (the simulator's camera on realsense2_camera's topic names), ``realsense``
         (realsense2_camera ``rs_launch.py``, depth/image_rect_raw, driver TF off: the hand-eye
         calibration places ``camera_depth_optical_frame``), ``azure`` (Azure_Kinect_ROS_Driver
@@ -24,6 +28,10 @@ Launch arguments:
         and the executor.
     rviz: start RViz2 with ``config/ur5_grasp.rviz`` (candidates as markers, annotated image).
     auto_pick: the executor's automatic mode (pick until the table is clear).
+    start_armed: ``auto`` (default) arms the executor at start for ``sim:=mujoco`` only (the
+        simulated cell, as ``./run.sh`` does); otherwise it starts disarmed and nothing moves until
+        ``ros2 service call /grasp_executor/arm std_srvs/srv/SetBool '{data: true}'``. ``true`` /
+        ``false`` decide for any configuration.
     extrinsics: hand-eye calibration YAML (default ``config/camera_extrinsics.yaml``), published as
         a static transform ``base_link`` → camera optical frame and read by the executor.
     params_file: parameters file (default the installed ``config/grasp.yaml``).
@@ -35,7 +43,9 @@ Launch arguments:
 
 With ``sim:=gazebo`` the arm is simulated by ur_simulation_gz, which has no gripper and no camera:
 add both to the world (``world_file`` of ``ur_sim_control.launch.py``) and bridge the camera to the
-realsense topic names, or the executor reports every pick as failed for want of a gripper.
+realsense topic names, or the executor reports every pick as failed for want of a gripper. Gazebo
+runs ``joint_trajectory_controller`` only (not the driver's scaled one): the executor's MoveIt
+controller manager and its trajectory topic are set to it (grasp_bringup.launch_params).
 
 Every parameter of our nodes comes from ``params_file`` (the same file ``./run.sh`` uses); the
 arguments above only override what they name. Packages of the other drivers are looked up only
@@ -44,6 +54,7 @@ alone. Sets FASTDDS_DEFAULT_PROFILES_FILE to config/fastdds.xml unless already s
 detector are separate processes exchanging 1.2 MB images best effort.
 """
 import os
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -58,6 +69,7 @@ from launch.actions import (
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch_ros.actions import Node
 
+from grasp_bringup import launch_params
 from launch import LaunchDescription
 
 SIMS = ("mujoco", "gazebo", "none")
@@ -68,12 +80,6 @@ CAMERA_TOPICS = {
     "realsense": ("/camera/camera/depth/image_rect_raw", "/camera/camera/depth/camera_info"),
     "azure": ("/depth/image_raw", "/depth/camera_info"),
     "kinect": ("/depth/image_raw", "/depth/camera_info"),
-}
-#: the arm's trajectory controller topic per configuration
-TRAJECTORY_TOPICS = {
-    "mujoco": "/scaled_joint_trajectory_controller/joint_trajectory",
-    "gazebo": "/joint_trajectory_controller/joint_trajectory",
-    "none": "/scaled_joint_trajectory_controller/joint_trajectory",
 }
 
 
@@ -102,51 +108,60 @@ def _static_transform(extrinsics_file: str, use_sim_time: bool) -> Node:
                 parameters=[{"use_sim_time": use_sim_time}])
 
 
-def _robotiq_gripper(use_sim_time: bool, com_port: str) -> list:
+def _robotiq_gripper(com_port: str, out_dir: str) -> list:
     """The Robotiq 2F-85 driver (PickNikRobotics/ros2_robotiq_gripper) in the ``robotiq`` namespace.
 
     Its own ``robotiq_control.launch.py`` starts a second ``/controller_manager`` beside the UR
-    driver's and spawns into that absolute name; here the same description, controllers and
-    update rate run under ``/robotiq`` instead, so the two controller managers do not clash. The
-    gripper action is ``/robotiq/robotiq_gripper_controller/gripper_cmd`` (the executor is told).
+    driver's and spawns into that absolute name; here the same macro, hardware and controllers run
+    under ``/robotiq`` instead, so the two controller managers do not clash. The files come from
+    grasp_bringup.launch_params (test/test_launch_params.py checks them): upstream's controllers
+    file keyed for ``/robotiq`` with the interfaces the hardware exports, given to the controller
+    manager and to every spawner, and a description rooted at ``tool0`` instead of ``world``. The
+    controller manager reads the description from ``/robotiq/robot_description`` (this
+    robot_state_publisher; controller_manager.cpp:751-757 at ros2_control 9ffbf97). The gripper
+    action is ``/robotiq/robotiq_gripper_controller/gripper_cmd`` (the executor is told).
     """
     from launch.substitutions import Command
     from launch_ros.parameter_descriptions import ParameterValue
 
-    share = _share("robotiq_description")
-    xacro = os.path.join(share, "urdf", "robotiq_2f_85_gripper.urdf.xacro")
-    controllers = os.path.join(share, "config", "robotiq_controllers.yaml")
-    description = {"robot_description": ParameterValue(
-        Command(["xacro ", xacro, " use_fake_hardware:=false com_port:=", com_port]), value_type=str)}
-    ns = "robotiq"
+    ns = launch_params.ROBOTIQ_NAMESPACE
+    xacro, controllers = launch_params.write_robotiq_files(
+        os.path.join(_share("robotiq_description"), "config", "robotiq_controllers.yaml"), out_dir,
+        namespace=ns, com_port=com_port, parent="tool0")
+    description = {"robot_description": ParameterValue(Command(["xacro ", str(xacro)]), value_type=str)}
     nodes = [Node(package="controller_manager", executable="ros2_control_node", namespace=ns,
-                  parameters=[description, os.path.join(share, "config", "robotiq_update_rate.yaml"), controllers]),
+                  parameters=[str(controllers)]),
              Node(package="robot_state_publisher", executable="robot_state_publisher", namespace=ns,
-                  parameters=[description, {"use_sim_time": use_sim_time}])]
-    for controller in ("joint_state_broadcaster", "robotiq_gripper_controller", "robotiq_activation_controller"):
+                  parameters=[description])]
+    for controller in ("joint_state_broadcaster", launch_params.ROBOTIQ_GRIPPER_CONTROLLER,
+                       "robotiq_activation_controller"):
         nodes.append(Node(package="controller_manager", executable="spawner", namespace=ns,
                           arguments=[controller, "--controller-manager", f"/{ns}/controller_manager",
-                                     "--param-file", controllers]))
+                                     "--param-file", str(controllers)]))
     return nodes
 
 
-def _moveit_parameters(ur_type: str, share: Path) -> dict:
-    """MoveItPy parameters: ur_description URDF, ur_moveit_config SRDF/kinematics/pipelines, config/moveit_py.yaml."""
+def _moveit_parameters(ur_type: str, share: Path, sim: str) -> dict:
+    """MoveItPy parameters: ur_moveit_config's SRDF/kinematics/pipelines/controllers, config/moveit_py.yaml.
+
+    No ``robot_description``: MoveIt reads the one the driver (or Gazebo) publishes, as upstream's
+    ``ur_moveit.launch.py`` does; the simple controller manager gets the controller that runs in
+    ``sim`` (grasp_bringup.launch_params.moveit_py_parameters).
+    """
     from moveit_configs_utils import MoveItConfigsBuilder
 
-    urdf = os.path.join(_share("ur_description"), "urdf", "ur.urdf.xacro")
-    return (MoveItConfigsBuilder(robot_name="ur", package_name="ur_moveit_config")
-            .robot_description(file_path=urdf, mappings={"ur_type": ur_type, "name": "ur"})
-            .robot_description_semantic(Path("srdf") / "ur.srdf.xacro", {"name": ur_type})
-            .moveit_cpp(file_path=str(share / "config" / "moveit_py.yaml"))
-            .to_moveit_configs().to_dict())
+    params = (MoveItConfigsBuilder(robot_name="ur", package_name="ur_moveit_config")
+              .robot_description_semantic(Path("srdf") / "ur.srdf.xacro", {"name": ur_type})
+              .moveit_cpp(file_path=str(share / "config" / "moveit_py.yaml"))
+              .to_moveit_configs().to_dict())
+    return launch_params.moveit_py_parameters(params, sim)
 
 
 def _actions(context, *args, **kwargs):
     arg = {name: context.launch_configurations[name] for name in (
         "sim", "camera", "robot_ip", "ur_type", "model", "use_shape_classifier", "rviz", "auto_pick",
         "extrinsics", "params_file", "objects", "n_objects", "seed", "replay_folder", "gripper_interface",
-        "gripper_com_port")}
+        "gripper_com_port", "gazebo_gui", "kinematics_params_file", "start_armed")}
     share = Path(get_package_share_directory("grasp_bringup"))
     sim, camera = arg["sim"], arg["camera"]
     if sim not in SIMS:
@@ -182,15 +197,17 @@ def _actions(context, *args, **kwargs):
             pass
     elif sim == "gazebo":
         actions.append(_include("ur_simulation_gz", "ur_sim_control.launch.py",
-                                {"ur_type": arg["ur_type"], "launch_rviz": "false"}))
+                                {"ur_type": arg["ur_type"], "launch_rviz": "false", "gazebo_gui": arg["gazebo_gui"]}))
         actions.append(_include("ur_moveit_config", "ur_moveit.launch.py",
                                 {"ur_type": arg["ur_type"], "use_sim_time": "true", "launch_rviz": "false"}))
     else:
-        actions.append(_include("ur_robot_driver", "ur_control.launch.py",
-                                {"ur_type": arg["ur_type"], "robot_ip": arg["robot_ip"], "launch_rviz": "false"}))
+        driver = {"ur_type": arg["ur_type"], "robot_ip": arg["robot_ip"], "launch_rviz": "false"}
+        if arg["kinematics_params_file"]:  # the robot's calibration (ur_robot_driver ur_rsp.launch.py)
+            driver["kinematics_params_file"] = arg["kinematics_params_file"]
+        actions.append(_include("ur_robot_driver", "ur_control.launch.py", driver))
         actions.append(_include("ur_moveit_config", "ur_moveit.launch.py",
                                 {"ur_type": arg["ur_type"], "launch_rviz": "false"}))
-        actions += _robotiq_gripper(use_sim_time, arg["gripper_com_port"])
+        actions += _robotiq_gripper(arg["gripper_com_port"], tempfile.mkdtemp(prefix="grasp_launch_"))
 
     # ---- the camera driver
     if camera == "realsense":
@@ -225,9 +242,11 @@ def _actions(context, *args, **kwargs):
         actions.append(Node(package="grasp_shape", executable="shape_classifier_node",
                             name="grasp_shape_classifier", output="screen", parameters=[params_file, common]))
         candidates = "/grasp_candidates_labelled"
+    armed = arg["start_armed"].lower()
     executor_params = {
+        "start_armed": sim == "mujoco" if armed == "auto" else armed in truthy,
         "auto": arg["auto_pick"].lower() in truthy, "extrinsics": extrinsics, "candidates_topic": candidates,
-        "builtin.trajectory_topic": TRAJECTORY_TOPICS[sim],
+        "builtin.trajectory_topic": launch_params.trajectory_topic(sim),
         "motion_backend": "builtin" if sim == "mujoco" else "moveit_py",
     }
     if sim == "none":  # the Robotiq driver above (ParallelGripperCommand since Jazzy)
@@ -235,7 +254,7 @@ def _actions(context, *args, **kwargs):
         executor_params["gripper_interface"] = arg["gripper_interface"]
     executor_parameters = [params_file, common, executor_params]
     if sim != "mujoco":
-        executor_parameters.insert(1, _moveit_parameters(arg["ur_type"], share))
+        executor_parameters.insert(1, _moveit_parameters(arg["ur_type"], share, sim))
     actions.append(Node(package="grasp_executor", executable="executor_node", name="grasp_executor",
                         output="screen", parameters=executor_parameters))
     if arg["rviz"].lower() in truthy:
@@ -262,6 +281,7 @@ def generate_launch_description() -> LaunchDescription:
         ("use_shape_classifier", "false", "label candidates with the few-shot shape classifier"),
         ("rviz", "false", "start RViz2 with config/ur5_grasp.rviz"),
         ("auto_pick", "true", "executor picks until the table is clear"),
+        ("start_armed", "auto", "arm the executor at start: auto (= sim:=mujoco only) | true | false"),
         ("extrinsics", "", "hand-eye calibration YAML ('' = config/camera_extrinsics.yaml)"),
         ("params_file", str(share / "config" / "grasp.yaml"), "ROS parameters file"),
         ("objects", "procedural", "MuJoCo cell objects: procedural or a mesh folder"),
@@ -269,6 +289,9 @@ def generate_launch_description() -> LaunchDescription:
         ("seed", "0", "MuJoCo cell scene seed"),
         ("replay_folder", "", "folder of depth frames for camera:=replay"),
         ("gripper_com_port", "/dev/ttyUSB0", "the Robotiq's RS-485 adapter (sim:=none)"),
+        ("gazebo_gui", "true", "start the Gazebo GUI (sim:=gazebo; false = headless server)"),
+        ("kinematics_params_file", "",
+         "the UR's calibration for ur_robot_driver (sim:=none; '' = ur_description's default_kinematics.yaml)"),
         ("gripper_interface", "control_msgs_parallel",
          "real gripper's action type: control_msgs_parallel (Jazzy+) | control_msgs (Humble) | auto"),
     ]
