@@ -9,6 +9,7 @@ import pytest
 os.environ.setdefault("MUJOCO_GL", "egl")
 mujoco = pytest.importorskip("mujoco")
 
+from grasp_core.objects import GeomSpec, ObjectSpec  # noqa: E402
 from grasp_core.robot import TCP_OFFSET, forward_kinematics, nearest_solution  # noqa: E402
 from grasp_core.sim import (  # noqa: E402
     CellConfig,
@@ -18,7 +19,6 @@ from grasp_core.sim import (  # noqa: E402
     graspable_random_object,
     quintic_trajectory,
 )
-from grasp_core.synth.objects import GeomSpec, ObjectSpec  # noqa: E402
 
 CLEAN = CellConfig(depth_noise=False, depth_holes=False)
 

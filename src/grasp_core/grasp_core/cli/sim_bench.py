@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_args(args: argparse.Namespace) -> tuple[list[str], Path, str, int]:
     """(model names/paths without repeats, config path, objects source, max attempts); raises _BenchError."""
-    from ..synth.objects import find_mesh_files
+    from ..objects import find_mesh_files
 
     if args.trials < 1:
         raise _BenchError(f"--trials must be >= 1, got {args.trials}")
