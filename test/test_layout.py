@@ -122,3 +122,26 @@ def test_simulated_cell_is_built_from_the_layout():
 
         assert objects_in_bin({"a": t}, lay) == ["a"] and objects_on_table({"a": t}, lay) == []
         assert objects_in_bin({"a": t}, CellLayout()) == []
+
+
+def test_nodes_see_the_cell_parameters_and_command_line_overrides_still_win():
+    """rclpy reading config/grasp.yaml: any node gets the cell.* values from the /** section, and a
+    ``-p`` override beats the file's node section (the /** section must stay after the node sections)."""
+    rclpy = pytest.importorskip("rclpy")
+    from rclpy.node import Node
+
+    ctx = rclpy.Context()
+    rclpy.init(args=["--ros-args", "--params-file", str(ROOT / "config" / "grasp.yaml"),
+                     "-p", "replay.folder:=/frames", "-p", "cell.bin_height:=0.1"], context=ctx)
+    try:
+        node = Node("grasp_camera", context=ctx)
+        try:
+            assert node.declare_parameter("replay.folder", "").value == "/frames"
+            values = {k: node.declare_parameter(k, v).value for k, v in CellLayout().to_parameters().items()}
+            values = {k: (list(v) if isinstance(v, (list, tuple)) or hasattr(v, "tolist") else v)
+                      for k, v in values.items()}
+            assert CellLayout.from_parameters(values) == CellLayout(bin_height=0.1)
+        finally:
+            node.destroy_node()
+    finally:
+        rclpy.shutdown(context=ctx)

@@ -14,7 +14,9 @@ Source of the values: the ``cell:`` entry of the wildcard section of ``config/gr
           table_z: 0.0
           ...
 
-``/**`` is the rcl parameters-file wildcard (it applies to every node), so a node may declare the
+``/**`` is the rcl parameters-file wildcard (it applies to every node); the section stays after the
+node sections, since rclpy applies a file's sections in order and files command-line ``-p``
+overrides under ``/**`` (a node section after it would beat them). A node may declare the
 ``cell.*`` parameters (:meth:`CellLayout.to_parameters` gives their names and defaults) and rebuild
 the layout with :meth:`CellLayout.from_parameters`. :data:`CELL_LAYOUT` is the repository file's
 layout when that file is found (``$GRASP_ROOT``, the source checkout, the current folder), else the
