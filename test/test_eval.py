@@ -71,7 +71,7 @@ def test_grasp_eval_same_result_on_jacquard_and_cornell_layouts(tmp_path):
     pytest.importorskip("onnxruntime")
     if not (ROOT / "models" / "ggcnn2_synth.json").is_file():
         pytest.skip("default model not built")
-    from grasp_core.synth.jacquard import write_cornell_cpos, write_jacquard_image
+    from grasp_core.datasets import write_cornell_cpos, write_jacquard_image
 
     jac, cor = tmp_path / "jacquard", tmp_path / "cornell"
     cor.mkdir()

@@ -81,8 +81,8 @@ def test_shipped_ggcnn2_finds_the_remote_on_real_cornell_frames():
     pytest.importorskip("onnxruntime")
     from pathlib import Path
 
+    from grasp_core.datasets import read_cornell
     from grasp_core.grasp import angle_difference
-    from grasp_core.synth.jacquard import read_cornell
 
     root = Path(__file__).resolve().parents[1]
     data = root.parent / "shared" / "data" / "cornell_samples_unlabeled" / "01"

@@ -37,7 +37,29 @@ from grasp_core.robot import (
 from scipy.spatial.transform import Rotation
 
 UR5_CONFIG = Path(__file__).resolve().parents[2] / "shared" / "data" / "ur5_ros2_description" / "config" / "ur5"
+#: ur_description's UR5 numbers (kinematics, joint limits, masses) kept in the repository (source in the file).
+UR5_NUMBERS = yaml.safe_load((Path(__file__).resolve().parent / "data" / "ur5_description.yaml").read_text())
 TWO_PI = 2 * math.pi
+
+
+def ur_kinematics_file(folder: Path) -> Path:
+    """ur_description's ``default_kinematics.yaml`` layout, from :data:`UR5_NUMBERS`."""
+    path = folder / "default_kinematics.yaml"
+    path.write_text(yaml.safe_dump({"kinematics": UR5_NUMBERS["kinematics"]}))
+    return path
+
+
+def ur_joint_limits_file(folder: Path) -> Path:
+    """ur_description's ``joint_limits.yaml`` layout (``!degrees`` tags), from :data:`UR5_NUMBERS`."""
+    lines = ["joint_limits:"]
+    for name, j in UR5_NUMBERS["joint_limits"].items():
+        lines += [f"  {name}:", "    has_acceleration_limits: false", "    has_effort_limits: true",
+                  "    has_position_limits: true", "    has_velocity_limits: true",
+                  f"    max_effort: {j['max_effort']}", f"    max_position: !degrees {j['max_position']}",
+                  f"    max_velocity: !degrees {j['max_velocity']}", f"    min_position: !degrees {j['min_position']}"]
+    path = folder / "joint_limits.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def wrap(a):
@@ -247,10 +269,8 @@ def _urdf_fk(kin: dict, q: np.ndarray) -> np.ndarray:
     return t @ origin([0, 0, 0], [math.pi / 2, 0, math.pi / 2])  # flange → tool0
 
 
-def test_dh_constants_match_ur_description_kinematics():
-    path = UR5_CONFIG / "default_kinematics.yaml"
-    if not path.is_file():
-        pytest.skip(f"ur_description kinematics not available at {path}")
+def test_dh_constants_match_ur_description_kinematics(tmp_path):
+    path = ur_kinematics_file(tmp_path)
     assert dh_parameters_from_yaml(path) == UR5_DH
     kin = yaml.safe_load(path.read_text())["kinematics"]
     rng = np.random.default_rng(11)
@@ -260,9 +280,7 @@ def test_dh_constants_match_ur_description_kinematics():
 
 
 def test_dh_yaml_rejects_a_calibrated_geometry(tmp_path):
-    path = UR5_CONFIG / "default_kinematics.yaml"
-    if not path.is_file():
-        pytest.skip(f"ur_description kinematics not available at {path}")
+    path = ur_kinematics_file(tmp_path)
     data = yaml.safe_load(path.read_text())
     data["kinematics"]["forearm"]["y"] = 0.002
     bad = tmp_path / "calibrated.yaml"
@@ -271,10 +289,8 @@ def test_dh_yaml_rejects_a_calibrated_geometry(tmp_path):
         dh_parameters_from_yaml(bad)
 
 
-def test_joint_limits_from_ur_description_yaml():
-    path = UR5_CONFIG / "joint_limits.yaml"
-    if not path.is_file():
-        pytest.skip(f"ur_description joint limits not available at {path}")
+def test_joint_limits_from_ur_description_yaml(tmp_path):
+    path = ur_joint_limits_file(tmp_path)
     lim = JointLimits.from_yaml(path)
     assert lim.names == JOINT_NAMES
     np.testing.assert_allclose(lim.lower, [-TWO_PI, -TWO_PI, -math.pi, -TWO_PI, -TWO_PI, -TWO_PI])
@@ -283,6 +299,24 @@ def test_joint_limits_from_ur_description_yaml():
     assert np.all(np.isnan(lim.max_acceleration))  # UR publishes none
     np.testing.assert_allclose(lim.lower, UR5_JOINT_LIMITS.lower)
     np.testing.assert_allclose(lim.upper, UR5_JOINT_LIMITS.upper)
+
+
+def test_description_numbers_match_ur_description(tmp_path):
+    """test/data/ur5_description.yaml holds ur_description's numbers (checked where ../shared has the files)."""
+    if not (UR5_CONFIG / "default_kinematics.yaml").is_file():
+        pytest.skip(f"ur_description files not available at {UR5_CONFIG}")
+    kin = yaml.safe_load((UR5_CONFIG / "default_kinematics.yaml").read_text())["kinematics"]
+    kin.pop("hash", None)
+    assert kin == UR5_NUMBERS["kinematics"]
+    real = JointLimits.from_yaml(UR5_CONFIG / "joint_limits.yaml")
+    copy = JointLimits.from_yaml(ur_joint_limits_file(tmp_path))
+    for a in ("lower", "upper", "max_velocity"):
+        np.testing.assert_array_equal(getattr(copy, a), getattr(real, a))
+    efforts = yaml.load((UR5_CONFIG / "joint_limits.yaml").read_text(), Loader=yaml.BaseLoader)["joint_limits"]
+    assert {n: float(j["max_effort"]) for n, j in efforts.items()} == {
+        n: j["max_effort"] for n, j in UR5_NUMBERS["joint_limits"].items()}
+    phys = yaml.safe_load((UR5_CONFIG / "physical_parameters.yaml").read_text())["inertia_parameters"]
+    assert {k: phys[f"{k}_mass"] for k in UR5_NUMBERS["masses"]} == UR5_NUMBERS["masses"]
 
 
 def test_joint_limits_yaml_format_and_errors(tmp_path):

@@ -9,6 +9,7 @@ import pytest
 os.environ.setdefault("MUJOCO_GL", "egl")
 mujoco = pytest.importorskip("mujoco")
 
+from grasp_core.objects import GeomSpec, ObjectSpec  # noqa: E402
 from grasp_core.robot import TCP_OFFSET, forward_kinematics, nearest_solution  # noqa: E402
 from grasp_core.sim import (  # noqa: E402
     CellConfig,
@@ -18,7 +19,6 @@ from grasp_core.sim import (  # noqa: E402
     graspable_random_object,
     quintic_trajectory,
 )
-from grasp_core.synth.objects import GeomSpec, ObjectSpec  # noqa: E402
 
 CLEAN = CellConfig(depth_noise=False, depth_holes=False)
 
@@ -48,6 +48,28 @@ def _top_down_tool0(xy, jaw_yaw: float, tcp_z: float) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------- kinematics
+
+def test_model_uses_ur_description_masses_limits_and_efforts(cell):
+    """The arm's masses, joint ranges and actuator efforts are ur_description's (test/data/ur5_description.yaml)."""
+    from pathlib import Path
+
+    import yaml
+    from grasp_core.robot import JOINT_NAMES
+    from grasp_core.sim import model as mdl
+
+    ur = yaml.safe_load((Path(__file__).resolve().parent / "data" / "ur5_description.yaml").read_text())
+    assert mdl.UR5_MASSES == ur["masses"]
+    m = cell.model
+    links = ("shoulder", "upper_arm", "forearm", "wrist_1", "wrist_2", "wrist_3")  # each joint moves this link
+    for name, link in zip(JOINT_NAMES, links, strict=True):
+        lim = ur["joint_limits"][name]
+        j = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, name)
+        np.testing.assert_allclose(m.jnt_range[j], np.radians([lim["min_position"], lim["max_position"]]))
+        a = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_ACTUATOR, name)
+        np.testing.assert_allclose(m.actuator_forcerange[a], [-lim["max_effort"], lim["max_effort"]])
+        body = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, f"{link}_link")
+        assert m.body_mass[body] == pytest.approx(ur["masses"][link])
+
 def test_tool0_site_matches_forward_kinematics(cell):
     rng = np.random.default_rng(0)
     m, d = cell.model, cell.data

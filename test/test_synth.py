@@ -10,11 +10,12 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 mujoco = pytest.importorskip("mujoco")
 
 from grasp_core.grasp import Grasp, angle_difference  # noqa: E402
-from grasp_core.synth import jacquard  # noqa: E402
+from grasp_core.objects import KINDS, make_object  # noqa: E402
 from grasp_core.synth.generate import render_scene  # noqa: E402
 from grasp_core.synth.labels import STROKE_M  # noqa: E402
-from grasp_core.synth.objects import KINDS, make_object  # noqa: E402
 from grasp_core.synth.scene import SceneConfig, make_scene  # noqa: E402
+
+from grasp_core import datasets  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def test_determinism_same_seed(views):
         np.testing.assert_array_equal(a["depth"], b["depth"])
         np.testing.assert_array_equal(a["mask"], b["mask"])
         np.testing.assert_array_equal(np.nan_to_num(a["noisy"]), np.nan_to_num(b["noisy"]))
-        assert jacquard.format_grasps(a["grasps"]) == jacquard.format_grasps(b["grasps"])
+        assert datasets.format_grasps(a["grasps"]) == datasets.format_grasps(b["grasps"])
     other = render_scene(4, views=1)
     assert not np.array_equal(other[0]["depth"], views[0]["depth"])
 
@@ -88,13 +89,13 @@ def test_scene_settles_on_table():
 
 def test_jacquard_round_trip(tmp_path, views):
     v = views[0]
-    jacquard.write_jacquard_image(tmp_path, "000003_0", v["depth"], v["noisy"], v["rgb"], v["mask"], v["grasps"])
-    assert jacquard.jacquard_complete(tmp_path, "000003_0")
-    assert jacquard.list_jacquard(tmp_path) == ["000003_0"]
-    d, rgb, grasps = jacquard.read_jacquard(tmp_path, "000003_0", depth="perfect", rgb=True)
+    datasets.write_jacquard_image(tmp_path, "000003_0", v["depth"], v["noisy"], v["rgb"], v["mask"], v["grasps"])
+    assert datasets.jacquard_complete(tmp_path, "000003_0")
+    assert datasets.list_jacquard(tmp_path) == ["000003_0"]
+    d, rgb, grasps = datasets.read_jacquard(tmp_path, "000003_0", depth="perfect", rgb=True)
     np.testing.assert_array_equal(d, v["depth"])
     np.testing.assert_array_equal(rgb, v["rgb"])
-    dn, _, _ = jacquard.read_jacquard(tmp_path, "000003_0", depth="stereo")
+    dn, _, _ = datasets.read_jacquard(tmp_path, "000003_0", depth="stereo")
     np.testing.assert_array_equal(np.isnan(dn), np.isnan(v["noisy"]))
     assert len(grasps) == len(v["grasps"])
     for a, b in zip(grasps, v["grasps"], strict=True):
@@ -104,21 +105,21 @@ def test_jacquard_round_trip(tmp_path, views):
 
 def test_jacquard_angle_sign_convention():
     # Jacquard θ is clockwise on screen: θ = +30 → Φ = −30° (closing line pointing down-right)
-    (g,) = jacquard.parse_jacquard_grasps("100;50;30;40;20\n")
+    (g,) = datasets.parse_jacquard_grasps("100;50;30;40;20\n")
     assert abs(g.angle - math.radians(-30)) < 1e-9
-    assert jacquard.format_grasps([g]).startswith("100.00;50.00;30.00;40.00;20.00")
-    with pytest.raises(jacquard.DatasetError):
-        jacquard.parse_jacquard_grasps("1;2;3\n")
+    assert datasets.format_grasps([g]).startswith("100.00;50.00;30.00;40.00;20.00")
+    with pytest.raises(datasets.DatasetError):
+        datasets.parse_jacquard_grasps("1;2;3\n")
 
 
 def test_cornell_reader_on_generated_cpos(tmp_path):
     import cv2
 
     grasps = [Grasp(100, 80, 0.4, 40, 20), Grasp(200, 150, -1.2, 30, 15)]
-    jacquard.write_cornell_cpos(tmp_path / "pcd0042cpos.txt", grasps)
+    datasets.write_cornell_cpos(tmp_path / "pcd0042cpos.txt", grasps)
     depth = np.full((480, 640), 0.9, np.float32)
     cv2.imwrite(str(tmp_path / "pcd0042d.tiff"), depth)
-    d, _, got = jacquard.read_cornell(tmp_path, 42)
+    d, _, got = datasets.read_cornell(tmp_path, 42)
     np.testing.assert_array_equal(d, depth)
     assert len(got) == 2
     for a, b in zip(got, grasps, strict=True):
@@ -126,8 +127,8 @@ def test_cornell_reader_on_generated_cpos(tmp_path):
         assert angle_difference(a.angle, b.angle) < 1e-3
         assert abs(a.width_px - b.width_px) < 1e-2 and abs(a.length_px - b.length_px) < 1e-2
     (tmp_path / "pcd0043cpos.txt").write_text("1 2\n3 4\n5 6\n")
-    with pytest.raises(jacquard.DatasetError):
-        jacquard.parse_cornell_cpos((tmp_path / "pcd0043cpos.txt").read_text())
+    with pytest.raises(datasets.DatasetError):
+        datasets.parse_cornell_cpos((tmp_path / "pcd0043cpos.txt").read_text())
 
 
 def test_dataset_cli(tmp_path):
@@ -146,7 +147,7 @@ def test_dataset_cli(tmp_path):
 
 
 def test_mesh_folder_loader(tmp_path):
-    from grasp_core.synth.objects import find_mesh_files, mesh_object
+    from grasp_core.objects import find_mesh_files, mesh_object
 
     sub = tmp_path / "cube"
     sub.mkdir()
@@ -175,7 +176,7 @@ def _cube_obj(path, scale=1.0):
 def test_millimetre_meshes_with_mesh_scale_and_meshes_only_scenes(tmp_path):
     """A CAD part in millimetres with scale 0.001 is the same object as in metres; mesh_fraction 1 → every
     object of the scene is a mesh."""
-    from grasp_core.synth.objects import mesh_object
+    from grasp_core.objects import mesh_object
 
     _cube_obj(tmp_path / "m.obj")
     _cube_obj(tmp_path / "mm.obj", 1000.0)

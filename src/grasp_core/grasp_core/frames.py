@@ -11,43 +11,24 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .depth import DepthError, depth_to_metres
-
-DEPTH_SUFFIXES = (".npy", ".tif", ".tiff", ".png")
+from .datasets.files import DEPTH_SUFFIXES, DatasetError, read_depth, read_rgb
 
 
-class FrameError(ValueError):
-    """A frame file that cannot be read as depth."""
+class FrameError(DatasetError):
+    """A frame file that cannot be read as depth (a ValueError)."""
 
 
 def load_depth(path: str | Path) -> np.ndarray:
-    """Load a depth frame as (H, W) float32 metres with NaN holes.
+    """Load a depth frame as (H, W) float32 metres with NaN holes (valid range 0.05-10 m, as
+    :func:`grasp_core.depth.depth_to_metres`); the file is read by :func:`grasp_core.datasets.read_depth`.
 
     Raises:
         FrameError: unreadable file, unsupported type, or an 8-bit PNG (not depth).
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
     try:
-        if suffix == ".npy":
-            arr = np.load(path, allow_pickle=False)
-            if not np.issubdtype(arr.dtype, np.floating):
-                raise FrameError(f"{path.name}: .npy depth must be float metres, got {arr.dtype}")
-            return depth_to_metres(arr.astype(np.float32), "32FC1")
-        if suffix in (".tif", ".tiff", ".png"):
-            arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-            if arr is None:
-                raise FrameError(f"{path.name}: cannot read image")
-            if arr.dtype == np.uint16:
-                return depth_to_metres(arr, "16UC1")
-            if arr.dtype in (np.float32, np.float64):
-                return depth_to_metres(arr.astype(np.float32), "32FC1")
-            raise FrameError(f"{path.name}: {arr.dtype} image is not depth (need uint16 mm or float32 m)")
-    except DepthError as exc:
-        raise FrameError(f"{path.name}: {exc}") from exc
-    except OSError as exc:
-        raise FrameError(f"{path.name}: {exc}") from exc
-    raise FrameError(f"{path.name}: unsupported depth file type {suffix!r}")
+        return read_depth(path, min_depth=0.05, max_depth=10.0)
+    except DatasetError as exc:
+        raise FrameError(str(exc)) from exc
 
 
 def is_depth_file(path: Path) -> bool:
@@ -105,8 +86,8 @@ def find_colour(depth_path: str | Path) -> Path | None:
 
 
 def load_rgb(path: str | Path) -> np.ndarray:
-    """Load a colour image as (H, W, 3) uint8 RGB. Raises FrameError."""
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise FrameError(f"{Path(path).name}: cannot read colour image")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    """Load a colour image as (H, W, 3) uint8 RGB (:func:`grasp_core.datasets.read_rgb`). Raises FrameError."""
+    try:
+        return read_rgb(path)
+    except DatasetError as exc:
+        raise FrameError(str(exc)) from exc

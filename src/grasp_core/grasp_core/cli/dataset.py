@@ -83,7 +83,7 @@ def samples_sheet(out_dir: Path, ids: list[str], path: Path, n: int = 12) -> Non
     import cv2
     import numpy as np
 
-    from grasp_core.synth.jacquard import read_jacquard, read_jacquard_mask
+    from grasp_core.datasets import read_jacquard, read_jacquard_mask
 
     tiles = []
     for i in ids[:n]:
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: --mesh-fraction must be within [0, 1], got {args.mesh_fraction}", file=sys.stderr)
         return 2
     if args.objects:
-        from grasp_core.synth.objects import find_mesh_files, mesh_object
+        from grasp_core.objects import find_mesh_files, mesh_object
         try:
             for f in find_mesh_files(args.objects):
                 mesh_object(f, "check", args.mesh_scale)  # MuJoCo must load every mesh
@@ -171,8 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MUJOCO_GL", "egl")
     from tqdm import tqdm
 
+    from grasp_core.datasets import write_manifest
     from grasp_core.synth.generate import generate_scene_to_disk
-    from grasp_core.synth.jacquard import write_manifest
     from grasp_core.synth.physics import GripperParams
 
     try:

@@ -36,18 +36,18 @@ def _fail(msg: str) -> int:
 
 def list_dataset(folder: Path) -> tuple[str, list[str]]:
     """(layout, image ids): ``jacquard`` ids are grasp-file stems, ``cornell`` ids ``pcdXXXX`` stems."""
-    from grasp_core.synth.jacquard import list_jacquard
+    from grasp_core.datasets import list_cornell, list_jacquard
 
     ids = list_jacquard(folder)
     if ids:
         return "jacquard", ids
-    cornell = sorted(p.name[: -len("cpos.txt")] for p in folder.glob("pcd*cpos.txt"))
+    cornell = list_cornell(folder)
     return ("cornell", cornell) if cornell else ("", [])
 
 
 def read_image(folder: Path, layout: str, image_id: str, rgb: bool, depth: str):
     """(depth (H, W) metres NaN holes, rgb or None, ground-truth grasps) of one image."""
-    from grasp_core.synth.jacquard import read_cornell, read_jacquard
+    from grasp_core.datasets import read_cornell, read_jacquard
 
     if layout == "cornell":
         return read_cornell(folder, image_id, rgb=rgb)
@@ -77,11 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"no Jacquard (*_grasps.txt) or Cornell (pcd*cpos.txt) labels in {folder}")
     from tqdm import tqdm
 
+    from grasp_core.datasets import DatasetError
     from grasp_core.evaluate import metric_variants, scene_of
     from grasp_core.grasp import Grasp
     from grasp_core.inference import GraspDetector
     from grasp_core.model_card import ModelCardError
-    from grasp_core.synth.jacquard import DatasetError
 
     if args.split != "all":
         ids = [i for i in ids if (scene_of(i) % 10 == args.heldout_mod) == (args.split == "test")]

@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_args(args: argparse.Namespace) -> tuple[list[str], Path, str, int]:
     """(model names/paths without repeats, config path, objects source, max attempts); raises _BenchError."""
-    from ..synth.objects import find_mesh_files
+    from ..objects import find_mesh_files
 
     if args.trials < 1:
         raise _BenchError(f"--trials must be >= 1, got {args.trials}")
@@ -263,9 +263,14 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
             raise _BenchError(f"model {m!r}: {exc}") from exc
         except Exception as exc:  # noqa: BLE001 - e.g. onnxruntime refusing the file: still bad input
             raise _BenchError(f"model {m!r} cannot be loaded: {type(exc).__name__}: {exc}") from exc
+    from ..layout import CellLayout
     from ..sim import CellConfig
 
-    cell = SimCell(CellConfig(mesh_scale=args.mesh_scale))
+    try:  # the cell's table, bin, home joints and camera mount: the config's cell: section
+        layout = CellLayout.from_yaml(config)
+    except ValueError as exc:
+        raise _BenchError(str(exc)) from exc
+    cell = SimCell(CellConfig(mesh_scale=args.mesh_scale, layout=layout))
     # the executor's hand-eye calibration: here the exact camera pose the cell renders from
     extrinsics = Extrinsics.from_matrix(cell.t_base_camera)
     # a mesh that MuJoCo refuses is bad input: find it before the progress bar starts

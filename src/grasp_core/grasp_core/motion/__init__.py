@@ -9,11 +9,12 @@
 * :mod:`.pick`: :func:`run_pick` over a :class:`MotionBackend` and a :class:`Gripper`;
   :class:`BuiltinBackend` over an :class:`Arm`.
 
-Cell (``base_link`` = world, z up, table top z = 0): camera at (0.5, 0, 0.7) looking down, pick area
-(0.50, 0.00) ± 0.12 m, bin (inner 0.30 × 0.30 m, walls 0.08 m) centred at (0.25, −0.60)
-(:data:`BIN_CENTER`, :data:`BIN_INNER`, :data:`BIN_HEIGHT`: one definition for cell and executor).
+Cell (``base_link`` = world, z up): :data:`grasp_core.layout.CELL_LAYOUT` (``config/grasp.yaml``'s
+``cell:``): table top z = 0, camera at (0.5, 0, 0.7) looking down, pick area (0.50, 0.00) ± 0.12 m, bin
+(inner 0.30 × 0.30 m, walls 0.08 m) centred at (0.25, −0.60) (:data:`BIN_CENTER`, :data:`BIN_INNER`,
+:data:`BIN_HEIGHT`: that layout's values, one definition for cell and executor).
 
-Named configurations (rad, :data:`grasp_core.robot.JOINT_NAMES` order):
+Named configurations (rad, :data:`grasp_core.robot.JOINT_NAMES` order), from that layout:
 
 * :data:`HOME_JOINTS` = (π/2, −1.9, 2.3, −1.97, −1.5708, 0): shoulder panned to +y, upper arm
   raised, forearm folded back over the base, tool pointing down with tool0 at about
@@ -22,14 +23,14 @@ Named configurations (rad, :data:`grasp_core.robot.JOINT_NAMES` order):
   simulated cell starts here (:data:`grasp_core.sim.HOME_Q` is this value).
 * :data:`PLACE_JOINTS`: tool0 pointing down 0.30 m above the bin centre (0.25, −0.60): TCP at
   0.15 m, fingertips 0.13 m, 5 cm above the 0.08 m bin walls (a little higher than the nominal
-  0.25 m so that a held object clears the walls), same IK branch as HOME.
+  0.25 m so that a held object clears the walls), same IK branch as HOME:
+  :meth:`grasp_core.layout.CellLayout.place_joints` (closed-form IK nearest HOME, 1e-4 rad).
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from ..layout import CELL_LAYOUT
 from .collision import (
     BIN_CENTER,
     BIN_HEIGHT,
@@ -68,13 +69,12 @@ from .validation import (
     validate_or_raise,
 )
 
-#: Home: arm folded on the −y side of the base, out of the camera's view (module docstring), rad.
-HOME_JOINTS = np.array([math.pi / 2, -1.9, 2.3, -1.97, -1.5708, 0.0])
+#: Home: arm folded on the +y side of the base, out of the camera's view (module docstring), rad.
+HOME_JOINTS = np.array(CELL_LAYOUT.home_joints, dtype=np.float64)
 HOME_JOINTS.setflags(write=False)
 #: Place: tool0 pointing down 0.30 m above the bin centre (0.25, −0.60) (module docstring), rad.
-PLACE_JOINTS = np.array([-1.3447, -1.1688, 1.4212, -1.8232, -1.5708, -1.3447])
+PLACE_JOINTS = CELL_LAYOUT.place_joints()
 PLACE_JOINTS.setflags(write=False)
-#: Bin centre (x, y) in ``base_link``, m.
 
 __all__ = [
     "BIN_CENTER", "BIN_HEIGHT", "BIN_INNER", "HOME_JOINTS", "PLACE_JOINTS", "STAGES", "Arm", "Box",

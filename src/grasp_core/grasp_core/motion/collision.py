@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..camera import CameraIntrinsics
+from ..layout import CELL_LAYOUT, CellLayout
 from ..robot import FINGERTIP_REACH, STROKE, TCP_OFFSET, link_frames
 from .trajectory import JointTrajectory
 
@@ -110,28 +111,41 @@ class Box:
         return np.all((p >= self.lo - margin) & (p <= self.hi + margin), axis=1)
 
 
-#: The cell's bin (place target): centre (x, y) in base_link, inner side, wall height, m.
-BIN_CENTER = (0.25, -0.60)
-BIN_INNER = 0.30
-BIN_HEIGHT = 0.08
+#: The cell's bin (place target), from :data:`grasp_core.layout.CELL_LAYOUT`: centre (x, y) in
+#: base_link, inner side (x; the bin is square), wall height, m.
+BIN_CENTER = CELL_LAYOUT.bin_centre
+BIN_INNER = CELL_LAYOUT.bin_inner[0]
+BIN_HEIGHT = CELL_LAYOUT.bin_height
 
 
-def bin_walls(center=BIN_CENTER, inner_size: float = BIN_INNER, height: float = BIN_HEIGHT,
-              thickness: float = 0.01, floor_z: float = 0.0) -> tuple[Box, ...]:
+def bin_walls(center=None, inner_size=None, height: float | None = None, thickness: float | None = None,
+              floor_z: float | None = None, layout: CellLayout | None = None) -> tuple[Box, ...]:
     """The four walls of the place bin as boxes in ``base_link``.
 
+    Every argument left None comes from ``layout`` (default :data:`grasp_core.layout.CELL_LAYOUT`).
+
     Args:
-        center: (x, y) of the bin centre, m (cell default :data:`BIN_CENTER` (0.25, −0.60)).
-        inner_size: inner side length (square), m. height: wall height above ``floor_z``, m.
-        thickness: wall thickness, m. floor_z: table height, m.
+        center: (x, y) of the bin centre, m (layout ``bin_centre``, (0.25, −0.60)).
+        inner_size: inner size, m: a side length (square) or (x, y) (layout ``bin_inner``).
+        height: wall height above ``floor_z``, m (layout ``bin_height``).
+        thickness: wall thickness, m (layout ``bin_wall_thickness``).
+        floor_z: table height, m (layout ``table_z``).
+        layout: the cell layout.
     """
+    lay = layout or CELL_LAYOUT
+    center = lay.bin_centre if center is None else center
+    inner = np.broadcast_to(np.asarray(lay.bin_inner if inner_size is None else inner_size, dtype=np.float64),
+                            (2,))
+    height = lay.bin_height if height is None else height
+    t = lay.bin_wall_thickness if thickness is None else thickness
+    floor_z = lay.table_z if floor_z is None else floor_z
     cx, cy = float(center[0]), float(center[1])
-    h, t = inner_size / 2.0, thickness
+    hx, hy = float(inner[0]) / 2.0, float(inner[1]) / 2.0
     z0, z1 = floor_z, floor_z + height
-    return (Box([cx - h - t, cy - h - t, z0], [cx + h + t, cy - h, z1], "bin wall -y"),
-            Box([cx - h - t, cy + h, z0], [cx + h + t, cy + h + t, z1], "bin wall +y"),
-            Box([cx - h - t, cy - h, z0], [cx - h, cy + h, z1], "bin wall -x"),
-            Box([cx + h, cy - h, z0], [cx + h + t, cy + h, z1], "bin wall +x"))
+    return (Box([cx - hx - t, cy - hy - t, z0], [cx + hx + t, cy - hy, z1], "bin wall -y"),
+            Box([cx - hx - t, cy + hy, z0], [cx + hx + t, cy + hy + t, z1], "bin wall +y"),
+            Box([cx - hx - t, cy - hy, z0], [cx - hx, cy + hy, z1], "bin wall -x"),
+            Box([cx + hx, cy - hy, z0], [cx + hx + t, cy + hy, z1], "bin wall +x"))
 
 
 def link_points(q, spacing: float = 0.05) -> np.ndarray:
@@ -158,7 +172,7 @@ class CellCollisionChecker:
     """Table and fixed-obstacle check of arm configurations and trajectories (module docstring).
 
     Attributes:
-        table_z: table top height in ``base_link``, m (0).
+        table_z: table top height in ``base_link``, m (:data:`grasp_core.layout.CELL_LAYOUT`'s, 0).
         link_radius: radius of the UR5 links around their centre line, m (0.05).
         link_margin: extra clearance of the links above the table, m (0.03).
         fingertip_margin: clearance of the finger and body boxes above the table, m (0.005).
@@ -169,7 +183,7 @@ class CellCollisionChecker:
         spacing: sample spacing along the links, m.
     """
 
-    table_z: float = 0.0
+    table_z: float = CELL_LAYOUT.table_z
     link_radius: float = 0.05
     link_margin: float = 0.03
     fingertip_margin: float = 0.005
@@ -234,9 +248,13 @@ class CellCollisionChecker:
         return None
 
 
-def default_cell_checker(with_bin: bool = True, **kwargs) -> CellCollisionChecker:
-    """The cell's checker: the table at z = 0 and (``with_bin``) the bin walls of :func:`bin_walls`."""
-    return CellCollisionChecker(obstacles=bin_walls() if with_bin else (), **kwargs)
+def default_cell_checker(with_bin: bool = True, layout: CellLayout | None = None, **kwargs) -> CellCollisionChecker:
+    """The cell's checker: the table at the layout's ``table_z`` and (``with_bin``) the bin walls of
+    :func:`bin_walls`; ``layout`` default :data:`grasp_core.layout.CELL_LAYOUT`, ``kwargs`` go to
+    :class:`CellCollisionChecker`."""
+    lay = layout or CELL_LAYOUT
+    kwargs.setdefault("table_z", lay.table_z)
+    return CellCollisionChecker(obstacles=bin_walls(layout=lay) if with_bin else (), **kwargs)
 
 
 def in_view_cone(points, camera=(0.5, 0.0, 0.7), area_min=(0.30, -0.20), area_max=(0.70, 0.20),
@@ -365,5 +383,5 @@ class DepthCollisionMap:
         return bool(np.max(hits) >= max_points)
 
 
-__all__ = ["Box", "CellCollisionChecker", "DepthCollisionMap", "FingerGeometry", "bin_walls",
-           "default_cell_checker", "in_view_cone", "link_points"]
+__all__ = ["BIN_CENTER", "BIN_HEIGHT", "BIN_INNER", "Box", "CellCollisionChecker", "DepthCollisionMap",
+           "FingerGeometry", "bin_walls", "default_cell_checker", "in_view_cone", "link_points"]

@@ -46,10 +46,10 @@ import cv2
 import numpy as np
 import torch
 
+from ..datasets import list_jacquard, parse_jacquard_grasps, read_depth, read_mask, read_rgb
 from ..depth import CropTransform, inpaint_depth, normalise_depth, normalise_rgb
 from ..evaluate import rectangle_accuracy, scene_of, top_grasp
 from ..grasp import Grasp
-from ..synth.jacquard import list_jacquard, parse_jacquard_grasps
 from ..targets import WIDTH_SCALE_PX, grasp_target_maps, rotate_grasps
 from .losses import total_loss
 from .mtgcnn import build_model
@@ -90,13 +90,8 @@ class TrainConfig:
 
 
 def _read_depth(path: str) -> np.ndarray:
-    d = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if d is None:
-        raise FileNotFoundError(f"cannot read {path}")
-    d = d.astype(np.float32)
-    with np.errstate(invalid="ignore"):
-        d[~np.isfinite(d) | (d <= 0)] = np.nan
-    return d
+    """(H, W) float32 metres, NaN holes (:func:`grasp_core.datasets.read_depth`; DatasetError when unreadable)."""
+    return read_depth(path)
 
 
 def _inpaint_one(path: str) -> np.ndarray:
@@ -145,32 +140,26 @@ def table_plane_mask(perfect_depth: np.ndarray, above_m: float = 0.005, inlier_m
     The table is the dominant plane d = a·u + b·v + c of the image (depth in metres
     as a function of pixel column u and row v; a perspective view of a plane is not
     exactly linear in d, so the inlier band is kept small and the fit is local to the
-    table): RANSAC over ``iterations`` random pixel triples (seeded), inliers within
+    table), fitted on every 4th pixel by scikit-learn's ``RANSACRegressor`` (Fischler and
+    Bolles, CACM 1981): at most ``iterations`` random pixel triples (seeded), inliers within
     ``inlier_m``, then a least-squares refit on the best inlier set. Objects are
     closer to the camera than the table (negative residual); the floor beyond the
     table edge is farther (positive) and stays background. Used for the saliency
     target where a folder has no ``<id>_mask.png``.
     """
+    from sklearn.linear_model import LinearRegression, RANSACRegressor
+
     h, w = perfect_depth.shape
     vv, uu = np.mgrid[0:h:4, 0:w:4]
     d = perfect_depth[::4, ::4]
     ok = np.isfinite(d)
-    pts = np.stack([uu[ok], vv[ok], d[ok]], 1).astype(np.float64)
-    rng = np.random.default_rng(seed)
-    best, best_n = None, -1
-    for _ in range(iterations):
-        tri = pts[rng.choice(len(pts), 3, replace=False)]
-        a = np.c_[tri[:, :2], np.ones(3)]
-        if abs(np.linalg.det(a)) < 1e-6:
-            continue
-        coef = np.linalg.solve(a, tri[:, 2])
-        n = int((np.abs(pts[:, :2] @ coef[:2] + coef[2] - pts[:, 2]) < inlier_m).sum())
-        if n > best_n:
-            best, best_n = coef, n
-    inl = np.abs(pts[:, :2] @ best[:2] + best[2] - pts[:, 2]) < inlier_m
-    best, *_ = np.linalg.lstsq(np.c_[pts[inl, :2], np.ones(int(inl.sum()))], pts[inl, 2], rcond=None)
+    uv = np.stack([uu[ok], vv[ok]], 1).astype(np.float64)
+    ransac = RANSACRegressor(LinearRegression(), min_samples=3, residual_threshold=inlier_m, max_trials=iterations,
+                             loss="absolute_error", random_state=seed)
+    ransac.fit(uv, d[ok].astype(np.float64))
+    (a, b), c = ransac.estimator_.coef_, ransac.estimator_.intercept_
     vf, uf = np.mgrid[0:h, 0:w]
-    res = perfect_depth - (best[0] * uf + best[1] * vf + best[2])
+    res = perfect_depth - (a * uf + b * vf + c)
     return (np.nan_to_num(res, nan=0.0) < -above_m).astype(np.uint8)
 
 
@@ -179,23 +168,14 @@ def _read_perfect(path: str) -> np.ndarray:
 
 
 def _read_rgb(path: str) -> np.ndarray:
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
-    if img is None:
-        raise FileNotFoundError(f"cannot read {path}")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    """(H, W, 3) uint8 RGB (:func:`grasp_core.datasets.read_rgb`)."""
+    return read_rgb(path)
 
 
 def _read_mask(base: str) -> np.ndarray:
     """0/1 object mask of image ``base`` (folder/id): its ``_mask.png`` > 0, else from the perfect depth."""
-    try:
-        from ..synth.jacquard import read_jacquard_mask
-    except ImportError:  # older reader module without masks
-        read_jacquard_mask = None
-    if read_jacquard_mask is not None and Path(base + "_mask.png").is_file():
-        return (read_jacquard_mask(Path(base).parent, Path(base).name) > 0).astype(np.uint8)
-    m = cv2.imread(base + "_mask.png", cv2.IMREAD_UNCHANGED)
-    if m is not None:
-        return (m.reshape(m.shape[:2]) > 0).astype(np.uint8)
+    if Path(base + "_mask.png").is_file():
+        return (read_mask(base + "_mask.png") > 0).astype(np.uint8)
     return table_plane_mask(_read_depth(base + "_perfect_depth.tiff"))
 
 

@@ -23,6 +23,11 @@ centre sits slightly above the tip; 0.150 m is the nominal value this project
 uses and should be replaced by the value measured in the simulated model
 (tool0 → midpoint of the finger pads) or by the robot's configured TCP.
 
+Simulation model (:func:`gripper_xml`): the project's simplified 2F-85 in MJCF (coupling + housing
++ palm, two parallel fingers on prismatic joints along tool0 ±y, 22 × 8 × 37 mm pads centred at
+``TCP_OFFSET``), used by the simulated cell (:mod:`grasp_core.sim.model`) and the dataset's
+physics trials (:mod:`grasp_core.synth.physics`); its constants live here with the gripper's.
+
 Units: metres, radians, seconds, newtons.
 """
 from __future__ import annotations
@@ -43,11 +48,67 @@ KNUCKLE_CLOSED = 0.7929
 KNUCKLE_LIMIT = 0.8
 #: Nominal tool0 → grasp-point (pad centre) distance along tool0 z, m (see the module docstring).
 TCP_OFFSET = 0.150
+#: Pad box half sizes (x, y = thickness, z = height), m: 22 × 8 × 37 mm (the simulated 2F-85's pads).
+PAD_HALF = (0.011, 0.004, 0.0185)
 #: tool0 → fingertips along tool0 z, m: pad centre (TCP_OFFSET) + half the 37 mm pad height.
-FINGERTIP_REACH = TCP_OFFSET + 0.0185
+FINGERTIP_REACH = TCP_OFFSET + PAD_HALF[2]
 #: Maximum finger speed, m/s, and grip force, N (Robotiq specification).
 MAX_SPEED = 0.150
 MAX_FORCE = 235.0
+
+# ------------------------------------------------------------------ simulation model (MJCF)
+#: Pad friction (sliding) and contact dimension of the simulated pads.
+PAD_FRICTION, PAD_CONDIM = 1.4, 4
+#: Masses (kg): coupling + housing, each finger (2F-85 ≈ 0.9 kg in total).
+GRIPPER_BODY_MASS, FINGER_MASS = 0.70, 0.10
+#: Tendon servo stiffness (N/m) and damping (N·s/m) on the opening, reflected mass of each finger drive (kg).
+GRIP_KP, GRIP_KV, FINGER_ARMATURE = 40000.0, 400.0, 0.5
+#: MJCF contact bits of the gripper's geoms (collide with the world and the objects).
+GRIPPER_CONTACT = 'contype="1" conaffinity="1"'
+
+
+def gripper_xml(contact: str = GRIPPER_CONTACT) -> str:
+    """MJCF body ``gripper_base`` of the simulated 2F-85 (frame = tool0: z approach, y jaw closing).
+
+    Fingers: slide joints ``left_finger_joint`` / ``right_finger_joint`` (0 … STROKE/2 each, along
+    ±y), pads ``left_pad`` / ``right_pad`` (geoms and sites), site ``tcp`` at ``TCP_OFFSET``. The
+    caller adds the ``grip_opening`` tendon, the finger equality and the actuator.
+
+    Args:
+        contact: MJCF contact attributes of every geom.
+    """
+    px, py, pz = PAD_HALF
+    # Finger link behind (outboard of) the pad, from the palm (z 0.107) down to the fingertip.
+    link_top, link_bot = 0.107 - TCP_OFFSET, pz
+    lz, lc = (link_bot - link_top) / 2, (link_bot + link_top) / 2
+    pad_cls = (f'friction="{PAD_FRICTION} 0.02 0.0005" condim="{PAD_CONDIM}" solref="0.004 1" '
+               'solimp="0.95 0.99 0.001 0.5 2" priority="1"')
+
+    def finger(side: str, sign: int) -> str:
+        return (
+            f'<body name="{side}_finger" pos="0 0 {TCP_OFFSET}">'
+            f'<joint name="{side}_finger_joint" type="slide" axis="0 {sign} 0" range="0 {STROKE / 2}" '
+            f'armature="{FINGER_ARMATURE}" damping="2"/>'
+            f'<inertial pos="0 {sign * 0.010} -0.01" mass="{FINGER_MASS}" diaginertia="4e-5 4e-5 1.5e-5"/>'
+            f'<geom name="{side}_pad" type="box" size="{px} {py} {pz}" pos="0 {sign * py} 0" {pad_cls} '
+            f'{contact} rgba="0.15 0.15 0.15 1"/>'
+            f'<geom name="{side}_finger_link" type="box" size="{px} 0.004 {lz}" pos="0 {sign * 0.012} {lc}" '
+            f'{contact} rgba="0.55 0.55 0.6 1"/>'
+            f'<site name="{side}_pad" pos="0 0 0" size="0.003"/>'
+            '</body>')
+
+    return (
+        '<body name="gripper_base" gravcomp="1">'
+        f'<inertial pos="0 0 0.055" mass="{GRIPPER_BODY_MASS}" diaginertia="0.0012 0.0012 0.0005"/>'
+        f'<geom name="coupling" type="cylinder" size="0.0375 0.0075" pos="0 0 0.0075" {contact} '
+        'rgba="0.2 0.2 0.2 1"/>'
+        f'<geom name="housing" type="box" size="0.030 0.045 0.040" pos="0 0 0.055" {contact} '
+        'rgba="0.25 0.25 0.27 1"/>'
+        f'<geom name="palm" type="box" size="0.022 0.065 0.006" pos="0 0 0.101" {contact} '
+        'rgba="0.55 0.55 0.6 1"/>'
+        f'<site name="tcp" pos="0 0 {TCP_OFFSET}" size="0.004" rgba="1 0 0 0"/>'
+        + finger("left", 1) + finger("right", -1) +
+        '</body>')
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Simulated 300x300 top-down depth images of shapes at random positions, with grasp labels.
 
 Scenes reuse :mod:`grasp_core.synth` (the procedural objects of
-:func:`grasp_core.synth.objects.make_object`, the MJCF of
+:func:`grasp_core.objects.make_object`, the MJCF of
 :func:`grasp_core.synth.scene.build_mjcf` and the renderer of
 :func:`grasp_core.synth.scene.render_view`). Objects are placed at rest on the
 table (no physics: prisms lie on their base, cylinders lie on their side) at
@@ -22,7 +22,7 @@ side at its centre (a lying cylinder: across its axis at the centre and at
 ±half its half length; an L/T arm: across the arm at its centre; a star arm:
 across the arm at 0.65 of its length; a ring segment: across the segment);
 width = piece thickness + 1 cm (opening, px), length = 1.5 cm (jaw size, px). Objects are
-:func:`grasp_core.synth.objects.make_object` samples scaled by 0.55 (so that four fit in the view).
+:func:`grasp_core.objects.make_object` samples scaled by 0.55 (so that four fit in the view).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..grasp import wrap_angle
-from ..synth.objects import GeomSpec, ObjectSpec, make_object
+from ..objects import GeomSpec, ObjectSpec, make_object
 from ..synth.scene import Camera, Scene, build_mjcf, render_view
 
 #: The detector's training shapes, in class order.

@@ -14,9 +14,10 @@ Everything here is the project's own model, written from published numbers (no m
   efforts 150/150/150/28/28/28 N·m (the actuators' force ranges).
 * Gripper: a simplified Robotiq 2F-85 (coupling + housing + two parallel fingers on prismatic
   joints along tool0 ±y, one tendon actuator, equality-coupled), pad centres at
-  :data:`grasp_core.robot.TCP_OFFSET` along tool0 z.
+  :data:`grasp_core.robot.TCP_OFFSET` along tool0 z: :func:`grasp_core.robot.gripper.gripper_xml`.
+* Table and bin: :class:`grasp_core.layout.CellLayout`.
 
-Frames: world = ``base_link`` (REP 103, z up), table top at z = 0.
+Frames: world = ``base_link`` (REP 103, z up), table top at the layout's ``table_z`` (0).
 """
 from __future__ import annotations
 
@@ -27,8 +28,21 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..camera import CameraIntrinsics
-from ..robot import JOINT_NAMES, TCP_OFFSET, UR5_DH
-from ..synth.objects import ObjectSpec
+from ..layout import CELL_LAYOUT, CellLayout
+from ..objects import ObjectSpec
+from ..robot import JOINT_NAMES, UR5_DH
+from ..robot.gripper import (  # noqa: F401  (re-exported: the gripper's MJCF and constants)
+    FINGER_ARMATURE,
+    FINGER_MASS,
+    FINGERTIP_REACH,
+    GRIP_KP,
+    GRIP_KV,
+    GRIPPER_BODY_MASS,
+    PAD_HALF,
+    STROKE,
+    TCP_OFFSET,
+    gripper_xml,
+)
 
 # ------------------------------------------------------------------------------------- UR5 data
 #: ur_description physical_parameters.yaml (UR5): link masses, kg.
@@ -60,15 +74,10 @@ ARM_KV = (600.0, 600.0, 250.0, 40.0, 40.0, 20.0)
 ARM_ARMATURE = (0.4, 0.4, 0.2, 0.06, 0.06, 0.06)
 
 # ------------------------------------------------------------------------------------- gripper data
-#: Pad box half sizes (x, y = thickness, z = height), m: 22 × 8 × 37 mm.
-PAD_HALF = (0.011, 0.004, 0.0185)
-#: Fingertip distance from tool0 along z, m.
-FINGERTIP_Z = TCP_OFFSET + PAD_HALF[2]
-GRIPPER_STROKE = 0.085
-#: Masses (kg): coupling + housing, each finger (2F-85 ≈ 0.9 kg in total).
-GRIPPER_BODY_MASS, FINGER_MASS = 0.70, 0.10
-#: Tendon servo stiffness (N/m) and damping (N·s/m) on the opening, reflected mass of each finger drive (kg).
-GRIP_KP, GRIP_KV, FINGER_ARMATURE = 40000.0, 400.0, 0.5
+#: Fingertip distance from tool0 along z, m (:data:`grasp_core.robot.FINGERTIP_REACH`); the gripper's
+#: MJCF and constants live in :mod:`grasp_core.robot.gripper`.
+FINGERTIP_Z = FINGERTIP_REACH
+GRIPPER_STROKE = STROKE
 
 # ------------------------------------------------------------------------------------- collisions
 # contype/conaffinity bits: 1 = world, objects, gripper; 2 = arm links (touch objects only).
@@ -83,14 +92,12 @@ def _f(v) -> str:
 
 def rpy_quat(roll: float, pitch: float, yaw: float) -> np.ndarray:
     """(w, x, y, z) quaternion of URDF rpy (fixed-axis X, then Y, then Z: R = Rz·Ry·Rx)."""
-    x, y, z, w = Rotation.from_euler("xyz", [roll, pitch, yaw]).as_quat()
-    return np.array([w, x, y, z])
+    return Rotation.from_euler("xyz", [roll, pitch, yaw]).as_quat(scalar_first=True)
 
 
 def mat_quat(r: np.ndarray) -> np.ndarray:
-    """(w, x, y, z) quaternion of a (3, 3) rotation matrix."""
-    x, y, z, w = Rotation.from_matrix(np.asarray(r, dtype=np.float64)).as_quat()
-    return np.array([w, x, y, z])
+    """(w, x, y, z) quaternion (MuJoCo's order) of a (3, 3) rotation matrix."""
+    return Rotation.from_matrix(np.asarray(r, dtype=np.float64)).as_quat(scalar_first=True)
 
 
 def _inertial(link: str) -> str:
@@ -111,42 +118,6 @@ def _tool0_in_wrist3() -> np.ndarray:
     r_flange = Rotation.from_euler("xyz", [0.0, -math.pi / 2, -math.pi / 2])
     r_tool0 = Rotation.from_euler("xyz", [math.pi / 2, 0.0, math.pi / 2])
     return (r_flange * r_tool0).as_matrix()
-
-
-def gripper_xml() -> str:
-    """The 2F-85-like gripper body (child of wrist_3_link, frame = tool0)."""
-    px, py, pz = PAD_HALF
-    # Finger link behind (outboard of) the pad, from the palm (z 0.107) down to the fingertip.
-    link_top, link_bot = 0.107 - TCP_OFFSET, pz
-    lz, lc = (link_bot - link_top) / 2, (link_bot + link_top) / 2
-    pad_cls = ('friction="1.4 0.02 0.0005" condim="4" solref="0.004 1" '
-               'solimp="0.95 0.99 0.001 0.5 2" priority="1"')
-
-    def finger(side: str, sign: int) -> str:
-        return (
-            f'<body name="{side}_finger" pos="0 0 {TCP_OFFSET}">'
-            f'<joint name="{side}_finger_joint" type="slide" axis="0 {sign} 0" range="0 {GRIPPER_STROKE / 2}" '
-            f'armature="{FINGER_ARMATURE}" damping="2"/>'
-            f'<inertial pos="0 {sign * 0.010} -0.01" mass="{FINGER_MASS}" diaginertia="4e-5 4e-5 1.5e-5"/>'
-            f'<geom name="{side}_pad" type="box" size="{px} {py} {pz}" pos="0 {sign * py} 0" {pad_cls} '
-            f'{_WORLD_COL} rgba="0.15 0.15 0.15 1"/>'
-            f'<geom name="{side}_finger_link" type="box" size="{px} 0.004 {lz}" pos="0 {sign * 0.012} {lc}" '
-            f'{_WORLD_COL} rgba="0.55 0.55 0.6 1"/>'
-            f'<site name="{side}_pad" pos="0 0 0" size="0.003"/>'
-            '</body>')
-
-    return (
-        '<body name="gripper_base" gravcomp="1">'
-        f'<inertial pos="0 0 0.055" mass="{GRIPPER_BODY_MASS}" diaginertia="0.0012 0.0012 0.0005"/>'
-        f'<geom name="coupling" type="cylinder" size="0.0375 0.0075" pos="0 0 0.0075" {_WORLD_COL} '
-        'rgba="0.2 0.2 0.2 1"/>'
-        f'<geom name="housing" type="box" size="0.030 0.045 0.040" pos="0 0 0.055" {_WORLD_COL} '
-        'rgba="0.25 0.25 0.27 1"/>'
-        f'<geom name="palm" type="box" size="0.022 0.065 0.006" pos="0 0 0.101" {_WORLD_COL} '
-        'rgba="0.55 0.55 0.6 1"/>'
-        f'<site name="tcp" pos="0 0 {TCP_OFFSET}" size="0.004" rgba="1 0 0 0"/>'
-        + finger("left", 1) + finger("right", -1) +
-        '</body>')
 
 
 def arm_xml(board_body: str = "") -> str:
@@ -180,7 +151,7 @@ def arm_xml(board_body: str = "") -> str:
         f'{grav}>{_joint(5)}{_inertial("wrist_3")}'
         f'<geom type="cylinder" size="{WRIST_R} 0.035" pos="0 0 -0.035" {_ARM_COL} rgba="0.45 0.6 0.75 1"/>'
         f'<site name="tool0" quat="{_f(r_tool0)}" size="0.005"/>'
-        f'<frame quat="{_f(r_tool0)}">{gripper_xml()}{board_body}</frame>'
+        f'<frame quat="{_f(r_tool0)}">{gripper_xml(_WORLD_COL)}{board_body}</frame>'
         '</body></body></body></body></body></body></body>'
     )
 
@@ -279,15 +250,15 @@ def board_xml(board: BoardMount) -> tuple[str, str]:
     return assets, body
 
 
-def build_cell_xml(camera: CameraPlacement, objects: list[PlacedObject], bin_centre=(0.25, -0.55),
-                   bin_inner=(0.20, 0.20), bin_height: float = 0.08, timestep: float = 0.002,
-                   grip_force: float = 100.0, board: BoardMount | None = None) -> str:
+def build_cell_xml(camera: CameraPlacement, objects: list[PlacedObject], layout: CellLayout | None = None,
+                   timestep: float = 0.002, grip_force: float = 100.0, board: BoardMount | None = None) -> str:
     """MJCF string of the whole cell.
 
     Args:
         camera: the overhead camera.
         objects: objects to drop (free bodies named after their specs).
-        bin_centre, bin_inner, bin_height: the placing bin (open box on the table), m.
+        layout: table and placing bin (an open box on the table) (default
+            :data:`grasp_core.layout.CELL_LAYOUT`).
         timestep: s. grip_force: the gripper actuator's force limit, N.
         board: optional calibration plate on the flange (:class:`BoardMount`; its texture PNG must be
             passed to MuJoCo in the assets, under ``board.texture``). None: no plate (default).
@@ -300,9 +271,13 @@ def build_cell_xml(camera: CameraPlacement, objects: list[PlacedObject], bin_cen
     if board is not None:
         board_assets, board_body = board_xml(board)
         assets.append(board_assets)
-    bx, by = bin_centre
-    hx, hy = bin_inner[0] / 2, bin_inner[1] / 2
-    t, hz = 0.004, bin_height / 2
+    lay = layout or CELL_LAYOUT
+    bx, by = lay.bin_centre
+    hx, hy = lay.bin_inner[0] / 2, lay.bin_inner[1] / 2
+    t, hz = lay.bin_wall_thickness / 2, lay.bin_height / 2
+    (x0, x1), (y0, y1), tz = lay.table_x, lay.table_y, lay.table_thickness / 2
+    table_pos = _f([(x0 + x1) / 2, (y0 + y1) / 2, lay.table_z - tz])
+    table_size = _f([(x1 - x0) / 2, (y1 - y0) / 2, tz])
     bin_col = f'{_WORLD_COL} rgba="0.2 0.35 0.6 1"'
     world = [
         # directional lights without shadows: the arm beside the view casts none into the image
@@ -310,9 +285,9 @@ def build_cell_xml(camera: CameraPlacement, objects: list[PlacedObject], bin_cen
         'specular="0.1 0.1 0.1" castshadow="false"/>',
         '<light name="side" directional="true" pos="-0.6 -0.8 1.5" dir="0.4 0.5 -0.6" diffuse="0.3 0.3 0.3" '
         'specular="0 0 0" castshadow="false"/>',
-        f'<geom name="table" type="box" pos="0.3 0 -0.02" size="0.65 0.8 0.02" {_WORLD_COL} '
+        f'<geom name="table" type="box" pos="{table_pos}" size="{table_size}" {_WORLD_COL} '
         'friction="0.7 0.005 0.0001" rgba="0.62 0.55 0.45 1"/>',
-        f'<body name="bin" pos="{bx} {by} 0">'
+        f'<body name="bin" pos="{bx} {by} {_f(lay.table_z)}">'
         f'<geom name="bin_floor" type="box" pos="0 0 0.002" size="{hx} {hy} 0.002" {bin_col}/>'
         f'<geom name="bin_wall_px" type="box" pos="{hx + t} 0 {hz}" size="{t} {hy + 2 * t} {hz}" {bin_col}/>'
         f'<geom name="bin_wall_nx" type="box" pos="{-hx - t} 0 {hz}" size="{t} {hy + 2 * t} {hz}" {bin_col}/>'

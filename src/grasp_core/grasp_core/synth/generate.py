@@ -24,33 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..datasets.jacquard import jacquard_complete, write_jacquard_image
+from ..depth_noise import kinect_noise
 from ..grasp import Grasp, wrap_angle
-from .jacquard import jacquard_complete, write_jacquard_image
 from .labels import OPEN_MARGIN_M, antipodal_grasps
-from .objects import find_mesh_files, mesh_object
-from .scene import Camera, Scene, SceneConfig, kinect_noise, make_scene, render_view, sample_camera
-
-#: Near clipping distance of the renderer, m (objects are ≥ 0.3 m from every camera).
-NEAR_CLIP_M = 0.02
+from .scene import NEAR_CLIP_M, Camera, Scene, SceneConfig, build_scene, render_view, sample_camera  # noqa: F401
 
 
 def image_id(scene_index: int, view: int) -> str:
     return f"{scene_index:06d}_{view}"
-
-
-def build_scene(seed: int, cfg: SceneConfig | None = None, mesh_dir: str | None = None,
-                mesh_scale: float = 1.0) -> Scene:
-    """The settled scene of ``seed`` (procedural objects, half from ``mesh_dir`` when given, each mesh
-    scaled by ``mesh_scale``: 0.001 for millimetres), its renderer's near plane at :data:`NEAR_CLIP_M`."""
-    mesh_specs = None
-    if mesh_dir:
-        files = find_mesh_files(mesh_dir)
-        mesh_specs = [lambda rng, name, f=f: mesh_object(f, name, mesh_scale) for f in files]
-    scene = make_scene(seed, cfg or SceneConfig(), mesh_specs)
-    # MJCF's <map znear> is a fraction of the model extent, which a 3 m table makes ≈ 8.5 m: the near
-    # plane would sit 0.42 m from the camera and cut the tops off objects seen from 0.45 m. Make it 2 cm.
-    scene.model.vis.map.znear = NEAR_CLIP_M / scene.model.stat.extent
-    return scene
 
 
 def project_grasp(g, cam: Camera, labels: np.ndarray, pad_width: float) -> Grasp | None:
@@ -120,7 +102,7 @@ def render_scene(seed: int, views: int = 1, cfg: SceneConfig | None = None, mesh
     out, trials, kept = [], [], []
     try:
         if physics:
-            from ..sim.model import PAD_HALF
+            from ..robot.gripper import PAD_HALF
             from .physics import GraspTrials, GripperParams, world_candidates
 
             params = params or GripperParams()

@@ -28,8 +28,9 @@ import cv2
 import numpy as np
 
 from ..grasp import Grasp, angle_difference, wrap_angle
+from ..robot.gripper import STROKE
 
-STROKE_M = 0.085          # Robotiq 2F-85 stroke
+STROKE_M = STROKE         # Robotiq 2F-85 stroke (grasp_core.robot.STROKE)
 FINGER_THICKNESS_M = 0.010
 JAW_LENGTH_M = 0.020
 OPEN_MARGIN_M = 0.008     # opening = contact distance + margin

@@ -14,7 +14,7 @@ candidate of a settled scene from :func:`grasp_core.synth.scene.make_scene`:
 2. **Trial** (:class:`GraspTrials`): the scene's MJCF is compiled once more with a
    free-floating hand: world x, y, z slides and a yaw hinge, each driven by a
    stiff position servo, carrying the project's gripper body
-   (:func:`grasp_core.sim.model.gripper_xml`: pads 22 × 8 × 37 mm, friction 1.4,
+   (:func:`grasp_core.robot.gripper.gripper_xml`: pads 22 × 8 × 37 mm, friction 1.4,
    condim 4, two slide fingers coupled by an equality, one force-limited tendon
    servo). For each candidate the settled state is restored
    (``mj_resetData`` + the settled ``qpos``/``qvel``; no recompilation), then:
@@ -47,21 +47,21 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..sim.model import (
+from ..robot.gripper import (
     FINGER_MASS,
     GRIP_KP,
     GRIP_KV,
     GRIPPER_BODY_MASS,
-    GRIPPER_STROKE,
+    PAD_CONDIM,
+    PAD_FRICTION,
     PAD_HALF,
     TCP_OFFSET,
     gripper_xml,
 )
+from ..robot.gripper import STROKE as GRIPPER_STROKE
 from .labels import antipodal_grasps
-from .scene import Camera, Scene
+from .scene import Camera, Scene, build_scene, render_view
 
-#: Pad friction and contact dimension of the project's gripper model (``sim.model.gripper_xml``).
-PAD_FRICTION, PAD_CONDIM = 1.4, 4
 #: Fingertip height below the pad centre, m.
 FINGERTIP_BELOW_PAD = PAD_HALF[2]
 #: Height of the top-down candidate camera above the scene target, m, and its focal length, px.
@@ -75,7 +75,7 @@ class GripperParams:
     """The free-floating gripper and the trial's motion.
 
     The gripper itself (pads, their friction and condim, masses, the closing servo's
-    gains) is the project's model, :func:`grasp_core.sim.model.gripper_xml`;
+    gains) is the project's model, :func:`grasp_core.robot.gripper.gripper_xml`;
     :meth:`as_dict` records those fixed values beside these settings.
 
     Attributes:
@@ -190,8 +190,6 @@ def world_candidates(scene: Scene, rng: np.random.Generator, per_object: int, re
     Returns:
         candidates, object by object (index order).
     """
-    from .scene import render_view
-
     params = params or GripperParams()
     cam = top_camera(scene)
     view = render_view(scene, cam, renderer)
@@ -399,7 +397,7 @@ class GraspTrials:
 
 def replay_trial(seed: int, grasp: WorldGrasp | dict, mesh_dir: str | None = None,
                  params: GripperParams | None = None) -> TrialResult:
-    """Rebuild scene ``seed`` (:func:`grasp_core.synth.scene.make_scene`, default config) and try one grasp.
+    """Rebuild scene ``seed`` (:func:`grasp_core.synth.scene.build_scene`, default config) and try one grasp.
 
     Args:
         seed: the scene seed (dataset seed + scene index).
@@ -407,8 +405,6 @@ def replay_trial(seed: int, grasp: WorldGrasp | dict, mesh_dir: str | None = Non
         mesh_dir: the dataset's ``--objects`` folder, if any.
         params: gripper parameters (default: :class:`GripperParams`).
     """
-    from .generate import build_scene
-
     if isinstance(grasp, dict):
         grasp = WorldGrasp.from_dict(grasp)
     return GraspTrials(build_scene(seed, mesh_dir=mesh_dir), params).run(grasp)

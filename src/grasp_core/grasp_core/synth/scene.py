@@ -18,12 +18,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
+from scipy.spatial.transform import Rotation
 
-from .objects import ObjectSpec, random_object
+from ..depth_noise import kinect_noise  # noqa: F401  (re-exported: the one Kinect noise model)
+from ..objects import ObjectSpec, find_mesh_files, mesh_object, random_object
 
 IMAGE_W, IMAGE_H = 640, 480
+#: Near clipping distance of the renderer, m (objects are ≥ 0.3 m from every camera).
+NEAR_CLIP_M = 0.02
 DEFAULT_F = 525.0
 
 
@@ -158,10 +161,9 @@ def _random_quat_yaw(rng: np.random.Generator, full: bool) -> np.ndarray:
     n = np.linalg.norm(ax)
     qt = np.array([math.cos(ang / 2), *(math.sin(ang / 2) * ax / max(n, 1e-9))])
     qy = np.array([math.cos(yaw / 2), 0, 0, math.sin(yaw / 2)])
-    w1, x1, y1, z1 = qt
-    w2, x2, y2, z2 = qy
-    return np.array([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2, w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-                     w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2])
+    # (w, x, y, z) of the tilt composed with the yaw (Hamilton product qt ⊗ qy)
+    return (Rotation.from_quat(qt, scalar_first=True) * Rotation.from_quat(qy, scalar_first=True)).as_quat(
+        scalar_first=True)
 
 
 @dataclass
@@ -315,41 +317,16 @@ def render_view(scene: Scene, cam: Camera, renderer=None) -> View:
     return View(depth, rgb, labels, cam)
 
 
-def kinect_noise(depth: np.ndarray, rng: np.random.Generator, level: float = 1.0) -> np.ndarray:
-    """Kinect-like noisy depth with holes (NaN) from a perfect depth image.
-
-    Model: axial Gaussian noise σ(z) = 0.0012 + 0.0019·(z − 0.4)² m (Nguyen,
-    Izadi, Lovell, 3DIMPVT 2012, Eq. 5), a small low-frequency offset field,
-    random dropout blobs, and holes along depth discontinuities (shadow /
-    mixed-pixel edges), each scaled by ``level``.
-
-    Args:
-        depth: (H, W) float32 metres, no holes.
-        rng: numpy Generator.
-        level: 0 = perfect, 1 = typical, >1 = worse.
-
-    Returns:
-        (H, W) float32 metres, NaN at holes.
-    """
-    h, w = depth.shape
-    z = depth.astype(np.float32)
-    sigma = (0.0012 + 0.0019 * (z - 0.4) ** 2) * level
-    out = z + rng.normal(size=z.shape).astype(np.float32) * sigma
-    low = cv2.resize(rng.normal(size=(6, 8)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
-    out += low * 0.002 * level
-    holes = np.zeros((h, w), bool)
-    # dropout blobs
-    if level > 0:
-        field_ = cv2.GaussianBlur(rng.uniform(size=(h // 8, w // 8)).astype(np.float32), (0, 0), 1.5)
-        field_ = cv2.resize(field_, (w, h), interpolation=cv2.INTER_LINEAR)
-        thr = np.quantile(field_, 1 - rng.uniform(0.0, 0.04) * level)
-        holes |= field_ > thr
-        holes |= rng.uniform(size=(h, w)) < 0.005 * level
-        # holes at depth edges
-        gx = cv2.Sobel(z, cv2.CV_32F, 1, 0, ksize=3) / 8
-        gy = cv2.Sobel(z, cv2.CV_32F, 0, 1, ksize=3) / 8
-        edge = (np.hypot(gx, gy) > 0.008).astype(np.uint8)
-        edge = cv2.dilate(edge, np.ones((3, 3), np.uint8), iterations=int(rng.integers(0, 3)))
-        holes |= (edge > 0) & (rng.uniform(size=(h, w)) < 0.6 * min(level, 1.5))
-    out[holes] = np.nan
-    return out
+def build_scene(seed: int, cfg: SceneConfig | None = None, mesh_dir: str | None = None,
+                mesh_scale: float = 1.0) -> Scene:
+    """The settled scene of ``seed`` (procedural objects, half from ``mesh_dir`` when given, each mesh
+    scaled by ``mesh_scale``: 0.001 for millimetres), its renderer's near plane at :data:`NEAR_CLIP_M`."""
+    mesh_specs = None
+    if mesh_dir:
+        files = find_mesh_files(mesh_dir)
+        mesh_specs = [lambda rng, name, f=f: mesh_object(f, name, mesh_scale) for f in files]
+    scene = make_scene(seed, cfg or SceneConfig(), mesh_specs)
+    # MJCF's <map znear> is a fraction of the model extent, which a 3 m table makes ≈ 8.5 m: the near
+    # plane would sit 0.42 m from the camera and cut the tops off objects seen from 0.45 m. Make it 2 cm.
+    scene.model.vis.map.znear = NEAR_CLIP_M / scene.model.stat.extent
+    return scene
