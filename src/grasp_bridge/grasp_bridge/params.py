@@ -50,3 +50,20 @@ def refuse_use_sim_time_change(node) -> None:
         return SetParametersResult(successful=True)
 
     node.add_on_set_parameters_callback(check)
+
+
+def declare_layout(node):
+    """Declare the cell layout's ``cell.*`` parameters (read-only; config/grasp.yaml's ``/**`` section)
+    and return the :class:`grasp_core.layout.CellLayout` they describe.
+
+    Raises:
+        ValueError: a bad layout value (the message names it).
+    """
+    from grasp_core.layout import CellLayout
+
+    values = {}
+    for key, default in CellLayout().to_parameters().items():
+        desc = ParameterDescriptor(description="cell layout (base_link, m / rad)", read_only=True)
+        values[key] = node.declare_parameter(key, default, desc).value
+    return CellLayout.from_parameters({k: list(v) if isinstance(v, (list, tuple)) or hasattr(v, "tolist")
+                                       else v for k, v in values.items()})

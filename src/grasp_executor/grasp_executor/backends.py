@@ -39,7 +39,8 @@ class BuiltinRosBackend:
                           clock_timeout_s=config.robot_clock_timeout_s, permit=safety.permit,
                           callback_group=callback_group)
         self.arm.abort = safety.abort
-        self.impl = motion.BuiltinBackend(self.arm, config.motion_limits(), collision=motion.default_cell_checker())
+        self.impl = motion.BuiltinBackend(self.arm, config.motion_limits(),
+                                           collision=motion.default_cell_checker(layout=getattr(node, 'layout', None)))
 
     def state_problem(self) -> str:
         """"" when the robot state is fresh, else why not."""

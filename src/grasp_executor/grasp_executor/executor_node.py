@@ -46,10 +46,11 @@ import threading
 import time
 from dataclasses import replace
 
+import numpy as np
 from grasp_bridge.camera_info import camera_info_to_intrinsics
 from grasp_bridge.image import image_to_numpy
 from grasp_bridge.log import OncePerCause
-from grasp_bridge.params import declare_config, refuse_use_sim_time_change
+from grasp_bridge.params import declare_config, declare_layout, refuse_use_sim_time_change
 from grasp_bridge.plugins import load_plugin
 from grasp_bridge.qos import result_qos, sensor_qos
 from grasp_bridge.runtime import spin_node
@@ -86,11 +87,14 @@ class ExecutorNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("grasp_executor", **kwargs)
         self.cfg = cfg = declare_config(self, ExecutorConfig)
+        self.layout = declare_layout(self)  # cell.*: table, bin, home and place (config/grasp.yaml's /** section)
         refuse_use_sim_time_change(self)
         self.base_frame = cfg.base_frame
         self.vconfig = cfg.validation_config()
-        self.home_joints = cfg.joints("home_joints")
-        self.place_joints = cfg.joints("place_joints")
+        # [0.0] = the layout's home and its place joints (IK over the bin)
+        self.home_joints = (cfg.joints("home_joints") if len(cfg.home_joints) == 6
+                            else np.asarray(self.layout.home_joints, dtype=np.float64))
+        self.place_joints = cfg.joints("place_joints") if len(cfg.place_joints) == 6 else self.layout.place_joints()
         self.frames = FrameResolver(self, cfg.base_frame, cfg.use_tf, cfg.extrinsics)
         self.safety = Safety(armed=cfg.start_armed)
         self.log_once = OncePerCause(self.get_logger())  # WARN once per cause, DEBUG after

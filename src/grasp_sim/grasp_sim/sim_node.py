@@ -53,7 +53,7 @@ from geometry_msgs.msg import Pose
 from grasp_bridge.camera_info import intrinsics_to_camera_info
 from grasp_bridge.image import numpy_to_image
 from grasp_bridge.log import OncePerCause
-from grasp_bridge.params import declare_config
+from grasp_bridge.params import declare_config, declare_layout
 from grasp_bridge.qos import sensor_qos
 from grasp_bridge.runtime import spin_node
 from grasp_core.config import SimConfig
@@ -190,7 +190,8 @@ class SimNode(Node):
         cam_ns = cfg.camera_namespace.rstrip("/")
         self.gripper_default_effort = cfg.gripper_max_effort
         self.gripper_timeout = cfg.gripper_timeout_s
-        cfg_kwargs = {"depth_noise": depth_noise, "depth_holes": depth_holes}
+        self.layout = declare_layout(self)
+        cfg_kwargs = {"depth_noise": depth_noise, "depth_holes": depth_holes, "layout": self.layout}
         if extrinsics:
             cfg_kwargs["extrinsics"] = extrinsics
         self.cell = SimCell(CellConfig(**cfg_kwargs))
