@@ -113,10 +113,41 @@ class RosArm:
         self._received = -math.inf  # time.monotonic() of the last /joint_states
         self._received_clock = -math.inf  # node-clock time of its receipt
         self.pub = node.create_publisher(JointTrajectory, trajectory_topic, QoSProfile(depth=10))
-        node.create_subscription(JointState, joint_states_topic, self._on_joint_states, QoSProfile(depth=10),
-                                 callback_group=callback_group)
+        # /joint_states on a node and thread of its own: the owner's executor may be busy taking large
+        # messages (depth images, candidate arrays) — the joint state must not wait behind them
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.parameter import Parameter
+
+        sim = Parameter("use_sim_time", value=self._sim_time_of(node))
+        self._js_node = rclpy.create_node(f"{node.get_name()}_joint_states", namespace=node.get_namespace(),
+                                          context=node.context, parameter_overrides=[sim])
+        self._js_node.create_subscription(JointState, joint_states_topic, self._on_joint_states,
+                                          QoSProfile(depth=10))
+        self._js_exec = SingleThreadedExecutor(context=node.context)
+        self._js_exec.add_node(self._js_node)
+        self._js_thread = threading.Thread(target=self._spin_js, name="joint_states", daemon=True)
+        self._js_thread.start()
         self.last_error = ""
         self.robot_lost = False
+
+    @staticmethod
+    def _sim_time_of(node) -> bool:
+        try:
+            return bool(node.get_parameter("use_sim_time").value)
+        except Exception:  # noqa: BLE001
+            return False
+
+    def _spin_js(self) -> None:
+        try:
+            self._js_exec.spin()
+        except Exception:  # noqa: BLE001 - context shut down: the thread ends with it
+            pass
+
+    def close(self) -> None:
+        """Stop the joint-state thread and destroy its node."""
+        self._js_exec.shutdown(timeout_sec=1.0)
+        self._js_node.destroy_node()
 
     def _on_joint_states(self, msg: JointState) -> None:
         names = list(msg.name)

@@ -60,3 +60,6 @@ class BuiltinRosBackend:
 
     def stop(self) -> None:
         self.arm.stop()
+
+    def close(self) -> None:
+        self.arm.close()

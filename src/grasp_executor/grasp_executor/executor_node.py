@@ -473,6 +473,9 @@ class ExecutorNode(Node):
         worker = getattr(self, "_worker", None)
         if worker is not None and worker.is_alive():
             worker.join(timeout=2.0)
+        close = getattr(getattr(self, "backend", None), "close", None)
+        if close is not None:
+            close()
         return super().destroy_node()
 
 
