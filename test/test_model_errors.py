@@ -104,3 +104,19 @@ def test_detector_node_exits_2_with_one_line(spawn_node, tmp_path, case):
     log = node.stderr()
     errors = [line for line in log.splitlines() if line.startswith("grasp_detector: error:")]
     assert len(errors) == 1 and "Traceback" not in log, log
+
+
+@pytest.mark.ros
+def test_run_sh_dir_exits_2_with_one_line_on_a_truncated_model(ros_env, domain_id, tmp_path):
+    spec = dict(BAD["truncated_onnx"])
+    spec.pop("match")
+    card = _card(tmp_path, **spec)
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    np.save(frames / "f_depth.npy", np.full((120, 160), 0.7, np.float32))
+    out = subprocess.run([sys.executable, "-m", "grasp_bringup.main", str(frames), "--model", str(card),
+                          "--output", str(tmp_path / "out")], env=dict(ros_env, ROS_DOMAIN_ID=str(domain_id)),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stdout + out.stderr
+    errors = [line for line in out.stderr.splitlines() if line.startswith("grasp_run: error:")]
+    assert len(errors) == 1 and "ONNX Runtime cannot load" in errors[0] and "Traceback" not in out.stderr, out.stderr
