@@ -101,9 +101,12 @@ def test_only_the_executor_commands_the_robot_and_only_the_detector_publishes_ca
         return {e.rsplit("/", 1)[1] for e in RULES if allowed(e, qual, name)}
 
     assert who("publish", "/grasp_candidates") == {"grasp_detector", "external_grasp_publisher"}
-    assert who("publish", TRAJ) == {"grasp_executor"}
-    assert who("call", GRIP) == {"grasp_executor"}
-    assert who("call", FJT) == {"grasp_executor"}
+    # every controller the launch file can give the executor (MuJoCo/UR driver, Gazebo; Robotiq under /robotiq)
+    for controller in ("scaled_joint_trajectory_controller", "joint_trajectory_controller"):
+        assert who("publish", f"/{controller}/joint_trajectory") == {"grasp_executor"}
+        assert who("call", f"/{controller}/follow_joint_trajectory") == {"grasp_executor"}
+    for gripper in (GRIP, "/robotiq" + GRIP):
+        assert who("call", gripper) == {"grasp_executor"}
     assert who("call", "/grasp_executor/pick") == {"operator"}
     assert who("request", "/grasp_executor/arm") == {"operator"}  # arming: the operator only
     assert who("publish", "/depth/image") == who("publish", "/depth/camera_info") == {"grasp_camera"}

@@ -123,11 +123,11 @@ class DetectorNode(Node):
         if info is None or now - info > INFO_TIMEOUT_S:
             if not self._warned_info:
                 self._warned_info = True
-                since = "ever" if info is None else f"for {now - info:.1f} s"
+                since = "yet" if info is None else f"for {now - info:.1f} s"
                 self.get_logger().warning(
                     f"depth images arrive on {self.image_sub.topic_name} but no camera_info on "
-                    f"{self.info_sub.topic_name} {'has arrived' if info is None else 'arrived'} {since} "
-                    f"(> {INFO_TIMEOUT_S:.0f} s): the images cannot be used until it does")
+                    f"{self.info_sub.topic_name} {since} (waited {INFO_TIMEOUT_S:.0f} s): the images "
+                    f"cannot be used until it comes")
         elif now - pair > INFO_TIMEOUT_S and not self._warned_pair:
             self._warned_pair = True
             self.get_logger().warning(
@@ -204,7 +204,6 @@ class DetectorNode(Node):
         if self.publish_annotated and self.annotated_pub.get_subscription_count() > 0:
             vis = draw_grasps(depth_to_bgr(depth), det.grasps)
             self.annotated_pub.publish(numpy_to_image(vis, "bgr8", img.header))
-
 
     def destroy_node(self) -> None:
         shutdown_plugin(self.detector)  # deactivate, then cleanup
