@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SROS2 keystore of the grasp stack: one enclave per node, permissions from grasp_stack.policy.xml.
 #
-#   docker/sros2/create_keystore.sh [KEYSTORE_DIR]        (default: $ROS_SECURITY_KEYSTORE, else ./sros2_keystore)
+#   docker/sros2/create_keystore.sh [KEYSTORE_DIR]   (default: $ROS_SECURITY_KEYSTORE, else ~/.ros/grasp_sros2_keystore;
+#                                                    keep it out of the repository: `COPY . /ws` would put the keys in the image)
 #
-# Needs a full ROS 2 install with sros2 (`ros2 security`; the Docker image has it). The pip wheels'
+# Needs a full ROS 2 install with sros2 (`ros2 security`; ros-base, and so the Docker image, has it). The pip wheels
 # Fast DDS has no security plugins: on the pip path this keystore is not used (see README,
 # "Security and who may command the robot").
 #
@@ -16,7 +17,7 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 POLICY="${GRASP_SROS2_POLICY:-$HERE/grasp_stack.policy.xml}"
-KEYSTORE="${1:-${ROS_SECURITY_KEYSTORE:-$PWD/sros2_keystore}}"
+KEYSTORE="${1:-${ROS_SECURITY_KEYSTORE:-$HOME/.ros/grasp_sros2_keystore}}"
 PY="$(command -v python3 || command -v python)"
 
 command -v ros2 >/dev/null || { echo "create_keystore.sh: error: ros2 not found (source a ROS 2 install with sros2)" >&2; exit 2; }
