@@ -4,7 +4,7 @@
 #   docker/sros2/create_keystore.sh [KEYSTORE_DIR]   (default: $ROS_SECURITY_KEYSTORE, else ~/.ros/grasp_sros2_keystore;
 #                                                    keep it out of the repository: `COPY . /ws` would put the keys in the image)
 #
-# Needs a full ROS 2 install with sros2 (`ros2 security`; ros-base, and so the Docker image, has it). The pip wheels
+# Needs a full ROS 2 install with sros2 (`ros2 security`; ros-base, and so the Docker image, has it). The pip wheels'
 # Fast DDS has no security plugins: on the pip path this keystore is not used (see README,
 # "Security and who may command the robot").
 #
