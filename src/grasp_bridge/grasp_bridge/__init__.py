@@ -7,6 +7,8 @@ No algorithm lives here: only data layout conversions.
 * :mod:`grasp_bridge.candidates`: :class:`grasp_core.inference.Detection` → ``grasp_interfaces/GraspCandidateArray``.
 * :mod:`grasp_bridge.qos`: QoS profiles for sensor streams and results.
 * :mod:`grasp_bridge.runtime`: :func:`spin_node`, the shared ``main()`` of the nodes.
+* :mod:`grasp_bridge.plugins`: :class:`~grasp_bridge.plugins.Plugin`, the plugin contract (Nav2's
+  configure → activate → deactivate → cleanup), and plugin lookup by name.
 """
 from .camera_info import camera_info_to_intrinsics, intrinsics_to_camera_info
 from .candidates import detection_to_msg

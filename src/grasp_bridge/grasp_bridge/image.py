@@ -12,9 +12,13 @@ rgb8       uint8        (H, W, 3)        colour, R G B order
 bgr8       uint8        (H, W, 3)        colour, B G R order (OpenCV)
 =========  ===========  ===============  ===================================
 
-Row padding (``step`` > width · bytes per pixel) and big-endian data
-(``is_bigendian``) are honoured on input; output rows are tightly packed, in
-the machine's byte order (``is_bigendian`` set to match).
+Row padding and big-endian data (``is_bigendian``) are honoured on input;
+output rows are tightly packed, in the machine's byte order (``is_bigendian``
+set to match). Bytes are never reinterpreted: an image whose ``step`` implies
+another pixel size than its encoding's (e.g. 32FC1 rows labelled 16UC1, which
+would otherwise read as padded rows of half-floats-as-millimetres) is
+rejected, so row padding must be less than one byte per pixel
+(``step // width`` = bytes per pixel).
 """
 from __future__ import annotations
 
@@ -47,7 +51,8 @@ def image_to_numpy(msg: Image) -> np.ndarray:
 
     Raises:
         ValueError: unsupported encoding; empty image (zero width/height or no data);
-            ``step`` smaller than a row; data length ≠ height · step.
+            ``step`` smaller than a row, or ``step // width`` ≠ the encoding's bytes per
+            pixel (the data is of another encoding than its label); data length ≠ height · step.
     """
     enc = msg.encoding
     if enc not in IMAGE_ENCODINGS:
@@ -58,9 +63,13 @@ def image_to_numpy(msg: Image) -> np.ndarray:
     n = len(data)
     if h == 0 or w == 0 or n == 0:
         raise ValueError(f"empty image ({w}x{h}, {n} bytes of data)")
-    row = w * ch * dtype.itemsize
+    bpp = ch * dtype.itemsize
+    row = w * bpp
     if step < row:
         raise ValueError(f"step {step} is smaller than a {enc} row of {w} px ({row} bytes)")
+    if step // w != bpp:
+        raise ValueError(f"step {step} for {w} px is {step // w} bytes per pixel but {enc} has {bpp}: "
+                         f"the data is not {enc}")
     if n != h * step:
         raise ValueError(f"data length {n} != height*step = {h}*{step} = {h * step}")
     try:

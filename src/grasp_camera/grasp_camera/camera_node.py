@@ -13,8 +13,13 @@ Publishes (sensor-data QoS, best effort; both depth topics carry the same stamp)
     color/image_raw (sensor_msgs/Image): rgb8 colour registered to the depth image, when the
         source has one (replay folders with colour beside depth).
 
-Unusable frames (wrong encoding, size that disagrees with camera_info, empty message, no
-valid pixel) are dropped; each cause is logged once at WARN, later repeats at DEBUG.
+Unusable frames (wrong encoding, bytes that disagree with the encoding, size that disagrees
+with camera_info, bad camera_info, empty message, no valid pixel, an unreadable replay file)
+are dropped; each cause is logged once at WARN (an unreadable file: once per file, with the
+reason), later repeats at DEBUG; the node keeps serving.
+
+The source plugin's lifecycle (:mod:`grasp_bridge.plugins`): configure and activate while
+the node is built, deactivate and cleanup in :meth:`CameraNode.destroy_node`.
 """
 from __future__ import annotations
 
@@ -24,8 +29,10 @@ import numpy as np
 from grasp_bridge.camera_info import intrinsics_to_camera_info
 from grasp_bridge.image import numpy_to_image
 from grasp_bridge.log import OncePerCause
+from grasp_bridge.plugins import activate_plugin, configure_plugin, shutdown_plugin
 from grasp_bridge.qos import sensor_qos
 from grasp_bridge.runtime import spin_node
+from grasp_core.camera import CameraInfoError, check_intrinsics
 from grasp_core.depth import DEPTH_ENCODINGS, DepthError, depth_to_metres, inpaint_depth
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
@@ -49,9 +56,11 @@ class CameraNode(Node):
         self.published = 0
         self.dropped = 0
         self._log_once = OncePerCause(self.get_logger())
-        self.source = load_source(self.source_name)
-        self.source.configure(self, self.source_name, self.on_frame)
-        self.source.activate()
+        self.source = None
+        source = load_source(self.source_name)
+        configure_plugin(source, self, self.source_name, self.on_frame)
+        self.source = source
+        activate_plugin(self.source)
         self.get_logger().info(f"camera source '{self.source_name}' active; publishing {self.depth_topic}")
 
     def drop(self, cause: str, message: str) -> None:
@@ -60,7 +69,13 @@ class CameraNode(Node):
         self._log_once(cause, f"dropping frame ({cause}): {message}")
 
     def on_frame(self, frame: RawFrame) -> None:
-        """Check, convert to metres, inpaint and publish one frame from the source."""
+        """Check, convert to metres, inpaint and publish one frame from the source (never raises)."""
+        try:
+            self._on_frame(frame)
+        except Exception as exc:  # noqa: BLE001 - last resort: a frame must never take the node down
+            self.drop(f"internal {type(exc).__name__}", f"unexpected {type(exc).__name__}: {exc}")
+
+    def _on_frame(self, frame: RawFrame) -> None:
         if frame.error is not None:
             self.drop(*frame.error)
             return
@@ -74,6 +89,11 @@ class CameraNode(Node):
             return
         if (intr.width, intr.height) != (w, h):
             self.drop("size", f"image is {w}x{h} but camera_info says {intr.width}x{intr.height}")
+            return
+        try:
+            check_intrinsics(intr.width, intr.height, intr.fx, intr.fy, intr.cx, intr.cy)
+        except CameraInfoError as exc:
+            self.drop("camera_info", str(exc))
             return
         try:
             depth = depth_to_metres(frame.depth, frame.encoding)
@@ -95,7 +115,7 @@ class CameraNode(Node):
         self.published += 1
 
     def destroy_node(self) -> None:
-        self.source.deactivate()
+        shutdown_plugin(self.source)  # deactivate, then cleanup
         super().destroy_node()
 
 

@@ -1,10 +1,12 @@
 """Camera sources: plugins of :class:`grasp_camera.camera_node.CameraNode`.
 
 A source is found by name in the entry-point group ``grasp_camera.sources``
-(the Python analogue of pluginlib), implements :class:`CameraSource`, reads its
-own parameters under ``<name>.`` and hands raw frames to the node through the
-``emit`` callback given to :meth:`CameraSource.configure`. The node does the
-conversion to metres, inpainting, checks and publishing.
+(the Python analogue of pluginlib), implements :class:`CameraSource` (a
+:class:`grasp_bridge.plugins.Plugin`: configure → activate → deactivate → cleanup,
+as Nav2's plugins), reads its own parameters under ``<name>.`` and hands raw
+frames to the node through the ``emit`` callback given to
+:meth:`CameraSource.configure`. The node does the conversion to metres,
+inpainting, checks and publishing.
 
 ``topic`` — a camera driver's depth stream. Defaults are realsense2_camera's
 names; remap them for other drivers (``--ros-args -r``), e.g.
@@ -30,11 +32,14 @@ Parameters: ``replay.folder``; ``replay.intrinsics`` (camera_info YAML; empty �
 fx = fy = 525·W/640 px, centred principal point, documented as the Cornell
 default since the Cornell dataset ships no intrinsics); ``replay.rate_hz``;
 ``replay.loop``; ``replay.wait_for_subscribers`` (hold the first frame until
-``depth/image`` has a subscriber, so no frame is lost to discovery).
+``depth/image`` has a subscriber, so no frame is lost to discovery). A frame file
+that cannot be read (corrupt or truncated ``.npy``, unreadable image, colour
+image beside it unreadable) is skipped: the node logs one WARN line naming the
+file and the reason (as ``grasp-detect`` does) and the replay goes on.
 """
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,10 +47,10 @@ from pathlib import Path
 import numpy as np
 from grasp_bridge.camera_info import camera_info_to_intrinsics
 from grasp_bridge.image import image_to_numpy
-from grasp_bridge.plugins import load_plugin
+from grasp_bridge.plugins import Plugin, load_plugin
 from grasp_bridge.qos import sensor_qos
 from grasp_core.camera import CameraInfoError, CameraIntrinsics, load_camera_info_yaml
-from grasp_core.frames import FrameError, find_colour, list_depth_frames, load_depth, load_rgb
+from grasp_core.frames import find_colour, list_depth_frames, load_depth, load_rgb
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -76,17 +81,26 @@ class RawFrame:
     error: tuple[str, str] | None = None
 
 
-class CameraSource(ABC):
-    """Interface of a camera source plugin (lifecycle à la Nav2)."""
+class CameraSource(Plugin):
+    """Interface of a camera source plugin: :class:`grasp_bridge.plugins.Plugin`'s lifecycle (Nav2's).
+
+    The node calls :meth:`configure` while it is built, :meth:`activate` when it
+    starts publishing, :meth:`deactivate` and :meth:`cleanup` when it is destroyed.
+    """
 
     @abstractmethod
     def configure(self, node: Node, name: str, emit: Callable[[RawFrame], None]) -> None:
-        """Declare parameters under ``<name>.`` on ``node`` and remember ``emit``."""
+        """Declare parameters under ``<name>.`` on ``node`` and remember ``emit``.
 
-    def activate(self) -> None:  # noqa: B027 - optional hook
+        Raises:
+            ValueError: unusable parameters (one-line reason).
+        """
+        super().configure(node, name)
+
+    def activate(self) -> None:
         """Start delivering frames."""
 
-    def deactivate(self) -> None:  # noqa: B027 - optional hook
+    def deactivate(self) -> None:
         """Stop delivering frames."""
 
     @property
@@ -99,26 +113,42 @@ class TopicSource(CameraSource):
     """A driver's depth image + camera_info (best-effort sensor QoS; the latest camera_info is used)."""
 
     def configure(self, node: Node, name: str, emit: Callable[[RawFrame], None]) -> None:
+        super().configure(node, name, emit)
         self._node, self._emit = node, emit
         depth_topic = node.declare_parameter(f"{name}.depth_topic", "/camera/camera/depth/image_rect_raw").value
         info_topic = node.declare_parameter(f"{name}.info_topic", "/camera/camera/depth/camera_info").value
         self._info: CameraIntrinsics | None = None
         self._info_error: str | None = None
+        self._active = False
         self._subs = [
             node.create_subscription(CameraInfo, info_topic, self._on_info, sensor_qos()),
             node.create_subscription(Image, depth_topic, self._on_image, sensor_qos()),
         ]
+        self._info_topic = self._subs[0].topic_name
+
+    def activate(self) -> None:
+        self._active = True
+
+    def deactivate(self) -> None:
+        self._active = False
+
+    def cleanup(self) -> None:
+        for sub in self._subs:
+            self._node.destroy_subscription(sub)
+        self._subs = []
 
     def _on_info(self, msg: CameraInfo) -> None:
         try:
-            self._info, self._info_error = camera_info_to_intrinsics(msg), None
+            self._info, self._info_error = camera_info_to_intrinsics(msg, self._info_topic), None
         except CameraInfoError as exc:
             self._info, self._info_error = None, str(exc)
 
     def _on_image(self, msg: Image) -> None:
+        if not self._active:
+            return
         stamp, frame = msg.header.stamp, msg.header.frame_id
         if self._info is None:
-            why = self._info_error or "no camera_info received yet"
+            why = self._info_error or f"no camera_info received yet on {self._info_topic}"
             self._emit(RawFrame(None, msg.encoding, None, stamp, frame, error=("camera_info", why)))
             return
         try:
@@ -134,6 +164,7 @@ class ReplaySource(CameraSource):
     """Depth frames (and colour beside them) from a folder, published at ``replay.rate_hz``."""
 
     def configure(self, node: Node, name: str, emit: Callable[[RawFrame], None]) -> None:
+        super().configure(node, name, emit)
         self._node, self._emit = node, emit
         folder = node.declare_parameter(f"{name}.folder", "").value
         self._intr_path = node.declare_parameter(f"{name}.intrinsics", "").value
@@ -157,6 +188,11 @@ class ReplaySource(CameraSource):
         if self._timer is not None:
             self._timer.cancel()
 
+    def cleanup(self) -> None:
+        if self._timer is not None:
+            self._node.destroy_timer(self._timer)
+            self._timer = None
+
     @property
     def finished(self) -> bool:
         return self._done
@@ -178,14 +214,15 @@ class ReplaySource(CameraSource):
             depth = load_depth(path)
             colour = find_colour(path)
             rgb = load_rgb(colour) if colour is not None else None
-        except FrameError as exc:
-            self._emit(RawFrame(None, "32FC1", None, error=("file", str(exc))))
-            return
-        h, w = depth.shape
-        intr = self._intr or CameraIntrinsics.default_for(w, h)
-        if rgb is not None and rgb.shape[:2] != depth.shape:
-            rgb = None
-        self._emit(RawFrame(depth, "32FC1", intr, None, "", rgb))
+        except (ValueError, OSError) as exc:  # FrameError, and what a corrupt file raises in the readers
+            why = str(exc) if path.name in str(exc) else f"{path.name}: {exc}"
+            self._emit(RawFrame(None, "32FC1", None, error=(f"file {path.name}", f"{why} (in {path.parent})")))
+        else:
+            h, w = depth.shape
+            intr = self._intr or CameraIntrinsics.default_for(w, h)
+            if rgb is not None and rgb.shape[:2] != depth.shape:
+                rgb = None
+            self._emit(RawFrame(depth, "32FC1", intr, None, "", rgb))
         if self._done:
             self._node.get_logger().info(f"replay finished: {len(self.frames)} frame(s) from {path.parent}")
 

@@ -73,6 +73,27 @@ class CameraIntrinsics:
         }
 
 
+def check_intrinsics(width, height, fx, fy, cx, cy, source: str = "camera_info") -> None:
+    """Reject intrinsics that no rectified pinhole camera has.
+
+    Args:
+        width, height: image size, px; must be finite and > 0.
+        fx, fy: focal lengths, px; must be finite and > 0 (an uncalibrated driver publishes K = 0).
+        cx, cy: principal point, px; must be finite and > 0.
+        source: what the values came from (a file name, a topic), for the message.
+
+    Raises:
+        CameraInfoError: with one line naming the first bad value.
+    """
+    for key, v in (("width", width), ("height", height), ("fx", fx), ("fy", fy), ("cx", cx), ("cy", cy)):
+        try:
+            ok = bool(np.isfinite(float(v)) and float(v) > 0)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise CameraInfoError(f"{source}: {key} = {v!r} (intrinsics must be finite and > 0)")
+
+
 def load_camera_info_yaml(path: str | Path, frame_id: str | None = None) -> CameraIntrinsics:
     """Read a camera_info YAML (camera_calibration / camera_info_manager format).
 
@@ -82,21 +103,21 @@ def load_camera_info_yaml(path: str | Path, frame_id: str | None = None) -> Came
     the file's optional ``frame_id`` key) names the optical frame.
 
     Raises:
-        CameraInfoError: file missing, unreadable or without the keys above.
+        CameraInfoError: file missing, unreadable or without the keys above, or
+            intrinsics that fail :func:`check_intrinsics` (non-finite or non-positive).
     """
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise CameraInfoError(f"cannot read camera info {path}: {exc}") from exc
     try:
         w, h = int(data["image_width"]), int(data["image_height"])
         k = np.asarray(data["camera_matrix"]["data"], dtype=np.float64).reshape(3, 3)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CameraInfoError(f"{path}: not a camera_info YAML (need image_width, image_height, "
                               f"camera_matrix.data with 9 values): {exc}") from exc
-    if w <= 0 or h <= 0 or k[0, 0] <= 0 or k[1, 1] <= 0:
-        raise CameraInfoError(f"{path}: non-positive image size or focal length")
+    check_intrinsics(w, h, k[0, 0], k[1, 1], k[0, 2], k[1, 2], str(path))
     fid = frame_id or data.get("frame_id") or "camera_depth_optical_frame"
     return CameraIntrinsics(w, h, float(k[0, 0]), float(k[1, 1]), float(k[0, 2]), float(k[1, 2]), str(fid))
 

@@ -15,7 +15,7 @@ import numpy as np
 from .camera import CameraIntrinsics, GraspPose, grasp_to_pose
 from .depth import CropTransform, DepthError, hole_mask, inpaint_depth, normalise_depth, normalise_rgb
 from .grasp import Grasp, wrap_angle
-from .model_card import ModelCard, load_card
+from .model_card import ModelCard, ModelCardError, load_card
 from .postprocess import GraspMaps, decode_maps, grasps_from_maps
 
 
@@ -62,7 +62,11 @@ class GraspDetector:
         threads: ONNX Runtime intra-op threads (0 = its default).
 
     Raises:
-        ModelCardError: no usable card or model file.
+        ModelCardError (a ValueError): no usable card or model file, a model file ONNX
+            Runtime cannot load (truncated, not ONNX), or a card that disagrees with its
+            network (outputs not ``quality``/``cos``/``sin``/``width``, input or output
+            names the network lacks, input size or channels other than the network's).
+            Always one line.
     """
 
     def __init__(self, model: str | os.PathLike | ModelCard | None = None, verify: bool = True,
@@ -70,18 +74,44 @@ class GraspDetector:
         self.card = model if isinstance(model, ModelCard) else load_card(model)
         if verify:
             self.card.verify()
+        out = self.card.data["outputs"]
+        missing = [k for k in ("quality", "cos", "sin", "width") if k not in out]
+        if missing:
+            raise ModelCardError(f"{self.card.path}: outputs lacks {', '.join(missing)} "
+                                 f"(a generative grasp network has quality, cos, sin, width)")
+        quality = self.card.data["decoding"].get("quality", "clip")
+        if quality not in ("clip", "sigmoid"):
+            raise ModelCardError(f"{self.card.path}: decoding.quality must be clip or sigmoid, got {quality!r}")
         self.session = self.card.session(threads, providers)
         inp = self.card.input
         self.input_name = inp.get("name", self.session.get_inputs()[0].name)
         self.modality = self.card.modality
-        if self.modality not in ("depth", "rgb", "rgbd"):
-            raise ValueError(f"{self.card.name}: unsupported modality {self.modality!r}")
         self.size = self.card.input_size
         self.crop_size = self.card.crop_size
-        out = self.card.data["outputs"]
         self.output_names = [out["quality"], out["cos"], out["sin"], out["width"]]
         self.decoding = self.card.data["decoding"]
         self.post = self.card.data.get("postprocess", {})
+        self._check_session()
+
+    def _check_session(self) -> None:
+        """The card's input/output names and input shape against the ONNX graph (ModelCardError)."""
+        where = f"{self.card.path.name} vs {self.card.model_file.name}"
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        if self.input_name not in inputs:
+            raise ModelCardError(f"{where}: the network has no input {self.input_name!r} "
+                                 f"(it has {', '.join(inputs)})")
+        outputs = {o.name for o in self.session.get_outputs()}
+        absent = [n for n in self.output_names if n not in outputs]
+        if absent:
+            raise ModelCardError(f"{where}: the network has no output {', '.join(map(repr, absent))} "
+                                 f"(it has {', '.join(sorted(outputs))})")
+        shape = inputs[self.input_name].shape  # e.g. [1, 1, 300, 300]; symbolic dims are strings/None
+        channels = {"depth": 1, "rgb": 3, "rgbd": 4}[self.modality]
+        want = [None, channels, self.size, self.size]
+        if len(shape) != 4 or any(isinstance(g, int) and w is not None and g != w
+                                  for g, w in zip(shape, want, strict=True)):
+            raise ModelCardError(f"{where}: the network's input {self.input_name!r} is {shape}, but the card "
+                                 f"says {self.modality} ({channels} channel(s)) at size {self.size}")
 
     @property
     def name(self) -> str:

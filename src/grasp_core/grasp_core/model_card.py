@@ -90,9 +90,27 @@ def model_search_path() -> list[Path]:
 DEFAULT_MODEL = "ggcnn2_synth"
 
 
+MODALITIES = ("depth", "rgb", "rgbd")
+
+
+def _positive_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
+def _positive_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and 0 < v < float("inf")
+
+
 @dataclass
 class ModelCard:
-    """A parsed model card. ``data`` is the raw JSON dict; ``path`` the card file."""
+    """A parsed model card. ``data`` is the raw JSON dict; ``path`` the card file.
+
+    Raises:
+        ModelCardError: the card is not a JSON object of this format, lacks a required
+            field (``name``, ``file``, ``input`` with ``size``, ``outputs``, ``decoding``)
+            or has one of the wrong type (e.g. ``input.size`` not a positive integer), or
+            its model file is not found. The message is one line naming the card and field.
+    """
 
     data: dict[str, Any]
     path: Path
@@ -100,12 +118,56 @@ class ModelCard:
 
     def __post_init__(self) -> None:
         d = self.data
+        if not isinstance(d, dict):
+            raise ModelCardError(f"{self.path}: a model card is a JSON object, got {type(d).__name__}")
         if d.get("format") != CARD_FORMAT:
             raise ModelCardError(f"{self.path}: not a {CARD_FORMAT} card (format={d.get('format')!r})")
         for key in ("name", "file", "input", "outputs", "decoding"):
             if key not in d:
                 raise ModelCardError(f"{self.path}: missing key {key!r}")
+        self._check_fields()
         self.model_file = self._resolve_file(d["file"])
+
+    def _check_fields(self) -> None:
+        """Types of the fields the detectors read; one ModelCardError naming the first bad one."""
+        d = self.data
+
+        def bad(key: str, want: str) -> ModelCardError:
+            return ModelCardError(f"{self.path}: {key} must be {want}")
+
+        for key in ("name", "file"):
+            if not isinstance(d[key], str) or not d[key]:
+                raise bad(key, "a non-empty string")
+        for key in ("input", "outputs", "decoding"):
+            if not isinstance(d[key], dict):
+                raise bad(key, "an object")
+        if "postprocess" in d and not isinstance(d["postprocess"], dict):
+            raise bad("postprocess", "an object")
+        inp = d["input"]
+        if "size" not in inp:
+            raise ModelCardError(f"{self.path}: missing key 'input.size' (network input side, px)")
+        if not _positive_int(inp["size"]):
+            raise bad("input.size", f"a positive integer (px), got {inp['size']!r}")
+        if inp.get("modality", "depth") not in MODALITIES:
+            raise bad("input.modality", f"one of {', '.join(MODALITIES)}, got {inp.get('modality')!r}")
+        if "name" in inp and not isinstance(inp["name"], str):
+            raise bad("input.name", "a string (the ONNX input name)")
+        if "crop" in inp:
+            if not isinstance(inp["crop"], dict):
+                raise bad("input.crop", "an object")
+            if "size_px" in inp["crop"] and not _positive_int(inp["crop"]["size_px"]):
+                raise bad("input.crop.size_px", f"a positive integer (px), got {inp['crop']['size_px']!r}")
+        for key in ("depth_clip", "depth_scale_per_m"):
+            if key in inp and not _positive_number(inp[key]):
+                raise bad(f"input.{key}", f"a positive number, got {inp[key]!r}")
+        for key, v in d["outputs"].items():
+            if not isinstance(v, str) or not v:
+                raise bad(f"outputs.{key}", "a non-empty string (an ONNX output name)")
+        if "width_scale_px" in d["decoding"] and not _positive_number(d["decoding"]["width_scale_px"]):
+            raise bad("decoding.width_scale_px", f"a positive number, got {d['decoding']['width_scale_px']!r}")
+        for key, v in d.get("postprocess", {}).items():
+            if key.endswith(("_sigma", "_ratio")) and not (_positive_number(v) or v == 0):
+                raise bad(f"postprocess.{key}", f"a number >= 0, got {v!r}")
 
     def _resolve_file(self, name: str) -> Path:
         candidates = [self.path.parent / name] + [d / name for d in model_search_path()]
@@ -142,6 +204,10 @@ class ModelCard:
         Args:
             threads: intra-op threads (0 = ONNX Runtime's default, all cores).
             providers: execution providers (default ``["CPUExecutionProvider"]``).
+
+        Raises:
+            ModelCardError: ONNX Runtime cannot load the file (truncated or not ONNX, unknown
+                operator, unreadable); one line with the file and ONNX Runtime's reason.
         """
         import onnxruntime as ort
 
@@ -149,14 +215,22 @@ class ModelCard:
         if threads:
             opts.intra_op_num_threads = threads
         opts.log_severity_level = 3
-        return ort.InferenceSession(str(self.model_file), opts, providers=providers or ["CPUExecutionProvider"])
+        try:
+            return ort.InferenceSession(str(self.model_file), opts, providers=providers or ["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - ORT's pybind errors share no base class but Exception
+            reason = " ".join(str(exc).split())  # one line
+            raise ModelCardError(f"{self.model_file}: ONNX Runtime cannot load the model of card "
+                                 f"{self.path.name}: {reason}") from exc
 
     def verify(self) -> None:
         """Check the model file's sha256 against the card. Raises ModelCardError."""
         want = self.data.get("sha256")
         if not want:
             raise ModelCardError(f"{self.path.name}: card has no sha256")
-        got = sha256_file(self.model_file)
+        try:
+            got = sha256_file(self.model_file)
+        except OSError as exc:
+            raise ModelCardError(f"{self.model_file}: cannot read the model file ({exc})") from exc
         if got != want:
             raise ModelCardError(
                 f"{self.model_file} sha256 {got[:12]}… does not match its card ({want[:12]}…)")
@@ -182,8 +256,10 @@ def load_card(name_or_path: str | os.PathLike | None = None) -> ModelCard:
         if c.is_file():
             try:
                 data = json.loads(c.read_text())
-            except json.JSONDecodeError as exc:
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise ModelCardError(f"{c}: invalid JSON ({exc})") from exc
+            except OSError as exc:
+                raise ModelCardError(f"{c}: cannot read the card ({exc})") from exc
             return ModelCard(data, c.resolve())
     raise ModelCardError(f"no model card for {name!r} (looked at {[str(c) for c in candidates]})")
 

@@ -20,10 +20,17 @@ Publishes:
         image's header (stamp and optical frame), image size, candidates best first.
     ~/annotated (sensor_msgs/Image, bgr8, reliable): depth relief with the grasp rectangles.
 
-Unusable frames (all-NaN, wrong encoding, size disagreeing with camera_info, empty
-message, bad camera_info) are dropped; each cause is logged once at WARN
-("dropping frame (<cause>): ..."), repeats at DEBUG; the node keeps serving.
+Unusable frames (all-NaN, wrong encoding, bytes that disagree with the encoding, size
+disagreeing with camera_info, empty message, camera_info with non-finite or non-positive
+intrinsics) are dropped; each cause is logged once at WARN ("dropping frame (<cause>): ..."),
+repeats at DEBUG; the node keeps serving. When depth images arrive but no camera_info has
+arrived for :data:`INFO_TIMEOUT_S` s, or both arrive but no stamps pair up for that long, one
+WARN line names the topics (again after camera_info came back and went away).
 Per-frame latency (detection and stamp → publish) is logged at DEBUG.
+
+The detector plugin's lifecycle (:mod:`grasp_bridge.plugins`): configure while the node is
+built, activate before the subscriptions exist, deactivate and cleanup in
+:meth:`DetectorNode.destroy_node`.
 """
 from __future__ import annotations
 
@@ -36,6 +43,7 @@ from grasp_bridge.camera_info import camera_info_to_intrinsics
 from grasp_bridge.candidates import detection_to_msg
 from grasp_bridge.image import image_to_numpy, numpy_to_image
 from grasp_bridge.log import OncePerCause
+from grasp_bridge.plugins import activate_plugin, configure_plugin, shutdown_plugin
 from grasp_bridge.qos import result_qos, sensor_qos
 from grasp_bridge.runtime import spin_node
 from grasp_bridge.sync import StampSynchronizer
@@ -49,6 +57,9 @@ from sensor_msgs.msg import CameraInfo, Image
 from grasp_interfaces.msg import GraspCandidateArray
 
 from .detectors import load_detector
+
+#: Seconds of depth images without camera_info (or without a stamp pair) before the node warns.
+INFO_TIMEOUT_S = 2.0
 
 
 class DetectorNode(Node):
@@ -65,20 +76,27 @@ class DetectorNode(Node):
         queue = int(self.declare_parameter("queue_size", 5).value)
         if self.top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {self.top_k}")
-        self.detector = load_detector(self.detector_name)
-        self.detector.configure(self, self.detector_name, model)
+        self.detector = None
+        detector = load_detector(self.detector_name)
+        configure_plugin(detector, self, self.detector_name, model)
+        self.detector = detector
 
         self.candidates_pub = self.create_publisher(GraspCandidateArray, "/grasp_candidates", result_qos())
         self.annotated_pub = self.create_publisher(Image, "~/annotated", result_qos(2))
         inputs = 3 if self.detector.needs_rgb else 2
         self.sync = StampSynchronizer(inputs, self.on_frame, queue_size=queue)
-        self.create_subscription(Image, "depth/image", lambda m: self.sync.add(0, m), sensor_qos(queue))
-        self.create_subscription(CameraInfo, "depth/camera_info", lambda m: self.sync.add(1, m), sensor_qos(queue))
-        if self.detector.needs_rgb:
-            self.create_subscription(Image, "color/image_raw", lambda m: self.sync.add(2, m), sensor_qos(queue))
         self.processed = 0
         self.dropped = 0
         self._log_once = OncePerCause(self.get_logger())
+        now = time.monotonic()
+        self._last = {"image": None, "info": None, "pair": now}  # monotonic s of the last arrival
+        self._warned_info = self._warned_pair = False
+        activate_plugin(self.detector)
+        self.image_sub = self.create_subscription(Image, "depth/image", self._on_image, sensor_qos(queue))
+        self.info_sub = self.create_subscription(CameraInfo, "depth/camera_info", self._on_info, sensor_qos(queue))
+        if self.detector.needs_rgb:
+            self.create_subscription(Image, "color/image_raw", lambda m: self.sync.add(2, m), sensor_qos(queue))
+        self.create_timer(INFO_TIMEOUT_S / 4, self._watch_inputs)
         self.get_logger().info(f"detector '{self.detector_name}' with model '{self.detector.model_id}' ready"
                                f"{' (needs colour)' if self.detector.needs_rgb else ''}")
 
@@ -86,6 +104,36 @@ class DetectorNode(Node):
         """Drop a frame: WARN the first time a cause is seen, DEBUG afterwards."""
         self.dropped += 1
         self._log_once(cause, f"dropping frame ({cause}): {message}")
+
+    def _on_image(self, msg: Image) -> None:
+        self._last["image"] = time.monotonic()
+        self.sync.add(0, msg)
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        self._last["info"] = time.monotonic()
+        self._warned_info = False
+        self.sync.add(1, msg)
+
+    def _watch_inputs(self) -> None:
+        """Warn once when depth images arrive without camera_info, or never pair with it."""
+        now = time.monotonic()
+        img, info, pair = self._last["image"], self._last["info"], self._last["pair"]
+        if img is None or now - img > INFO_TIMEOUT_S:
+            return  # no recent image: nothing to say
+        if info is None or now - info > INFO_TIMEOUT_S:
+            if not self._warned_info:
+                self._warned_info = True
+                since = "yet" if info is None else f"for {now - info:.1f} s"
+                self.get_logger().warning(
+                    f"depth images arrive on {self.image_sub.topic_name} but no camera_info on "
+                    f"{self.info_sub.topic_name} {since} (waited {INFO_TIMEOUT_S:.0f} s): the images "
+                    f"cannot be used until it comes")
+        elif now - pair > INFO_TIMEOUT_S and not self._warned_pair:
+            self._warned_pair = True
+            self.get_logger().warning(
+                f"depth images on {self.image_sub.topic_name} and camera_info on {self.info_sub.topic_name} "
+                f"arrive but no stamps have matched for {now - pair:.1f} s: publish both with the same "
+                f"header.stamp")
 
     def _decode(self, img: Image, info: CameraInfo) -> np.ndarray | None:
         """Checked (H, W) float32 metres of a depth message, or None after :meth:`drop`."""
@@ -109,13 +157,21 @@ class DetectorNode(Node):
         return depth
 
     def on_frame(self, img: Image, info: CameraInfo, colour: Image | None = None) -> None:
-        """Detect grasps on one paired frame and publish them."""
+        """Detect grasps on one paired frame and publish them (never raises)."""
+        self._last["pair"] = time.monotonic()
+        self._warned_pair = False
+        try:
+            self._on_frame(img, info, colour)
+        except Exception as exc:  # noqa: BLE001 - last resort: a frame must never take the node down
+            self.drop(f"internal {type(exc).__name__}", f"unexpected {type(exc).__name__}: {exc}")
+
+    def _on_frame(self, img: Image, info: CameraInfo, colour: Image | None = None) -> None:
         t0 = time.perf_counter()
         depth = self._decode(img, info)
         if depth is None:
             return
         try:
-            intr = camera_info_to_intrinsics(info)
+            intr = camera_info_to_intrinsics(info, self.info_sub.topic_name)
         except CameraInfoError as exc:
             self.drop("camera_info", str(exc))
             return
@@ -148,6 +204,10 @@ class DetectorNode(Node):
         if self.publish_annotated and self.annotated_pub.get_subscription_count() > 0:
             vis = draw_grasps(depth_to_bgr(depth), det.grasps)
             self.annotated_pub.publish(numpy_to_image(vis, "bgr8", img.header))
+
+    def destroy_node(self) -> None:
+        shutdown_plugin(self.detector)  # deactivate, then cleanup
+        super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> int:

@@ -1,30 +1,39 @@
 """Grasp detector plugins of :class:`grasp_detector.detector_node.DetectorNode`.
 
 A detector is found by name in the entry-point group ``grasp_detector.detectors``
-and implements :class:`DetectorPlugin`; the node knows only this interface.
+and implements :class:`DetectorPlugin` (a :class:`grasp_bridge.plugins.Plugin`:
+configure → activate → deactivate → cleanup, as Nav2's plugins); the node knows
+only this interface.
 """
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 
 import numpy as np
-from grasp_bridge.plugins import load_plugin
+from grasp_bridge.plugins import Plugin, load_plugin
 from grasp_core.camera import CameraIntrinsics
 from grasp_core.inference import Detection, GraspDetector
 
 ENTRY_POINT_GROUP = "grasp_detector.detectors"
 
 
-class DetectorPlugin(ABC):
-    """Interface of a detector plugin."""
+class DetectorPlugin(Plugin):
+    """Interface of a detector plugin: :class:`grasp_bridge.plugins.Plugin`'s lifecycle (Nav2's).
+
+    The node calls :meth:`configure` while it is built, :meth:`activate` before it
+    subscribes to images, :meth:`detect` per frame while active, :meth:`deactivate`
+    and :meth:`cleanup` when it is destroyed.
+    """
 
     @abstractmethod
     def configure(self, node, name: str, model: str) -> None:
         """Load the model; declare the plugin's own parameters under ``<name>.`` on ``node``.
 
         Raises:
-            ValueError (e.g. ``ModelCardError``): no usable model.
+            ValueError (e.g. ``ModelCardError``): no usable model (one-line reason: missing or
+                truncated model file, card without a required field, ...).
         """
+        super().configure(node, name)
 
     @property
     @abstractmethod
@@ -54,13 +63,18 @@ class OnnxGenerativeDetector(DetectorPlugin):
     """
 
     def configure(self, node, name: str, model: str) -> None:
+        super().configure(node, name, model)
         threads = int(node.declare_parameter(f"{name}.threads", 0).value)
         verify = bool(node.declare_parameter(f"{name}.verify", True).value)
         self.detector = GraspDetector(model or None, verify=verify, threads=threads)
+        self._model_id = self.detector.name
+
+    def cleanup(self) -> None:
+        self.detector = None  # releases the ONNX Runtime session
 
     @property
     def model_id(self) -> str:
-        return self.detector.name
+        return self._model_id
 
     @property
     def needs_rgb(self) -> bool:
@@ -89,13 +103,18 @@ class OnnxSSDDetector(DetectorPlugin):
     def configure(self, node, name: str, model: str) -> None:
         from grasp_core.shapes.detector import SSDGraspDetector
 
+        super().configure(node, name, model)
         threads = int(node.declare_parameter(f"{name}.threads", 0).value)
         verify = bool(node.declare_parameter(f"{name}.verify", True).value)
         self.detector = SSDGraspDetector(model or "ssd_shapes", verify=verify, threads=threads)
+        self._model_id = self.detector.name
+
+    def cleanup(self) -> None:
+        self.detector = None  # releases the ONNX Runtime session
 
     @property
     def model_id(self) -> str:
-        return self.detector.name
+        return self._model_id
 
     def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
         return self.detector.detect(depth, intrinsics=intrinsics, top_k=top_k, min_distance_px=min_distance_px,

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                                      f"with intrinsics {intr.width}x{intr.height}")
                 det = detector.detect(depth, rgb=rgb, intrinsics=intr, top_k=args.top_k,
                                       min_distance_px=args.min_distance, quality_threshold=args.threshold)
-            except (FrameError, DepthError, ValueError) as exc:
+            except (FrameError, DepthError, ValueError, OSError) as exc:
                 print(f"grasp-detect: skipping {path.name}: {exc}", file=sys.stderr)
                 n_bad += 1
                 continue
