@@ -86,10 +86,13 @@ def _declared(node) -> dict:
 
 def _node_classes():
     from grasp_bringup.candidate_logger import CandidateLogger
+    from grasp_camera.camera_node import CameraNode
+    from grasp_detector.detector_node import DetectorNode
     from grasp_executor.executor_node import ExecutorNode
     from grasp_sim.sim_node import SimNode
 
-    out = [(gc.ExecutorConfig, ExecutorNode), (gc.SimConfig, SimNode), (gc.CandidateLoggerConfig, CandidateLogger)]
+    out = [(gc.ExecutorConfig, ExecutorNode), (gc.SimConfig, SimNode), (gc.CandidateLoggerConfig, CandidateLogger),
+           (gc.CameraConfig, CameraNode), (gc.DetectorConfig, DetectorNode)]
     try:
         import sklearn  # noqa: F401
         import torch  # noqa: F401
@@ -107,21 +110,24 @@ def test_nodes_declare_exactly_the_fields_read_only(repo_root, domain_id, tmp_pa
 
     rclpy.init(args=["--ros-args", "--params-file", str(repo_root / "config" / "grasp.yaml"),
                      "-p", f"grasp_candidate_logger:output_dir:={tmp_path}",
-                     "-p", f"grasp_shape_classifier:state_file:={tmp_path / 'state'}"], domain_id=domain_id)
+                     "-p", f"grasp_shape_classifier:state_file:={tmp_path / 'state'}",
+                     "-p", "grasp_camera:source:=topic"], domain_id=domain_id)
     nodes = []
     try:
         for cls, node_cls in _node_classes():
             node = node_cls()
             nodes.append(node)
             declared = _declared(node)
-            fields = gc.flat_fields(cls)
+            # plugin sections: only the active plugin's are declared (camera: topic, detector: onnx_generative)
+            inactive = {"grasp_camera": ("replay.",)}.get(node.get_name(), ())
+            fields = {k: v for k, v in gc.flat_fields(cls).items() if not k.startswith(inactive)}
             assert set(declared) == set(fields), set(declared) ^ set(fields)
             for name, (_default, f) in fields.items():
                 desc = node.describe_parameter(name)
                 assert desc.read_only == (not f.metadata.get("live", False)), name
             got = gc.from_flat(cls, {k: declared[k].value for k in declared})
-            assert got == dataclasses.replace(cls(), **{k: getattr(got, k) for k in ("output_dir", "state_file")
-                                                        if hasattr(got, k)})
+            assert got == dataclasses.replace(cls(), **{k: getattr(got, k) for k in ("output_dir", "state_file",
+                                                                                      "source") if hasattr(got, k)})
     finally:
         for n in nodes:
             n.destroy_node()

@@ -21,14 +21,19 @@ def _param_value(v):
     return list(v) if isinstance(v, tuple) else v
 
 
-def declare_config(node, cls: type[T], prefix: str = "") -> T:
+def declare_config(node, cls: type[T], prefix: str = "", plugin_sections: bool = True) -> T:
     """Declare ``cls``'s fields as parameters of ``node`` (under ``prefix``) and return the typed config.
+
+    ``plugin_sections=False`` leaves the nested sections (plugins' parameters, e.g. ``replay.*``)
+    undeclared: each plugin declares its own (Nav2 style) and they keep their defaults here.
 
     Raises:
         ValueError: a value of the wrong type or out of range (``cls.validate``), naming the parameter.
     """
     values = {}
     for key, (default, f) in flat_fields(cls).items():
+        if not plugin_sections and "." in key:
+            continue
         desc = ParameterDescriptor(description=str(f.metadata.get("doc", "")),
                                    read_only=not f.metadata.get("live", False))
         try:

@@ -29,10 +29,12 @@ import numpy as np
 from grasp_bridge.camera_info import intrinsics_to_camera_info
 from grasp_bridge.image import numpy_to_image
 from grasp_bridge.log import OncePerCause
+from grasp_bridge.params import declare_config
 from grasp_bridge.plugins import activate_plugin, configure_plugin, shutdown_plugin
 from grasp_bridge.qos import sensor_qos
 from grasp_bridge.runtime import spin_node
 from grasp_core.camera import CameraInfoError, check_intrinsics
+from grasp_core.config import CameraConfig
 from grasp_core.depth import DEPTH_ENCODINGS, DepthError, depth_to_metres, inpaint_depth
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
@@ -46,9 +48,8 @@ class CameraNode(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("grasp_camera", **kwargs)
-        self.source_name = self.declare_parameter("source", "replay").value
-        self.frame_id = self.declare_parameter("frame_id", "camera_depth_optical_frame").value
-        self.inpaint = bool(self.declare_parameter("inpaint", True).value)
+        cfg = declare_config(self, CameraConfig, plugin_sections=False)  # the source declares its own
+        self.source_name, self.frame_id, self.inpaint = cfg.source, cfg.frame_id, cfg.inpaint
         self.depth_topic = "depth/image"
         self.depth_pub = self.create_publisher(Image, self.depth_topic, sensor_qos())
         self.info_pub = self.create_publisher(CameraInfo, "depth/camera_info", sensor_qos())

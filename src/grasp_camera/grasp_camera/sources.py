@@ -47,9 +47,11 @@ from pathlib import Path
 import numpy as np
 from grasp_bridge.camera_info import camera_info_to_intrinsics
 from grasp_bridge.image import image_to_numpy
+from grasp_bridge.params import declare_config
 from grasp_bridge.plugins import Plugin, load_plugin
 from grasp_bridge.qos import sensor_qos
 from grasp_core.camera import CameraInfoError, CameraIntrinsics, load_camera_info_yaml
+from grasp_core.config import ReplaySourceConfig, TopicSourceConfig
 from grasp_core.frames import find_colour, list_depth_frames, load_depth, load_rgb
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
@@ -115,8 +117,8 @@ class TopicSource(CameraSource):
     def configure(self, node: Node, name: str, emit: Callable[[RawFrame], None]) -> None:
         super().configure(node, name, emit)
         self._node, self._emit = node, emit
-        depth_topic = node.declare_parameter(f"{name}.depth_topic", "/camera/camera/depth/image_rect_raw").value
-        info_topic = node.declare_parameter(f"{name}.info_topic", "/camera/camera/depth/camera_info").value
+        c = declare_config(node, TopicSourceConfig, prefix=f"{name}.")
+        depth_topic, info_topic = c.depth_topic, c.info_topic
         self._info: CameraIntrinsics | None = None
         self._info_error: str | None = None
         self._active = False
@@ -166,11 +168,9 @@ class ReplaySource(CameraSource):
     def configure(self, node: Node, name: str, emit: Callable[[RawFrame], None]) -> None:
         super().configure(node, name, emit)
         self._node, self._emit = node, emit
-        folder = node.declare_parameter(f"{name}.folder", "").value
-        self._intr_path = node.declare_parameter(f"{name}.intrinsics", "").value
-        rate = float(node.declare_parameter(f"{name}.rate_hz", 2.0).value)
-        self._loop = bool(node.declare_parameter(f"{name}.loop", False).value)
-        self._wait = bool(node.declare_parameter(f"{name}.wait_for_subscribers", True).value)
+        c = declare_config(node, ReplaySourceConfig, prefix=f"{name}.")
+        folder, self._intr_path, rate = c.folder, c.intrinsics, c.rate_hz
+        self._loop, self._wait = c.loop, c.wait_for_subscribers
         if not folder:
             raise ValueError(f"parameter {name}.folder is empty: set the folder of depth frames to replay")
         if rate <= 0:

@@ -43,11 +43,13 @@ from grasp_bridge.camera_info import camera_info_to_intrinsics
 from grasp_bridge.candidates import detection_to_msg
 from grasp_bridge.image import image_to_numpy, numpy_to_image
 from grasp_bridge.log import OncePerCause
+from grasp_bridge.params import declare_config
 from grasp_bridge.plugins import activate_plugin, configure_plugin, shutdown_plugin
 from grasp_bridge.qos import result_qos, sensor_qos
 from grasp_bridge.runtime import spin_node
 from grasp_bridge.sync import StampSynchronizer
 from grasp_core.camera import CameraInfoError
+from grasp_core.config import DetectorConfig
 from grasp_core.depth import DEPTH_ENCODINGS, DepthError, depth_to_metres
 from grasp_core.visualise import depth_to_bgr, draw_grasps
 from rclpy.node import Node
@@ -67,13 +69,11 @@ class DetectorNode(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("grasp_detector", **kwargs)
-        self.detector_name = self.declare_parameter("detector", "onnx_generative").value
-        model = self.declare_parameter("model", "").value
-        self.top_k = int(self.declare_parameter("top_k", 5).value)
-        self.min_distance_px = float(self.declare_parameter("min_distance_px", 20.0).value)
-        self.quality_threshold = float(self.declare_parameter("quality_threshold", 0.1).value)
-        self.publish_annotated = bool(self.declare_parameter("publish_annotated", True).value)
-        queue = int(self.declare_parameter("queue_size", 5).value)
+        cfg = declare_config(self, DetectorConfig, plugin_sections=False)  # the plugin declares its own
+        self.detector_name, model = cfg.detector, cfg.model
+        self.top_k, self.min_distance_px, self.quality_threshold = cfg.top_k, cfg.min_distance_px, cfg.quality_threshold
+        self.publish_annotated = cfg.publish_annotated
+        queue = cfg.queue_size
         if self.top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {self.top_k}")
         self.detector = None

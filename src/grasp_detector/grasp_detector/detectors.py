@@ -10,8 +10,10 @@ from __future__ import annotations
 from abc import abstractmethod
 
 import numpy as np
+from grasp_bridge.params import declare_config
 from grasp_bridge.plugins import Plugin, load_plugin
 from grasp_core.camera import CameraIntrinsics
+from grasp_core.config import OnnxDetectorConfig
 from grasp_core.inference import Detection, GraspDetector
 
 ENTRY_POINT_GROUP = "grasp_detector.detectors"
@@ -64,8 +66,8 @@ class OnnxGenerativeDetector(DetectorPlugin):
 
     def configure(self, node, name: str, model: str) -> None:
         super().configure(node, name, model)
-        threads = int(node.declare_parameter(f"{name}.threads", 0).value)
-        verify = bool(node.declare_parameter(f"{name}.verify", True).value)
+        c = declare_config(node, OnnxDetectorConfig, prefix=f"{name}.")
+        threads, verify = c.threads, c.verify
         self.detector = GraspDetector(model or None, verify=verify, threads=threads)
         self._model_id = self.detector.name
 
@@ -104,8 +106,8 @@ class OnnxSSDDetector(DetectorPlugin):
         from grasp_core.shapes.detector import SSDGraspDetector
 
         super().configure(node, name, model)
-        threads = int(node.declare_parameter(f"{name}.threads", 0).value)
-        verify = bool(node.declare_parameter(f"{name}.verify", True).value)
+        c = declare_config(node, OnnxDetectorConfig, prefix=f"{name}.")
+        threads, verify = c.threads, c.verify
         self.detector = SSDGraspDetector(model or "ssd_shapes", verify=verify, threads=threads)
         self._model_id = self.detector.name
 
