@@ -4,8 +4,8 @@ Processes: the simulated cell (``grasp_sim``), camera (topic source), detector a
 ``python -m <node> --ros-args --params-file config/grasp.yaml`` in one fresh DDS domain, simulation
 time, localhost discovery. The benchmark's own node (a separate participant, as a hostile user's
 would be) sends one ``Pick`` goal per phase (``use_candidate: false``: home, wait for fresh
-candidates, pick), injects the phase's fault while the pick runs, then sends Pick goals until one
-succeeds again.
+candidates, pick) on a fresh scene (the simulator's ``~/reset`` with a new seed), injects the
+phase's fault while the pick runs, then sends Pick goals until one succeeds again.
 
 Faults: camera / detector / simulator killed (SIGKILL) mid-pick and restarted 2 s later; a 200 Hz
 flood of hostile candidates for 5 s; one 10,000-candidate array; hostile candidates (NaN, quaternion
@@ -225,16 +225,18 @@ class Monitor:
             self.armed = armed
         return bool(fut.done() and fut.result().success)
 
-    def set_parameter(self, name: str, value) -> bool:
+    def set_parameter(self, name: str, value, node: str = "/grasp_executor") -> bool:
         from rcl_interfaces.msg import Parameter as P
         from rcl_interfaces.msg import ParameterType, ParameterValue
         from rcl_interfaces.srv import SetParameters
 
-        client = self.node.create_client(SetParameters, "/grasp_executor/set_parameters")
+        client = self.node.create_client(SetParameters, f"{node}/set_parameters")
         if not client.wait_for_service(timeout_sec=10):
             return False
         if isinstance(value, bool):
             pv = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value)
+        elif isinstance(value, int):
+            pv = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
         elif isinstance(value, list):
             pv = ParameterValue(type=ParameterType.PARAMETER_DOUBLE_ARRAY, double_array_value=value)
         else:
@@ -244,6 +246,22 @@ class Monitor:
         while not fut.done() and time.monotonic() < end:
             time.sleep(0.02)
         return bool(fut.done() and fut.result().results[0].successful)
+
+    def reset_scene(self, seed: int, n_objects: int) -> bool:
+        """A fresh scene for the next phase: the simulator's live ``seed`` / ``n_objects``, then ``~/reset``."""
+        from std_srvs.srv import Trigger
+
+        ok = self.set_parameter("seed", int(seed), "/grasp_sim") and self.set_parameter(
+            "n_objects", int(n_objects), "/grasp_sim")
+        client = self.node.create_client(Trigger, "/grasp_sim/reset")
+        if not ok or not client.wait_for_service(timeout_sec=10):
+            return False
+        fut = client.call_async(Trigger.Request())
+        end = time.monotonic() + 120
+        while not fut.done() and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(1.0)  # objects settled, a few camera frames
+        return bool(fut.done() and fut.result().success)
 
     def candidates(self, specs: list[dict], frame: str = "camera_depth_optical_frame", stamp: float | None = None,
                    copies: int = 1):
@@ -326,7 +344,7 @@ def run_phase(stack: Stack, mon: Monitor, name: str, inject, restart: str | None
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--objects", type=int, default=12, help="objects in the cell (one pick or more per phase)")
+    ap.add_argument("--objects", type=int, default=4, help="objects spawned for each phase (a fresh scene each)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--domain", type=int, default=151,
                     help="ROS_DOMAIN_ID of the run (default 151: outside the 1-100 the tests use)")
@@ -384,7 +402,9 @@ def main(argv=None) -> int:
         ]
         from tqdm import tqdm
 
-        for name, inject, restart in tqdm(phases, desc="faults", unit="fault"):
+        for k, (name, inject, restart) in enumerate(tqdm(phases, desc="faults", unit="fault")):
+            if not mon.reset_scene(args.seed + 100 * (k + 1), args.objects):
+                tqdm.write(f"faults: could not reset the scene before {name!r}")
             rows.append(run_phase(stack, mon, name, inject, restart))
             tqdm.write(f"faults: {name}: {'survived' if rows[-1]['survived'] else 'NOT survived'}, "
                        f"lost {rows[-1]['picks_lost']}, unsafe {rows[-1]['unsafe_motions']}")
