@@ -83,6 +83,16 @@ CAMERA_TOPICS = {
 }
 
 
+
+# SROS2 (docker/sros2): each process runs in its enclave; ignored unless ROS_SECURITY_ENABLE=true.
+# Discovery range: left as the user set it (ROS 2 default SUBNET); ./run.sh defaults to LOCALHOST. Use
+# LOCALHOST when every node runs on this host (ur_robot_driver reaches the robot over TCP/RTDE, not
+# DDS). Only the SROS2 deployment (ROS_SECURITY_STRATEGY=Enforce) controls who may publish
+# /grasp_candidates or command the arm.
+def enclave(name: str) -> list[str]:
+    """``--enclave /grasp_stack/<name>`` for a Node's ros_arguments (docker/sros2/grasp_stack.policy.xml)."""
+    return ["--enclave", f"/grasp_stack/{name}"]
+
 def _share(package: str) -> str:
     try:
         return get_package_share_directory(package)
@@ -101,7 +111,8 @@ def _static_transform(extrinsics_file: str, use_sim_time: bool) -> Node:
     """tf2_ros static_transform_publisher for the hand-eye calibration (T_parent_child in the YAML)."""
     data = yaml.safe_load(Path(extrinsics_file).read_text())
     (x, y, z), (qx, qy, qz, qw) = data["translation"], data["rotation"]
-    return Node(package="tf2_ros", executable="static_transform_publisher", name="hand_eye_calibration",
+    return Node(ros_arguments=enclave("drivers"),
+                package="tf2_ros", executable="static_transform_publisher", name="hand_eye_calibration",
                 arguments=["--x", str(x), "--y", str(y), "--z", str(z), "--qx", str(qx), "--qy", str(qy),
                            "--qz", str(qz), "--qw", str(qw), "--frame-id", data["parent_frame"],
                            "--child-frame-id", data["child_frame"]],
@@ -129,13 +140,16 @@ def _robotiq_gripper(com_port: str, out_dir: str) -> list:
         os.path.join(_share("robotiq_description"), "config", "robotiq_controllers.yaml"), out_dir,
         namespace=ns, com_port=com_port, parent="tool0")
     description = {"robot_description": ParameterValue(Command(["xacro ", str(xacro)]), value_type=str)}
-    nodes = [Node(package="controller_manager", executable="ros2_control_node", namespace=ns,
+    nodes = [Node(ros_arguments=enclave("drivers"),
+                  package="controller_manager", executable="ros2_control_node", namespace=ns,
                   parameters=[str(controllers)]),
-             Node(package="robot_state_publisher", executable="robot_state_publisher", namespace=ns,
+             Node(ros_arguments=enclave("drivers"),
+                  package="robot_state_publisher", executable="robot_state_publisher", namespace=ns,
                   parameters=[description])]
     for controller in ("joint_state_broadcaster", launch_params.ROBOTIQ_GRIPPER_CONTROLLER,
                        "robotiq_activation_controller"):
-        nodes.append(Node(package="controller_manager", executable="spawner", namespace=ns,
+        nodes.append(Node(ros_arguments=enclave("drivers"),
+                          package="controller_manager", executable="spawner", namespace=ns,
                           arguments=[controller, "--controller-manager", f"/{ns}/controller_manager",
                                      "--param-file", str(controllers)]))
     return nodes
@@ -181,7 +195,8 @@ def _actions(context, *args, **kwargs):
 
     # ---- the robot: simulator or driver, and MoveIt where the executor plans with it
     if sim == "mujoco":
-        actions.append(Node(package="grasp_sim", executable="sim_node", name="grasp_sim", output="screen",
+        actions.append(Node(ros_arguments=enclave("grasp_sim"),
+                            package="grasp_sim", executable="sim_node", name="grasp_sim", output="screen",
                             parameters=[params_file, common, {
                                 "objects": arg["objects"], "n_objects": int(arg["n_objects"]),
                                 "seed": int(arg["seed"]), "extrinsics": extrinsics}]))
@@ -191,7 +206,8 @@ def _actions(context, *args, **kwargs):
             from launch_ros.parameter_descriptions import ParameterValue
             description = ParameterValue(Command(["xacro ", urdf, f" ur_type:={arg['ur_type']} name:=ur"]),
                                          value_type=str)
-            actions.append(Node(package="robot_state_publisher", executable="robot_state_publisher",
+            actions.append(Node(ros_arguments=enclave("drivers"),
+                                package="robot_state_publisher", executable="robot_state_publisher",
                                 parameters=[{"robot_description": description}, common]))
         except PackageNotFoundError:
             pass
@@ -218,7 +234,8 @@ def _actions(context, *args, **kwargs):
         actions.append(_include("azure_kinect_ros_driver", "driver.launch.py", {
             "depth_enabled": "true", "color_enabled": "true", "point_cloud": "false", "rgb_point_cloud": "false"}))
     elif camera == "kinect":
-        actions.append(Node(package="kinect_ros2", executable="kinect_ros2_node", name="kinect_ros2"))
+        actions.append(Node(ros_arguments=enclave("drivers"),
+                            package="kinect_ros2", executable="kinect_ros2_node", name="kinect_ros2"))
     try:  # the calibration on /tf_static, for RViz and tf2 users (the executor also reads the file)
         get_package_share_directory("tf2_ros")
         actions.append(_static_transform(extrinsics, use_sim_time))
@@ -232,14 +249,17 @@ def _actions(context, *args, **kwargs):
         camera_params["replay.folder"] = arg["replay_folder"]
     else:
         camera_params["topic.depth_topic"], camera_params["topic.info_topic"] = CAMERA_TOPICS[camera]
-    actions.append(Node(package="grasp_camera", executable="camera_node", name="grasp_camera", output="screen",
+    actions.append(Node(ros_arguments=enclave("grasp_camera"),
+                        package="grasp_camera", executable="camera_node", name="grasp_camera", output="screen",
                         parameters=[params_file, common, camera_params]))
-    actions.append(Node(package="grasp_detector", executable="detector_node", name="grasp_detector",
+    actions.append(Node(ros_arguments=enclave("grasp_detector"),
+                        package="grasp_detector", executable="detector_node", name="grasp_detector",
                         output="screen",
                         parameters=[params_file, common, {"model": arg["model"]} if arg["model"] else {}]))
     candidates = "/grasp_candidates"
     if arg["use_shape_classifier"].lower() in truthy:
-        actions.append(Node(package="grasp_shape", executable="shape_classifier_node",
+        actions.append(Node(ros_arguments=enclave("grasp_shape_classifier"),
+                            package="grasp_shape", executable="shape_classifier_node",
                             name="grasp_shape_classifier", output="screen", parameters=[params_file, common]))
         candidates = "/grasp_candidates_labelled"
     armed = arg["start_armed"].lower()
@@ -255,12 +275,15 @@ def _actions(context, *args, **kwargs):
     executor_parameters = [params_file, common, executor_params]
     if sim != "mujoco":
         executor_parameters.insert(1, _moveit_parameters(arg["ur_type"], share, sim))
-    actions.append(Node(package="grasp_executor", executable="executor_node", name="grasp_executor",
+    actions.append(Node(ros_arguments=enclave("grasp_executor"),
+                        package="grasp_executor", executable="executor_node", name="grasp_executor",
                         output="screen", parameters=executor_parameters))
     if arg["rviz"].lower() in truthy:
-        actions.append(Node(package="grasp_bringup", executable="candidate_markers", name="grasp_candidate_markers",
+        actions.append(Node(ros_arguments=enclave("grasp_candidate_markers"),
+                            package="grasp_bringup", executable="candidate_markers", name="grasp_candidate_markers",
                             parameters=[common, {"input": candidates}]))
-        actions.append(Node(package="rviz2", executable="rviz2", name="rviz2", output="log",
+        actions.append(Node(ros_arguments=enclave("observer"),
+                            package="rviz2", executable="rviz2", name="rviz2", output="log",
                             arguments=["-d", str(share / "config" / "ur5_grasp.rviz")], parameters=[common]))
     return actions
 

@@ -245,3 +245,23 @@ def test_run_sh_keeps_discovery_on_this_host_unless_the_user_set_it(preset):
     lines = [line for line in out.stderr.splitlines() if "ROS_AUTOMATIC_DISCOVERY_RANGE" in line]
     assert len(lines) == 1, out.stderr
     assert f"ROS_AUTOMATIC_DISCOVERY_RANGE={preset or 'LOCALHOST'}" in lines[0]
+
+
+def test_compose_enforces_security_and_the_launch_file_names_policy_enclaves():
+    import re
+
+    import yaml
+
+    compose = yaml.safe_load((REPO / "docker" / "compose.yaml").read_text())
+    for name, svc in compose["services"].items():
+        if name == "sros2-keystore":
+            continue
+        env = svc.get("environment", {})
+        assert env.get("ROS_SECURITY_STRATEGY") == "Enforce", name
+        assert any("sros2_keystore" in v for v in svc.get("volumes", [])), name
+    text = (REPO / "launch" / "ur5_grasp.launch.py").read_text()
+    used = set(re.findall(r'enclave\("([a-z_]+)"\)', text))
+    assert {"grasp_sim", "grasp_camera", "grasp_detector", "grasp_executor", "drivers", "observer"} <= used
+    assert not [e for e in used if f"/grasp_stack/{e}" not in RULES], used
+    # every Node of the launch file runs in an enclave
+    assert text.count("Node(ros_arguments=enclave(") == len(re.findall(r"\bNode\(", text))
