@@ -9,7 +9,11 @@ runs go in parallel, each on one thread. Finished folds (``result.json``) are
 not rerun, so an interrupted protocol resumes.
 
 Output in ``--out``: ``<config>/fold_<k>/`` per run, ``table1.md``, ``table1.csv``,
-``table1.png`` (mean ± std over folds beside the paper's Jacquard figures).
+``table1.png`` (mean ± std over folds beside the paper's Jacquard figures) and
+``table1_epochs.png`` (the paper's Fig. 6: test-fold accuracy after each epoch, L vs L_p,
+for GG-CNN and MTG-CNN with depth aux). ``--configs`` picks rows (in that order, so the
+most wanted run first); ``--report-only`` writes the report from the finished folds
+without training (rows with no finished fold left out).
 
 Run from the checkout with the venv active::
 
@@ -67,8 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--max-minutes", type=float, default=12.0, help="training budget per run")
     p.add_argument("--configs", nargs="*", default=None, help="subset of row labels (default: all six)")
+    p.add_argument("--report-only", action="store_true",
+                   help="no training: report the folds that have finished (result.json)")
     p.add_argument("--export-best", metavar="MODELS_DIR", default=None,
                    help="export the best checkpoint of each family (GG-CNN, MTG-CNN, GG-CNN2) with its card here")
+    p.add_argument("--export-families", nargs="*", default=None, choices=["ggcnn", "mtgcnn", "ggcnn2"],
+                   help="with --export-best: only these families (default: all three)")
     a = p.parse_args(argv)
     if not Path(a.data).is_dir():
         print(f"table1: error: dataset folder {a.data} does not exist", file=sys.stderr)
@@ -95,11 +103,21 @@ def main(argv: list[str] | None = None) -> int:
             tasks.append((lb, (cfg, a.folds, k, str(out / _slug(lb)))))
     t0 = time.time()
     results: dict[str, list[dict]] = {lb: [] for lb in labels}
-    with mp.get_context("spawn").Pool(a.jobs) as pool:
-        for (lb, _), r in zip(tasks, pool.imap(_task, [t for _, t in tasks]), strict=True):
-            results[lb].append(r)
-            print(f"table1: {lb} fold {r['fold']}: accuracy {r['accuracy']:.3f} on {r['test_images']} images "
-                  f"({r['minutes']:.1f} min training)", flush=True)
+    if a.report_only:
+        for lb, (_, _, k, o) in tasks:
+            f = Path(o) / f"fold_{k}" / "result.json"
+            if f.is_file():
+                results[lb].append(json.loads(f.read_text()))
+        results = {lb: rs for lb, rs in results.items() if rs}
+        if not results:
+            print(f"table1: error: no finished fold in {out}", file=sys.stderr)
+            return 2
+    else:
+        with mp.get_context("spawn").Pool(a.jobs) as pool:
+            for (lb, _), r in zip(tasks, pool.imap(_task, [t for _, t in tasks]), strict=True):
+                results[lb].append(r)
+                print(f"table1: {lb} fold {r['fold']}: accuracy {r['accuracy']:.3f} on {r['test_images']} images "
+                      f"({r['minutes']:.1f} min training)", flush=True)
     rows = aggregate(results)
     title = (f"Table I protocol on {Path(a.data).name}: {a.run_folds or a.folds} of {a.folds} folds, "
              f"{a.max_images or 'all'} images, {a.input_size} px, {a.epochs} epochs" + (" (quick)" if a.quick else ""))
@@ -107,9 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     (out / "results.json").write_text(json.dumps({"args": vars(a), "results": results, "rows": rows,
                                                   "wall_minutes": (time.time() - t0) / 60}, indent=1))
     print(paths["md"].read_text())
-    print(f"table1: wrote {paths['md']}, {paths['csv']}, {paths['png']} in {(time.time() - t0) / 60:.1f} min")
+    print(f"table1: wrote {paths['md']}, {paths['csv']}, {paths['png']}, {paths['epochs_png']} "
+          f"in {(time.time() - t0) / 60:.1f} min")
     if a.export_best:
-        for card in export_best(results, rows, base, out, a.export_best, _slug(Path(a.data).name)):
+        from grasp_core.nn.crossval import FAMILIES
+
+        keep = {lb for f in (a.export_families or FAMILIES) for lb in FAMILIES[f]}
+        chosen = {lb: rs for lb, rs in results.items() if lb in keep}
+        for card in export_best(chosen, rows, base, out, a.export_best, _slug(Path(a.data).name)):
             print(f"table1: exported {card.with_suffix('.onnx')} and {card}")
     return 0
 

@@ -11,55 +11,75 @@ from grasp_core.nn.losses import grasp_loss, positional_loss, total_loss  # noqa
 
 
 def _maps():
-    """One 2×2 image; ground truth has grasp pixels (0,0) and (1,1)."""
+    """One 2×2 image with fractional ground-truth quality Q_GT = [[1, 0.5], [0, 0.25]]."""
     t = lambda a: torch.tensor(a, dtype=torch.float32).reshape(1, 1, 2, 2)  # noqa: E731
-    target = [t([[1, 0], [0, 1]]), t([[1, 0], [0, -1]]), t([[0, 0], [0, 0]]), t([[0.2, 0], [0, 0.4]])]
-    pred = [t([[0.5, 0], [0, 1]]), t([[0, 0.5], [0, -1]]), t([[0, 0], [0, 0]]), t([[0.2, 0.2], [0, 0]])]
+    target = [t([[1, 0.5], [0, 0.25]]), t([[1, 0], [0, -1]]), t([[0, 1], [0, 0]]), t([[0.2, 0.4], [0, 0.4]])]
+    pred = [t([[0.5, 0.5], [0, 0.75]]), t([[0, 1], [0.5, -1]]), t([[0, 0], [1, 1]]), t([[0.4, 0.4], [0.2, 0]])]
     return pred, target
 
 
-def test_loss_l_is_sum_of_per_map_mse():
+def test_loss_l_eq2_by_hand():
     pred, target = _maps()
     loss, parts = grasp_loss(pred, target)
-    # pos: 0.5²/4; cos: (1² + 0.5²)/4; sin: 0; width: (0.2² + 0.4²)/4
-    assert parts == pytest.approx({"pos": 0.0625, "cos": 0.3125, "sin": 0.0, "width": 0.05})
-    assert float(loss) == pytest.approx(0.425)
+    # errors per pixel (row-major): Q 0.5 0 0 0.5; cos 1 1 0.5 0; sin 0 1 1 1; W 0.2 0 0.2 0.4; N = 4
+    # pos (0.25 + 0.25)/4; cos (1 + 1 + 0.25)/4; sin 3/4; width (0.04 + 0.04 + 0.16)/4
+    assert parts == pytest.approx({"pos": 0.125, "cos": 0.5625, "sin": 0.75, "width": 0.06})
+    assert float(loss) == pytest.approx(1.4975)
 
 
-def test_positional_loss_weights_angle_and_width_by_grasp_positions():
+def test_positional_loss_eq3_by_hand():
     pred, target = _maps()
     loss, parts = positional_loss(pred, target)
-    # quality term unchanged; cos/width errors only at Q = 1 pixels, averaged over ΣQ = 2:
-    # cos: (1·1² + 1·0²)/2; width: (1·0² + 1·0.4²)/2 — the off-grasp errors (0.5, 0.2) do not count
-    assert parts == pytest.approx({"pos": 0.0625, "cos": 0.5, "sin": 0.0, "width": 0.08})
-    assert float(loss) == pytest.approx(0.6425)
-    loss_px, parts_px = positional_loss(pred, target, normalise="pixels")
-    assert parts_px["cos"] == pytest.approx(0.25) and parts_px["width"] == pytest.approx(0.04)
-    assert float(loss_px) == pytest.approx(0.3525)
-    with pytest.raises(ValueError):
-        positional_loss(pred, target, normalise="batch")
+    # Eq. 3: 1/N Σ (Q_GT·error)², Q_GT = 1, 0.5, 0, 0.25: the quality term as in L;
+    # cos ((1·1)² + (0.5·1)² + (0·0.5)² + 0)/4; sin (0 + 0.5² + 0 + 0.25²)/4; width ((1·0.2)² + 0 + 0 + (0.25·0.4)²)/4
+    assert parts == pytest.approx({"pos": 0.125, "cos": 0.3125, "sin": 0.078125, "width": 0.0125})
+    assert float(loss) == pytest.approx(0.528125)
+
+
+def test_positional_loss_never_exceeds_l_term_by_term():
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        shape = (int(rng.integers(1, 4)), 1, int(rng.integers(1, 9)), int(rng.integers(1, 9)))
+        q = rng.uniform(0, 1, shape)
+        if trial % 4 == 0:
+            q = (q > 0.7).astype(float)  # binary quality, as grasp_target_maps writes it
+        elif trial % 4 == 1:
+            q[...] = 1.0  # everywhere a grasp: L_p == L
+        target = [torch.tensor(q, dtype=torch.float32)] + [
+            torch.tensor(rng.uniform(-1, 1, shape), dtype=torch.float32) for _ in range(3)]
+        pred = [torch.tensor(rng.uniform(-1.5, 1.5, shape), dtype=torch.float32) for _ in range(4)]
+        l_total, l_parts = grasp_loss(pred, target)
+        p_total, p_parts = positional_loss(pred, target)
+        assert p_parts["pos"] == pytest.approx(l_parts["pos"])
+        for k in ("cos", "sin", "width"):
+            assert p_parts[k] <= l_parts[k] + 1e-7, (trial, k)
+            if trial % 4 == 1:
+                assert p_parts[k] == pytest.approx(l_parts[k], rel=1e-6)
+        assert float(p_total) <= float(l_total) + 1e-6
 
 
 def test_positional_loss_without_grasps_and_its_gradient():
     z = torch.zeros(1, 1, 3, 3)
     pred = [torch.full((1, 1, 3, 3), 0.5, requires_grad=True) for _ in range(4)]
     loss, parts = positional_loss(pred, [z, z, z, z])
-    assert loss.item() == pytest.approx(0.25) and parts["cos"] == 0.0  # no division by zero
+    assert loss.item() == pytest.approx(0.25) and parts["cos"] == 0.0  # only the quality term is left
     pred, target = _maps()
     cos = pred[1].clone().requires_grad_(True)
     positional_loss([pred[0], cos, pred[2], pred[3]], target)[0].backward()
     g = cos.grad[0, 0]
-    assert g[0, 1] == 0 and g[1, 0] == 0  # off-grasp pixels get no angle gradient
-    assert float(g[0, 0]) == pytest.approx(2 * (0 - 1) / 2)  # d/dĈ of Q(Ĉ−C)²/ΣQ
+    assert g[1, 0] == 0  # Q_GT = 0: no angle gradient
+    # d/dĈ of (Q (Ĉ − C))² / N = 2 Q² (Ĉ − C) / N
+    assert float(g[0, 0]) == pytest.approx(2 * 1.0 * (0 - 1) / 4)
+    assert float(g[0, 1]) == pytest.approx(2 * 0.25 * (1 - 0) / 4)
 
 
 def test_total_loss_adds_weighted_auxiliary_mse():
     pred, target = _maps()
     aux_p, aux_t = torch.zeros(1, 1, 2, 2), torch.tensor([[1.0, 1.0], [0.0, 0.0]]).reshape(1, 1, 2, 2)
     loss, parts = total_loss(pred, target, "l", aux_p, aux_t, aux_weight=0.5)
-    assert parts["aux"] == pytest.approx(0.5) and float(loss) == pytest.approx(0.425 + 0.25)
-    loss, _ = total_loss(pred, target, "lp")
-    assert float(loss) == pytest.approx(0.6425)
+    assert parts["aux"] == pytest.approx(0.5) and float(loss) == pytest.approx(1.4975 + 0.25)
+    loss, parts = total_loss(pred, target, "lp", aux_p, aux_t)
+    assert float(loss) == pytest.approx(0.528125 + 0.5)  # Eq. 3 with its auxiliary term, λ = 1
     with pytest.raises(ValueError):
         total_loss(pred, target, "l2")
 
@@ -237,3 +257,24 @@ def test_he_initialisation_keeps_gg_cnn2_outputs_alive():
         outs = GGCNN2()(x)
     assert all(o.shape == (4, 1, 96, 96) for o in outs)
     assert all(float(o.std()) > 0.05 for o in outs)  # PyTorch default init: ~5e-4
+
+
+def test_table1_report_has_last_epoch_and_per_epoch_curves(tmp_path):
+    """aggregate: last-epoch mean and per-epoch mean ± std over the folds that reached the epoch;
+    write_report writes the Fig. 6 PNG beside the table."""
+    from grasp_core.nn.crossval import aggregate, write_report
+
+    def res(fold, curve):
+        return {"fold": fold, "folds": 2, "accuracy": max(curve), "last_epoch_accuracy": curve[-1],
+                "val_acc_per_epoch": curve, "variants": {"angle<30": 0.5}, "test_images": 10,
+                "train_images": 30, "epochs": len(curve), "minutes": 0.1, "name": "x"}
+
+    rows = aggregate({"GG-CNN (RGB)": [res(0, [0.2, 0.6, 0.5]), res(1, [0.4, 0.4])],
+                      "GG-CNN_p (RGB)": [res(0, [0.3, 0.7]), res(1, [0.5, 0.5])]})
+    r = rows[0]
+    assert r["mean"] == pytest.approx(0.5) and r["last_mean"] == pytest.approx(0.45)
+    assert [m for m, _ in r["per_epoch"]] == pytest.approx([0.3, 0.5, 0.5])
+    assert r["per_epoch"][0][1] == pytest.approx(np.std([0.2, 0.4], ddof=1)) and math.isnan(r["per_epoch"][2][1])
+    paths = write_report(rows, tmp_path, "t")
+    assert paths["epochs_png"].stat().st_size > 1000
+    assert "| GG-CNN (RGB) | 2 | 50.0 ± 14.1 | 45.0 ± 7.1 |" in paths["md"].read_text()

@@ -29,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--aux", default=None, choices=["depth", "saliency", "none"],
                    help="MTG-CNN auxiliary task (default: depth for mtgcnn, none otherwise)")
     p.add_argument("--loss", default="l", choices=["l", "lp"],
-                   help="l: sum of per-map MSE (Prew et al. Eq. 2); lp: positional loss (Eq. 3)")
+                   help="l: sum of per-map MSE (Prew et al. Eq. 2); lp: positional loss (Eq. 3: angle and width "
+                        "errors scaled by the ground-truth quality, 1/N)")
     p.add_argument("--aux-weight", type=float, default=1.0, help="weight of the auxiliary MSE")
     p.add_argument("--folds", type=int, default=0, help="k-fold cross-validation by scene (0: held-out tenth)")
     p.add_argument("--fold", type=int, default=0, help="which fold is tested, 0..folds-1")

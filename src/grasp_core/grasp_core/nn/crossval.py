@@ -46,8 +46,15 @@ def run_fold(cfg: TrainConfig, folds: int, fold: int, out_root: str | Path, fram
 
     Writes ``<out_root>/fold_<fold>/`` (training outputs and ``result.json``).
 
+    In fold mode the per-epoch evaluation of :func:`grasp_core.nn.train.train` runs on the fold's
+    test scenes (all their labelled images), and ``best.pt`` is the epoch with the best accuracy
+    there: ``accuracy`` is that epoch's (the protocol's figure, selected on the test fold, so
+    optimistic), ``last_epoch_accuracy`` the last epoch's (no selection), ``val_acc_per_epoch``
+    every epoch's (Prew et al.'s Fig. 6).
+
     Returns:
-        {"fold", "accuracy", "variants", "test_images", "epochs", "minutes", "name"}.
+        {"name", "fold", "folds", "accuracy", "last_epoch_accuracy", "val_acc_per_epoch", "variants",
+        "test_images", "epochs", "minutes", "train_images"}.
     """
     fcfg = replace(cfg, folds=folds, fold=fold, out_dir=str(Path(out_root) / f"fold_{fold}"))
     frames = frames or load_frames(fcfg)
@@ -56,7 +63,10 @@ def run_fold(cfg: TrainConfig, folds: int, fold: int, out_root: str | Path, fram
     net.load_state_dict(torch.load(Path(fcfg.out_dir) / "best.pt", map_location="cpu"))
     _, test = kfold_split(frames.ids, folds, fold)
     _, acc, n, (preds, gts) = evaluate_heldout(net, frames, test, fcfg, limit=0, return_predictions=True)
+    history = json.loads((Path(fcfg.out_dir) / "history.json").read_text())
     result = {"name": run_name(fcfg), "fold": fold, "folds": folds, "accuracy": acc,
+              "last_epoch_accuracy": history[-1]["val_acc"] if history else math.nan,
+              "val_acc_per_epoch": [h["val_acc"] for h in history],
               "variants": metric_variants(preds, gts) if preds else {}, "test_images": n,
               "epochs": summary["epochs"], "minutes": summary["minutes"], "train_images": summary["train_images"]}
     (Path(fcfg.out_dir) / "result.json").write_text(json.dumps(result, indent=1))
@@ -70,17 +80,27 @@ def aggregate(results: dict[str, list[dict]]) -> list[dict]:
         results: label → list of :func:`run_fold` results.
 
     Returns:
-        one row per label: {"label", "folds", "mean", "std", "images", "minutes",
-        "variants": {key: mean}, "paper": Prew et al.'s figure or None}; std is the
-        sample standard deviation (ddof 1; NaN with one fold).
+        one row per label: {"label", "folds", "mean", "std", "last_mean", "last_std", "images",
+        "minutes", "variants": {key: mean}, "per_epoch": [(mean, std) per epoch over the folds
+        that reached it], "paper": Prew et al.'s figure or None}; std is the sample standard
+        deviation (ddof 1; NaN with one fold); ``last_*`` over the folds' last-epoch accuracies.
     """
     rows = []
     for label, rs in results.items():
         accs = np.array([r["accuracy"] for r in rs], float)
+        last = np.array([r.get("last_epoch_accuracy", math.nan) for r in rs], float)
         keys = rs[0]["variants"].keys() if rs and rs[0]["variants"] else []
+        curves = [r.get("val_acc_per_epoch", []) for r in rs]
+        per_epoch = []
+        for e in range(max((len(c) for c in curves), default=0)):
+            v = np.array([c[e] for c in curves if len(c) > e], float)
+            per_epoch.append((float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else math.nan))
         rows.append({
             "label": label, "folds": len(rs), "mean": float(accs.mean()) if len(accs) else math.nan,
             "std": float(accs.std(ddof=1)) if len(accs) > 1 else math.nan,
+            "last_mean": float(last.mean()) if len(last) else math.nan,
+            "last_std": float(last.std(ddof=1)) if len(last) > 1 else math.nan,
+            "per_epoch": per_epoch,
             "images": int(sum(r["test_images"] for r in rs)), "minutes": float(sum(r["minutes"] for r in rs)),
             "variants": {k: float(np.mean([r["variants"][k] for r in rs])) for k in keys},
             "paper": PAPER_TABLE1.get(label),
@@ -98,19 +118,23 @@ def write_report(rows: list[dict], out: str | Path, title: str = "Table I") -> d
     out.mkdir(parents=True, exist_ok=True)
     vkeys = list(rows[0]["variants"]) if rows and rows[0]["variants"] else []
     md = [f"# {title}", "",
-          "| configuration | folds | accuracy % (mean ± std) | Prew et al. % | test images | "
+          "| configuration | folds | accuracy % (mean ± std) | last epoch % | Prew et al. % | test images | "
           + " | ".join(vkeys) + (" |" if vkeys else "|"),
-          "|---|---|---|---|---|" + "---|" * len(vkeys)]
+          "|---|---|---|---|---|---|" + "---|" * len(vkeys)]
     for r in rows:
-        md.append(f"| {r['label']} | {r['folds']} | {_pct(r['mean'])} ± {_pct(r['std'])} | {_pct(r['paper'])} | "
+        md.append(f"| {r['label']} | {r['folds']} | {_pct(r['mean'])} ± {_pct(r['std'])} | "
+                  f"{_pct(r.get('last_mean'))} ± {_pct(r.get('last_std'))} | {_pct(r['paper'])} | "
                   f"{r['images']} | " + " | ".join(_pct(r["variants"][k]) for k in vkeys) + (" |" if vkeys else "|"))
-    paths = {"md": out / "table1.md", "csv": out / "table1.csv", "png": out / "table1.png"}
+    paths = {"md": out / "table1.md", "csv": out / "table1.csv", "png": out / "table1.png",
+             "epochs_png": out / "table1_epochs.png"}
     paths["md"].write_text("\n".join(md) + "\n")
     with open(paths["csv"], "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["configuration", "folds", "mean", "std", "paper", "test_images", "train_minutes", *vkeys])
+        w.writerow(["configuration", "folds", "mean", "std", "last_epoch_mean", "last_epoch_std", "paper",
+                    "test_images", "train_minutes", *vkeys])
         for r in rows:
             w.writerow([r["label"], r["folds"], f"{r['mean']:.4f}", f"{r['std']:.4f}",
+                        f"{r.get('last_mean', math.nan):.4f}", f"{r.get('last_std', math.nan):.4f}",
                         "" if r["paper"] is None else r["paper"], r["images"], f"{r['minutes']:.1f}",
                         *(f"{r['variants'][k]:.4f}" for k in vkeys)])
     import matplotlib
@@ -131,7 +155,53 @@ def write_report(rows: list[dict], out: str | Path, title: str = "Table I") -> d
     fig.tight_layout()
     fig.savefig(paths["png"])
     plt.close(fig)
+    plot_epoch_curves(rows, paths["epochs_png"], title)
     return paths
+
+
+#: Fig. 6 panels: (title, row with L, row with L_p).
+EPOCH_PAIRS = (("GG-CNN (RGB)", "GG-CNN (RGB)", "GG-CNN_p (RGB)"),
+               ("MTG-CNN, depth aux (RGB)", "MTG-CNN, depth aux (RGB)", "MTG-CNN_p, depth aux (RGB)"))
+
+
+def plot_epoch_curves(rows: list[dict], path: str | Path, title: str = "Table I") -> Path | None:
+    """Prew et al.'s Fig. 6: test-fold rectangle accuracy after each epoch, L vs L_p, mean ± std over folds.
+
+    One panel per :data:`EPOCH_PAIRS` entry with at least one of its rows in ``rows``
+    (:func:`aggregate` output, ``per_epoch``). Returns the PNG path, or None when no panel has data.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_label = {r["label"]: r for r in rows if r.get("per_epoch")}
+    panels = [p for p in EPOCH_PAIRS if p[1] in by_label or p[2] in by_label]
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(6.0, 4.5 * len(panels)), 3.8), dpi=80, squeeze=False)
+    for ax, (name, l_label, lp_label) in zip(axes[0], panels, strict=True):
+        for label, style, loss in ((l_label, "o-", "L (Eq. 2)"), (lp_label, "s--", "L_p (Eq. 3)")):
+            r = by_label.get(label)
+            if r is None:
+                continue
+            ep = np.arange(1, len(r["per_epoch"]) + 1)
+            m = np.array([v[0] for v in r["per_epoch"]])
+            sd = np.nan_to_num(np.array([v[1] for v in r["per_epoch"]]))
+            ax.plot(ep, m, style, label=f"{loss}, {r['folds']} folds")
+            ax.fill_between(ep, m - sd, m + sd, alpha=0.15)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_ylabel("test-fold rectangle accuracy")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{title}\naccuracy after each epoch, mean ± std over folds (Prew et al. Fig. 6)", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
 
 
 #: Architecture families of the Table-I rows: the best of each is exported (:func:`export_best`).

@@ -1,37 +1,30 @@
 """Training losses of the GG-CNN family and of MTG-CNN (PyTorch).
 
-Notation: for one batch, Q, C, S, W are the ground-truth grasp maps (quality
-∈ {0, 1}, cos 2Φ, sin 2Φ, width = opening px / 150), all N×1×H×W float32, and
-Q̂, Ĉ, Ŝ, Ŵ the network's; P = N·H·W is the number of pixels; the sums run
-over all pixels i of the batch.
+Source: Prew, Breckon, Bordewich, Beierholm, "Improving Robotic Grasping on
+Monocular Images Via Multi-Task Learning and Positional Loss", ICPR 2020
+(arXiv:2011.02888), §III-C, Eqs. 2 and 3, quoted here as printed (N = pixels per
+image, the sums over the pixels of each image, θ the network's output, GT the
+ground truth, A the auxiliary map):
 
-* **L** — Prew, Breckon, Bordewich, Beierholm, "Improving Robotic Grasping on
-  Monocular Images Via Multi-Task Learning and Positional Loss", ICPR 2020
-  (arXiv:2011.02888), Eq. 2, which is GG-CNN's loss (Morrison et al., RSS 2018,
-  Eq. 3): the sum over the four maps of their mean squared errors,
+    (2)  L   = 1/N Σ (Q_θ − Q_GT)² + 1/N Σ (Φ^cos_θ − Φ^cos_GT)² + 1/N Σ (Φ^sin_θ − Φ^sin_GT)²
+               + 1/N Σ (W_θ − W_GT)² + 1/N Σ (A_θ − A_GT)²
 
-      L = 1/P Σ_i [(Q̂_i − Q_i)² + (Ĉ_i − C_i)² + (Ŝ_i − S_i)² + (Ŵ_i − W_i)²].
+    (3)  L_p = 1/N Σ (Q_θ − Q_GT)² + 1/N Σ (Q_GT (Φ^cos_θ − Φ^cos_GT))² + 1/N Σ (Q_GT (Φ^sin_θ − Φ^sin_GT))²
+               + 1/N Σ (Q_GT (W_θ − W_GT))² + 1/N Σ (A_θ − A_GT)²
 
-* **L_p** — the positional loss (same paper, Eq. 3). The paper's words (abstract,
-  §III-C) are that it "emphasises loss per pixel for secondary parameters
-  (gripper angle and width) only on points of an object where a successful
-  grasp can take place". The text of the equation itself could not be
-  retrieved here, so this is the reading implemented: the quality term is
-  unchanged and the angle and width errors are weighted by the ground-truth
-  quality Q_i (i.e. restricted to grasp pixels) and averaged over those pixels,
+"The positional loss function L_p scales the angle and width errors by ground
+truth for the quality of the grasp (Q_GT) at each position in the scene." For
+GG-CNN both lose the last (auxiliary) term; L without it is GG-CNN's own loss
+(Morrison et al., RSS 2018). Q_GT is inside the square and the normalisation
+stays 1/N, so for Q_GT ∈ [0, 1] every term of L_p is ≤ the same term of L: L_p
+drops (for fractional Q_GT, damps) the angle and width errors off the grasp
+positions and never enlarges a term.
 
-      L_p = 1/P Σ_i (Q̂_i − Q_i)²
-            + 1/max(Σ_i Q_i, 1) · Σ_i Q_i [(Ĉ_i − C_i)² + (Ŝ_i − S_i)² + (Ŵ_i − W_i)²].
-
-  With ``normalise="pixels"`` the second term is divided by P instead (the
-  angle/width errors off the grasp positions are then simply dropped, not
-  re-weighted). The default ``"positions"`` is what "emphasises" suggests: a
-  grasp pixel's angle error weighs P/ΣQ times more than in L.
-
-* **Auxiliary loss** of MTG-CNN (same paper, §III-B): mean squared error of the
-  auxiliary map (reconstructed depth, or saliency = object mask in {0, 1}),
-  L_aux = 1/P Σ_i (Â_i − A_i)², added with weight λ (1 by default):
-  L_total = L (or L_p) + λ·L_aux.
+Here: Q, C, S, W are the ground-truth maps (quality in [0, 1], cos 2Φ, sin 2Φ,
+width = opening px / 150), Q̂, Ĉ, Ŝ, Ŵ the network's, all B×1×H×W float32; the
+mean over the batch of the per-image 1/N sums is the mean over all B·N pixels.
+The auxiliary term is :func:`auxiliary_loss`, added with weight λ (1 in the
+paper) by :func:`total_loss`.
 """
 from __future__ import annotations
 
@@ -42,14 +35,17 @@ import torch.nn.functional as F
 
 from .ggcnn import OUTPUT_NAMES
 
+#: Loss names: ``"l"`` (Eq. 2), ``"lp"`` (Eq. 3).
 LOSSES = ("l", "lp")
 
 
 def grasp_loss(pred: Sequence[torch.Tensor], target: Sequence[torch.Tensor]):
-    """L (Prew et al. 2020, Eq. 2 = GG-CNN, Morrison et al. 2018, Eq. 3): Σ over the maps of their MSE.
+    """L (Prew et al. 2020, Eq. 2 without the auxiliary term = GG-CNN's loss): Σ over the maps of their MSE.
+
+    L = 1/N Σ (Q̂ − Q)² + 1/N Σ (Ĉ − C)² + 1/N Σ (Ŝ − S)² + 1/N Σ (Ŵ − W)².
 
     Args:
-        pred, target: (pos, cos, sin, width), each N×1×H×W float32.
+        pred, target: (pos, cos, sin, width), each B×1×H×W float32.
 
     Returns:
         (scalar loss tensor, {"pos": float, "cos": ..., "sin": ..., "width": ...}).
@@ -58,31 +54,27 @@ def grasp_loss(pred: Sequence[torch.Tensor], target: Sequence[torch.Tensor]):
     return sum(parts.values()), {k: float(v.detach()) for k, v in parts.items()}
 
 
-def positional_loss(pred: Sequence[torch.Tensor], target: Sequence[torch.Tensor], normalise: str = "positions"):
-    """L_p (Prew et al. 2020, Eq. 3, as read in the module docstring): angle and width errors weighted by Q.
+def positional_loss(pred: Sequence[torch.Tensor], target: Sequence[torch.Tensor]):
+    """L_p (Prew et al. 2020, Eq. 3): the angle and width errors scaled by Q_GT inside the square, 1/N.
+
+    L_p = 1/N Σ (Q̂ − Q)² + 1/N Σ (Q (Ĉ − C))² + 1/N Σ (Q (Ŝ − S))² + 1/N Σ (Q (Ŵ − W))²
+    (the grasp part; the module docstring quotes the equation).
 
     Args:
-        pred, target: (pos, cos, sin, width), each N×1×H×W float32; target pos ∈ [0, 1] is the weight.
-        normalise: ``"positions"`` (divide the weighted terms by max(ΣQ, 1)) or ``"pixels"`` (by P).
+        pred, target: (pos, cos, sin, width), each B×1×H×W float32; target pos (Q_GT, in [0, 1]) scales the others.
 
     Returns:
-        (scalar loss tensor, dict of the four float terms).
-
-    Raises:
-        ValueError: unknown ``normalise``.
+        (scalar loss tensor, {"pos": float, "cos": ..., "sin": ..., "width": ...}).
     """
-    if normalise not in ("positions", "pixels"):
-        raise ValueError(f"normalise must be 'positions' or 'pixels', got {normalise!r}")
     q = target[0]
     parts = {"pos": F.mse_loss(pred[0], q)}
-    den = q.sum().clamp_min(1.0) if normalise == "positions" else float(q.numel())
     for k, p, t in zip(OUTPUT_NAMES[1:], pred[1:], target[1:], strict=True):
-        parts[k] = (q * (p - t) ** 2).sum() / den
+        parts[k] = (q * (p - t)).pow(2).mean()
     return sum(parts.values()), {k: float(v.detach()) for k, v in parts.items()}
 
 
 def auxiliary_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """MTG-CNN auxiliary loss (Prew et al. 2020, §III-B): MSE of the N×1×H×W auxiliary map."""
+    """MTG-CNN auxiliary term (Prew et al. 2020, last term of Eqs. 2 and 3): MSE of the B×1×H×W auxiliary map."""
     return F.mse_loss(pred, target)
 
 
@@ -94,7 +86,7 @@ def total_loss(pred: Sequence[torch.Tensor], target: Sequence[torch.Tensor], los
     Args:
         pred, target: the four grasp maps (see :func:`grasp_loss`).
         loss: ``"l"`` (Eq. 2) or ``"lp"`` (Eq. 3).
-        aux_pred, aux_target: N×1×H×W auxiliary map and its target, or None.
+        aux_pred, aux_target: B×1×H×W auxiliary map and its target, or None.
         aux_weight: λ.
 
     Returns:
