@@ -150,10 +150,22 @@ def test_failure_then_success_then_cancel(spawn_node, sprobe, repo_root):
 
     assert res.status == GoalStatus.STATUS_CANCELED, (res.status, res.result.message)
     assert "stop" in res.result.message, res.result.message
+    # the stop reached the controller: a one-point hold trajectory, accepted, and nothing after it
+    assert wait_for(lambda: any(e["accepted"] and e["points"] == 1 for e in sprobe.events), 10, sprobe.spin), \
+        sprobe.events
+    n_events = len(sprobe.events)
+
+    def settled():  # the probe's own view lags on a loaded machine: wait until its readings stop moving
+        q = sprobe.arm()
+        sprobe.spin_for(0.5)
+        return np.max(np.abs(sprobe.arm() - q)) < 0.005
+
+    assert wait_for(settled, 20)
     q_stop = sprobe.arm()
     sprobe.spin_for(2.0)
     assert np.max(np.abs(sprobe.arm() - q_stop)) < 0.02  # it stays stopped: no recovery motion
     assert np.max(np.abs(sprobe.arm() - HOME_JOINTS)) > 0.02  # it had left home: stopped on the way
+    assert len(sprobe.events) == n_events  # no trajectory after the stop
 
 
 def _set(probe, name: str, value) -> bool:
