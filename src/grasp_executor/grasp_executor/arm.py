@@ -86,7 +86,7 @@ class RosArm:
         clock_timeout_s: with ``use_sim_time``: wall seconds without ``/joint_states`` that mean the
             simulator is gone altogether (its clock stopped too, so simulation time cannot tell).
         permit: () → "" when motion is allowed, else the reason (e.g. "disarmed").
-        callback_group: for the ``/joint_states`` subscription (keep it apart from slow callbacks).
+        abort: the stop-request event to watch (default: a new one, :attr:`abort`).
 
     Attributes:
         abort: threading.Event; set it to stop the current motion. last_error: why the last
@@ -96,7 +96,7 @@ class RosArm:
     def __init__(self, node, trajectory_topic: str, joint_states_topic: str = "/joint_states",
                  tf_prefix: str = "", goal_tolerance: float = 0.01, settle_s: float = 1.0,
                  start_tolerance: float = 0.02, max_state_age_s: float = 0.1, robot_timeout_s: float = 0.5,
-                 clock_timeout_s: float = 5.0, permit=None, callback_group=None) -> None:
+                 clock_timeout_s: float = 5.0, permit=None, abort: threading.Event | None = None) -> None:
         self.node = node
         self.tf_prefix = tf_prefix
         self.goal_tolerance = float(goal_tolerance)
@@ -106,7 +106,7 @@ class RosArm:
         self.robot_timeout_s = float(robot_timeout_s)
         self.clock_timeout_s = float(clock_timeout_s)
         self.permit = permit or (lambda: "")
-        self.abort = threading.Event()
+        self.abort = abort if abort is not None else threading.Event()
         self._lock = threading.Lock()
         self._q: np.ndarray | None = None
         self._stamp = -1.0
@@ -119,7 +119,9 @@ class RosArm:
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.parameter import Parameter
 
-        sim = Parameter("use_sim_time", value=self._sim_time_of(node))
+        # read once: the executor refuses run-time changes of use_sim_time (grasp_bridge.params)
+        self.sim_time = self._sim_time_of(node)
+        sim = Parameter("use_sim_time", value=self.sim_time)
         self._js_node = rclpy.create_node(f"{node.get_name()}_joint_states", namespace=node.get_namespace(),
                                           context=node.context, parameter_overrides=[sim])
         self._js_node.create_subscription(JointState, joint_states_topic, self._on_joint_states,
@@ -135,7 +137,7 @@ class RosArm:
     def _sim_time_of(node) -> bool:
         try:
             return bool(node.get_parameter("use_sim_time").value)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a node without the parameter runs on wall time
             return False
 
     def _spin_js(self) -> None:
@@ -180,12 +182,6 @@ class RosArm:
             return f"joint state is {age:.3f} s old (max {self.max_state_age_s} s)"
         return ""
 
-    def _sim_time(self) -> bool:
-        try:
-            return bool(self.node.get_parameter("use_sim_time").value)
-        except Exception:  # noqa: BLE001 - a node without the parameter runs on wall time
-            return False
-
     def _silence(self) -> str:
         """"" or "robot driver not responding (...)" (class docstring: node clock, wall backstop)."""
         with self._lock:
@@ -193,7 +189,7 @@ class RosArm:
             clock = self.now() - self._received_clock
         if clock > self.robot_timeout_s:
             return f"robot driver not responding (no /joint_states for {clock:.1f} s)"
-        limit = self.clock_timeout_s if self._sim_time() else self.robot_timeout_s
+        limit = self.clock_timeout_s if self.sim_time else self.robot_timeout_s
         if wall > limit:
             return f"robot driver not responding (no /joint_states for {wall:.1f} s of wall time)"
         return ""

@@ -36,9 +36,7 @@ class BuiltinRosBackend:
         self.arm = RosArm(node, b.trajectory_topic, tf_prefix=b.tf_prefix, goal_tolerance=b.goal_tolerance,
                           start_tolerance=b.start_tolerance, max_state_age_s=config.max_joint_state_age_s,
                           robot_timeout_s=config.robot_timeout_s,
-                          clock_timeout_s=config.robot_clock_timeout_s, permit=safety.permit,
-                          callback_group=callback_group)
-        self.arm.abort = safety.abort
+                          clock_timeout_s=config.robot_clock_timeout_s, permit=safety.permit, abort=safety.abort)
         self.impl = motion.BuiltinBackend(self.arm, config.motion_limits(),
                                            collision=motion.default_cell_checker(layout=getattr(node, 'layout', None)))
 
