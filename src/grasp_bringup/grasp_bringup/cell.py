@@ -43,10 +43,11 @@ class _Recorder:
     def __init__(self, node) -> None:
         from grasp_bridge.image import image_to_numpy
         from grasp_bridge.qos import sensor_qos
+        from grasp_bridge.stamps import stamp_s
         from sensor_msgs.msg import Image
         from visualization_msgs.msg import MarkerArray
 
-        self._to_numpy = image_to_numpy
+        self._to_numpy, self._stamp_s = image_to_numpy, stamp_s
         self.frames: dict[float, np.ndarray] = {}
         self.first: np.ndarray | None = None
         self.objects: dict[str, np.ndarray] = {}
@@ -55,7 +56,7 @@ class _Recorder:
         node.create_subscription(MarkerArray, "/grasp_sim/objects", self.on_objects, 2)
 
     def on_image(self, msg) -> None:
-        t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        t = self._stamp_s(msg.header.stamp)
         img = self._to_numpy(msg)
         with self.lock:
             if self.first is None:

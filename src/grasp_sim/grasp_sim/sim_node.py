@@ -56,6 +56,7 @@ from grasp_bridge.log import OncePerCause
 from grasp_bridge.params import declare_config, declare_layout
 from grasp_bridge.qos import sensor_qos
 from grasp_bridge.runtime import spin_node
+from grasp_bridge.stamps import stamp_s
 from grasp_core.config import SimConfig
 from grasp_core.robot import JOINT_NAMES, KNUCKLE_JOINT, UR5_JOINT_LIMITS, knuckle_to_opening
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
@@ -250,7 +251,7 @@ class SimNode(Node):
         with self.lock:
             now = self.cell.time
             start = now
-            stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+            stamp = stamp_s(msg.header.stamp)
             if stamp > 0:
                 start = max(now, stamp)
             q_now = self.cell.joint_positions()
