@@ -195,15 +195,20 @@ class CellLayout:
             raise ValueError(f"cannot read the cell layout from {path}: {exc}") from exc
 
 
-def repository_config() -> Path | None:
-    """``config/grasp.yaml`` under ``$GRASP_ROOT``, a parent folder of this package (source checkout)
-    or the current folder; None when there is none."""
+def repository_file(relpath: str) -> Path | None:
+    """``relpath`` (e.g. ``config/grasp.yaml``) under ``$GRASP_ROOT``, a parent folder of this package
+    (source checkout) or the current folder; None when there is none."""
     cands = []
     if os.environ.get("GRASP_ROOT"):
-        cands.append(Path(os.environ["GRASP_ROOT"]) / "config" / "grasp.yaml")
-    cands += [p / "config" / "grasp.yaml" for p in Path(__file__).resolve().parents]
-    cands.append(Path.cwd() / "config" / "grasp.yaml")
+        cands.append(Path(os.environ["GRASP_ROOT"]) / relpath)
+    cands += [p / relpath for p in Path(__file__).resolve().parents]
+    cands.append(Path.cwd() / relpath)
     return next((c for c in cands if c.is_file()), None)
+
+
+def repository_config() -> Path | None:
+    """The checkout's ``config/grasp.yaml`` (:func:`repository_file`), or None."""
+    return repository_file("config/grasp.yaml")
 
 
 def default_layout() -> CellLayout:
@@ -215,4 +220,4 @@ def default_layout() -> CellLayout:
 #: The cell's layout, read once at import (module docstring).
 CELL_LAYOUT = default_layout()
 
-__all__ = ["CELL_LAYOUT", "CellLayout", "default_layout", "repository_config"]
+__all__ = ["CELL_LAYOUT", "CellLayout", "default_layout", "repository_config", "repository_file"]

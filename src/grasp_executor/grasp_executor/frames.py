@@ -8,10 +8,10 @@ file only).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
+from grasp_core.layout import repository_file
 from grasp_core.robot import load_extrinsics
 from scipy.spatial.transform import Rotation
 
@@ -30,9 +30,9 @@ def default_extrinsics_path() -> Path:
             return p
     except Exception:  # noqa: BLE001 - ament index absent or package not installed
         pass
-    for root in (os.environ.get("GRASP_ROOT"), Path(__file__).resolve().parents[3]):
-        if root and (Path(root) / "config" / "camera_extrinsics.yaml").is_file():
-            return Path(root) / "config" / "camera_extrinsics.yaml"
+    p = repository_file("config/camera_extrinsics.yaml")
+    if p is not None:
+        return p
     raise ValueError("config/camera_extrinsics.yaml not found; set the 'extrinsics' parameter")
 
 

@@ -6,13 +6,12 @@ physics, gripper drive, spawned objects, calibration plate).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..layout import CELL_LAYOUT, CellLayout
+from ..layout import CELL_LAYOUT, CellLayout, repository_file
 from ..robot import UR5_JOINT_LIMITS
 from ..robot.gripper import MAX_FORCE
 
@@ -26,17 +25,9 @@ HOME_Q = tuple(float(v) for v in CELL_LAYOUT.home_joints)
 
 
 def default_extrinsics_path() -> Path | None:
-    """``config/camera_extrinsics.yaml`` under ``$GRASP_ROOT``, the source checkout, or the current folder."""
-    cands = []
-    if os.environ.get("GRASP_ROOT"):
-        cands.append(Path(os.environ["GRASP_ROOT"]) / "config" / "camera_extrinsics.yaml")
-    here = Path(__file__).resolve()
-    cands += [p / "config" / "camera_extrinsics.yaml" for p in here.parents]
-    cands.append(Path.cwd() / "config" / "camera_extrinsics.yaml")
-    for c in cands:
-        if c.is_file():
-            return c
-    return None
+    """``config/camera_extrinsics.yaml`` under ``$GRASP_ROOT``, the source checkout, or the current folder
+    (:func:`grasp_core.layout.repository_file`); None when there is none."""
+    return repository_file("config/camera_extrinsics.yaml")
 
 
 @dataclass
