@@ -98,8 +98,8 @@ class ExecutorConfig:
     gripper_timeout_s: float = _f(15.0, "wall-clock limit of one gripper command, s")
     grip_effort: float = _f(100.0, "closing force, N")
     min_held_opening: float = _f(0.004, "held iff the closed jaws stay this far apart, m")
-    home_joints: tuple[float, ...] = _f((0.0,), "rad; [0.0] = grasp_core.motion.HOME_JOINTS")
-    place_joints: tuple[float, ...] = _f((0.0,), "rad; [0.0] = grasp_core.motion.PLACE_JOINTS")
+    home_joints: tuple[float, ...] = _f((0.0,), "rad; [0.0] = the cell layout's home_joints")
+    place_joints: tuple[float, ...] = _f((0.0,), "rad; [0.0] = the cell layout's place joints (IK over the bin)")
     start_armed: bool = _f(False, "armed at start; otherwise nothing moves until ~/arm is called with true")
     max_joint_state_age_s: float = _f(0.1, "never plan or execute from joint state older than this, s")
     robot_timeout_s: float = _f(0.5, "no /joint_states for this long (node clock) during a motion aborts it, s")
@@ -162,16 +162,18 @@ class ExecutorConfig:
         return PickConfig(**{"close_effort": self.grip_effort, "min_held_opening": self.min_held_opening,
                              **overrides})
 
-    def joints(self, name: str):
-        """``home_joints`` / ``place_joints`` as (6,) float64 rad, the library default for ``[0.0]``."""
+    def joints(self, name: str, layout=None):
+        """``home_joints`` / ``place_joints`` as (6,) float64 rad; ``[0.0]`` = the cell layout's home, or its
+        place joints (closed-form IK over the bin), ``layout`` default :data:`grasp_core.layout.CELL_LAYOUT`."""
         import numpy as np
 
-        from . import motion
+        from .layout import CELL_LAYOUT
 
         v = getattr(self, name)
         if len(v) == 6:
             return np.asarray(v, dtype=np.float64)
-        return np.array(motion.HOME_JOINTS if name == "home_joints" else motion.PLACE_JOINTS, dtype=np.float64)
+        layout = layout or CELL_LAYOUT
+        return np.array(layout.home_joints if name == "home_joints" else layout.place_joints(), dtype=np.float64)
 
 
 # ----------------------------------------------------------------------------- simulator
@@ -417,17 +419,3 @@ def load_section(path: str | Path, node: str, cls: type[T] | None = None) -> T:
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from exc
 
-
-def default_config_path() -> Path:
-    """The checkout's config/grasp.yaml (``$GRASP_ROOT`` first). ROS-free: nodes in an installed
-    workspace get their file from the launch system or ``grasp_bringup.main.config_path``.
-
-    Raises:
-        FileNotFoundError: not found.
-    """
-    import os
-
-    for root in (os.environ.get("GRASP_ROOT"), Path(__file__).resolve().parents[3]):
-        if root and (Path(root) / "config" / "grasp.yaml").is_file():
-            return Path(root) / "config" / "grasp.yaml"
-    raise FileNotFoundError("config/grasp.yaml not found (set GRASP_ROOT to the checkout)")

@@ -46,7 +46,6 @@ import threading
 import time
 from dataclasses import replace
 
-import numpy as np
 from grasp_bridge.camera_info import camera_info_to_intrinsics
 from grasp_bridge.image import image_to_numpy
 from grasp_bridge.log import OncePerCause
@@ -73,7 +72,7 @@ from grasp_interfaces.msg import GraspCandidateArray
 
 from .conversions import Attempt, BadCandidate, candidate_input, candidate_summary, tool0_pose_msg
 from .depth_cache import DepthCache
-from .frames import FrameResolver, default_extrinsics_path  # noqa: F401 - re-exported for callers
+from .frames import FrameResolver
 from .gripper import RosGripper
 from .safety import GuardedGripper, Safety
 
@@ -91,10 +90,8 @@ class ExecutorNode(Node):
         refuse_use_sim_time_change(self)
         self.base_frame = cfg.base_frame
         self.vconfig = cfg.validation_config()
-        # [0.0] = the layout's home and its place joints (IK over the bin)
-        self.home_joints = (cfg.joints("home_joints") if len(cfg.home_joints) == 6
-                            else np.asarray(self.layout.home_joints, dtype=np.float64))
-        self.place_joints = cfg.joints("place_joints") if len(cfg.place_joints) == 6 else self.layout.place_joints()
+        self.home_joints = cfg.joints("home_joints", self.layout)
+        self.place_joints = cfg.joints("place_joints", self.layout)
         self.frames = FrameResolver(self, cfg.base_frame, cfg.use_tf, cfg.extrinsics)
         self.safety = Safety(armed=cfg.start_armed)
         self.log_once = OncePerCause(self.get_logger())  # WARN once per cause, DEBUG after
@@ -339,13 +336,16 @@ class ExecutorNode(Node):
         return False
 
     # ------------------------------------------------------------------ automatic mode
+    def _wait_armed(self) -> bool:
+        """Block while disarmed (logged once); False when the node is finishing."""
+        while not self.safety.armed and not self.finished.is_set():
+            self.log_once("auto:disarmed", "automatic mode waiting: disarmed (call ~/arm)")
+            time.sleep(0.05)
+        return not self.finished.is_set()
+
     def _auto_next_frame(self):
         """Automatic mode's frames: waits while disarmed or while the robot is gone, then fresh candidates."""
-        while not self.finished.is_set():
-            if not self.safety.armed:
-                self.log_once("auto:disarmed", "automatic mode waiting: disarmed (call ~/arm)")
-                time.sleep(0.1)
-                continue
+        while self._wait_armed():
             problem = self.robot_problem()
             if problem:
                 self.log_once("auto:robot", f"automatic mode waiting for the robot: {problem}")
@@ -377,9 +377,7 @@ class ExecutorNode(Node):
                                                 self.cfg.max_picks),
                                      after_empty=self._auto_after_empty, timeout_s=self.cfg.wait_timeout_s)
                 with self._busy:
-                    while not self.safety.armed and not self.finished.is_set():
-                        self.log_once("auto:disarmed", "automatic mode waiting: disarmed (call ~/arm)")
-                        time.sleep(0.05)
+                    self._wait_armed()
                     self.safety.begin_pick()
                     self.go_home()
                     self.stop_reason = self.loop.run()
