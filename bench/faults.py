@@ -226,22 +226,14 @@ class Monitor:
         return bool(fut.done() and fut.result().success)
 
     def set_parameter(self, name: str, value, node: str = "/grasp_executor") -> bool:
-        from rcl_interfaces.msg import Parameter as P
-        from rcl_interfaces.msg import ParameterType, ParameterValue
         from rcl_interfaces.srv import SetParameters
+        from rclpy.parameter import Parameter
 
         client = self.node.create_client(SetParameters, f"{node}/set_parameters")
         if not client.wait_for_service(timeout_sec=10):
             return False
-        if isinstance(value, bool):
-            pv = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value)
-        elif isinstance(value, int):
-            pv = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
-        elif isinstance(value, list):
-            pv = ParameterValue(type=ParameterType.PARAMETER_DOUBLE_ARRAY, double_array_value=value)
-        else:
-            pv = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=float(value))
-        fut = client.call_async(SetParameters.Request(parameters=[P(name=name, value=pv)]))
+        msg = Parameter(name, value=value).to_parameter_msg()  # the type from the Python value
+        fut = client.call_async(SetParameters.Request(parameters=[msg]))
         end = time.monotonic() + 10
         while not fut.done() and time.monotonic() < end:
             time.sleep(0.02)

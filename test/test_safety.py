@@ -26,10 +26,9 @@ from builtin_interfaces.msg import Duration
 from conftest import wait_for
 from grasp_core.motion import HOME_JOINTS
 from grasp_core.robot import JOINT_NAMES, KNUCKLE_JOINT
-from rcl_interfaces.msg import Parameter as ParameterMsg
-from rcl_interfaces.msg import ParameterType, ParameterValue
 from rcl_interfaces.srv import GetParameters, SetParameters
 from rclpy.action import ActionClient
+from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
@@ -170,13 +169,8 @@ def test_failure_then_success_then_cancel(spawn_node, sprobe, repo_root):
 
 def _set(probe, name: str, value) -> bool:
     client = probe.node.create_client(SetParameters, "/grasp_executor/set_parameters")
-    if isinstance(value, bool):
-        pv = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value)
-    elif isinstance(value, list):
-        pv = ParameterValue(type=ParameterType.PARAMETER_DOUBLE_ARRAY, double_array_value=value)
-    else:
-        pv = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=float(value))
-    resp = probe.call(client, SetParameters.Request(parameters=[ParameterMsg(name=name, value=pv)]))
+    msg = Parameter(name, value=value).to_parameter_msg()  # the type from the Python value
+    resp = probe.call(client, SetParameters.Request(parameters=[msg]))
     return resp.results[0].successful
 
 
