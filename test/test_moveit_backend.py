@@ -105,6 +105,7 @@ def backend(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     for name in [m for m in sys.modules if m == "moveit" or m.startswith("moveit.")]:
         monkeypatch.delitem(sys.modules, name)
+    from grasp_bridge.plugins import activate_plugin, configure_plugin, shutdown_plugin
     from grasp_core.config import ExecutorConfig
     from grasp_executor.moveit_backend import MoveItPyBackend
     from grasp_executor.safety import Safety
@@ -113,7 +114,11 @@ def backend(tmp_path, monkeypatch):
     rclpy.init(context=context)
     node = rclpy.create_node("moveit_backend_test", context=context)
     try:
-        yield MoveItPyBackend(node, ExecutorConfig(), Safety(armed=True))
+        backend = MoveItPyBackend()
+        configure_plugin(backend, node, "moveit_py", ExecutorConfig(), Safety(armed=True))
+        activate_plugin(backend)
+        yield backend
+        shutdown_plugin(backend)
     finally:
         node.destroy_node()
         rclpy.try_shutdown(context=context)
@@ -160,3 +165,14 @@ def test_a_stop_request_stops_the_running_execution(backend, monkeypatch):
     assert time.monotonic() - t0 < 5.0
     assert backend.robot.manager.stopped.is_set()
     assert not res.ok and "Pick cancelled" in res.reason
+
+
+def test_deactivating_the_backend_stops_the_running_execution(backend, monkeypatch):
+    """The executor's shutdown (Nav2 lifecycle: deactivate) stops a motion in progress."""
+    monkeypatch.setattr(type(backend.robot), "run_s", 10.0)
+    threading.Timer(0.3, backend.deactivate).start()
+    t0 = time.monotonic()
+    res = backend.move_joints(np.zeros(6))
+    assert time.monotonic() - t0 < 5.0
+    assert backend.robot.manager.stopped.is_set()
+    assert not res.ok and "shutting down" in res.reason

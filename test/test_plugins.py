@@ -1,10 +1,11 @@
 """The plugin contract (grasp_bridge.plugins.Plugin, Nav2's lifecycle) as the nodes drive it.
 
-Specification: camera sources and detector plugins are :class:`grasp_bridge.plugins.Plugin`s;
-the camera and detector nodes call ``configure`` then ``activate`` while they are built and
-``deactivate`` then ``cleanup`` in ``destroy_node``, each once; a plugin whose ``configure``
-raises ValueError is never activated, deactivated or cleaned up, and the node's constructor
-raises that ValueError (``spin_node`` turns it into exit 2 with one line).
+Specification: camera sources, detector plugins and motion backends are
+:class:`grasp_bridge.plugins.Plugin`s; the camera, detector and executor nodes call ``configure``
+then ``activate`` while they are built and ``deactivate`` then ``cleanup`` in ``destroy_node``,
+each once; a plugin whose ``configure`` raises ValueError is never activated, deactivated or
+cleaned up, and the node's constructor raises that ValueError (``spin_node`` turns it into exit 2
+with one line).
 """
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ from grasp_camera.camera_node import CameraNode  # noqa: E402
 from grasp_camera.sources import CameraSource, ReplaySource, TopicSource  # noqa: E402
 from grasp_detector.detector_node import DetectorNode  # noqa: E402
 from grasp_detector.detectors import DetectorPlugin, OnnxGenerativeDetector, OnnxSSDDetector  # noqa: E402
+from grasp_executor.backends import BuiltinRosBackend, MotionBackendPlugin  # noqa: E402
+from grasp_executor.executor_node import ExecutorNode  # noqa: E402
+from grasp_executor.moveit_backend import MoveItPyBackend  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 
 CALLS: list[str] = []
@@ -75,6 +79,22 @@ class RecordingDetector(DetectorPlugin):
         raise AssertionError("not called in this test")
 
 
+class RecordingBackend(MotionBackendPlugin):
+    def configure(self, node, name, config, safety, layout=None):
+        super().configure(node, name, config, safety, layout)
+        CALLS.append(f"configure {name} {type(config).__name__} {type(layout).__name__}")
+
+    def activate(self):
+        CALLS.append("activate")
+
+    def deactivate(self):
+        super().deactivate()
+        CALLS.append(f"deactivate (stop requested: {self.safety.stop_reason})")
+
+    def cleanup(self):
+        CALLS.append("cleanup")
+
+
 @pytest.fixture
 def context():
     ctx = rclpy.Context()
@@ -85,7 +105,8 @@ def context():
 
 
 def test_every_plugin_kind_derives_from_the_one_contract():
-    for cls in (CameraSource, TopicSource, ReplaySource, DetectorPlugin, OnnxGenerativeDetector, OnnxSSDDetector):
+    for cls in (CameraSource, TopicSource, ReplaySource, DetectorPlugin, OnnxGenerativeDetector, OnnxSSDDetector,
+                MotionBackendPlugin, BuiltinRosBackend, MoveItPyBackend):
         assert issubclass(cls, Plugin)
         for hook in ("configure", "activate", "deactivate", "cleanup"):
             assert callable(getattr(cls, hook))
@@ -107,6 +128,18 @@ def test_detector_node_drives_the_lifecycle_in_order(context):
     assert CALLS == ["configure test_plugins:RecordingDetector m1", "activate"]
     node.destroy_node()
     assert CALLS[2:] == ["deactivate", "cleanup"]
+
+
+def test_executor_node_drives_the_backend_lifecycle_in_order(context):
+    """configure (with the node's typed config and cell layout) → activate; at shutdown the
+    backend's deactivate requests a stop of any running motion, then cleanup."""
+    node = ExecutorNode(context=context, parameter_overrides=[
+        Parameter("motion_backend", value="test_plugins:RecordingBackend")])
+    assert CALLS == ["configure test_plugins:RecordingBackend ExecutorConfig CellLayout", "activate"]
+    assert node.backend.state == "active"
+    node.destroy_node()
+    assert CALLS[2:] == ["deactivate (stop requested: executor shutting down)", "cleanup"]
+    assert node.backend.state == "unconfigured"
 
 
 def test_failed_configure_is_never_activated_or_cleaned_up(context):

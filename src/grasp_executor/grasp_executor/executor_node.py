@@ -50,7 +50,7 @@ from grasp_bridge.camera_info import camera_info_to_intrinsics
 from grasp_bridge.image import image_to_numpy
 from grasp_bridge.log import OncePerCause
 from grasp_bridge.params import declare_config, declare_layout, refuse_use_sim_time_change
-from grasp_bridge.plugins import load_plugin
+from grasp_bridge.plugins import activate_plugin, configure_plugin, load_plugin, shutdown_plugin
 from grasp_bridge.qos import result_qos, sensor_qos
 from grasp_bridge.runtime import spin_node
 from grasp_bridge.stamps import stamp_s
@@ -89,14 +89,13 @@ class ExecutorNode(Node):
         self.layout = declare_layout(self)  # cell.*: table, bin, home and place (config/grasp.yaml's /** section)
         refuse_use_sim_time_change(self)
         self.base_frame = cfg.base_frame
-        self.vconfig = cfg.validation_config()
+        self.vconfig = cfg.validation_config(self.layout)
         self.home_joints = cfg.joints("home_joints", self.layout)
         self.place_joints = cfg.joints("place_joints", self.layout)
         self.frames = FrameResolver(self, cfg.base_frame, cfg.use_tf, cfg.extrinsics)
         self.safety = Safety(armed=cfg.start_armed)
         self.log_once = OncePerCause(self.get_logger())  # WARN once per cause, DEBUG after
 
-        self.js_group = MutuallyExclusiveCallbackGroup()
         self.cand_group = MutuallyExclusiveCallbackGroup()
         self.depth_group = MutuallyExclusiveCallbackGroup()
         self.client_group = ReentrantCallbackGroup()
@@ -108,8 +107,9 @@ class ExecutorNode(Node):
                 backend_name = "moveit_py"
             except ImportError:
                 backend_name = "builtin"
-        backend_cls = load_plugin("grasp_executor.motion_backends", backend_name)
-        self.backend = backend_cls(self, cfg, self.safety, callback_group=self.js_group)
+        backend = load_plugin("grasp_executor.motion_backends", backend_name)()
+        configure_plugin(backend, self, backend_name, cfg, self.safety, self.layout)
+        self.backend = backend
         self.gripper = GuardedGripper(
             RosGripper(self, cfg.gripper_action, cfg.gripper_interface, timeout_s=cfg.gripper_timeout_s,
                        callback_group=self.client_group), self.safety)
@@ -138,6 +138,7 @@ class ExecutorNode(Node):
         self.pick_server = ActionServer(
             self, Pick, "~/pick", execute_callback=self.execute_pick, goal_callback=self.on_goal,
             cancel_callback=self.on_cancel, callback_group=self.client_group)
+        activate_plugin(self.backend)
         self._worker = None
         if cfg.auto:
             self._worker = threading.Thread(target=self.auto_loop, name="grasp_executor_auto", daemon=True)
@@ -468,12 +469,14 @@ class ExecutorNode(Node):
         if hasattr(self, "_cond"):
             with self._cond:
                 self._cond.notify_all()
+        backend = getattr(self, "backend", None)
+        if backend is not None and backend.state == "active":
+            backend.deactivate()  # a running motion stops (and the built-in backend holds the arm)
+            backend.state = "inactive"
         worker = getattr(self, "_worker", None)
         if worker is not None and worker.is_alive():
             worker.join(timeout=2.0)
-        close = getattr(getattr(self, "backend", None), "close", None)
-        if close is not None:
-            close()
+        shutdown_plugin(backend)  # cleanup: the robot connection
         return super().destroy_node()
 
 

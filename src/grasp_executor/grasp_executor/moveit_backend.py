@@ -4,8 +4,8 @@ Selected with ``motion_backend: moveit_py``; importable only where MoveIt 2's Py
 bindings (``moveit_py``) are installed — the pip path has none, so this module imports
 ``moveit`` inside the constructor and raises ``ValueError`` with the reason when it is absent.
 
-Constructed like every backend (grasp_executor.backends) as ``MoveItPyBackend(node, config,
-safety, callback_group=...)``; it reads ``config.moveit_py`` (:class:`grasp_core.config.MoveItPyConfig`:
+A :class:`.backends.MotionBackendPlugin` like every backend: ``configure(node, "moveit_py", config,
+safety, layout)`` connects to MoveIt; it reads ``config.moveit_py`` (:class:`grasp_core.config.MoveItPyConfig`:
 planning ``group``, ``tool_link``) and ``config.base_frame``.
 
 Interface used (MoveIt 2 moveit_py, shared/INTERFACES.md): ``MoveItPy(node_name=...)`` with
@@ -35,6 +35,8 @@ import numpy as np
 from grasp_core.motion import MoveResult
 from scipy.spatial.transform import Rotation
 
+from .backends import MotionBackendPlugin
+
 #: name of MoveItPy's own node (its parameters come from the launch file's ``/**`` files)
 NODE_NAME = "grasp_executor_moveit"
 #: parameter namespace of the straight-line moves' request parameters (config/moveit_py.yaml)
@@ -43,17 +45,24 @@ LINEAR_NAMESPACE = "linear"
 IK_TIMEOUT_S = 0.05
 
 
-class MoveItPyBackend:
+class MoveItPyBackend(MotionBackendPlugin):
     """MotionBackend over moveit_py (module docstring)."""
 
-    def __init__(self, node, config, safety, callback_group=None) -> None:
+    robot = None
+
+    def configure(self, node, name: str, config, safety, layout=None) -> None:
+        """Connect to MoveIt (MoveItPy's own node) and load the request parameters.
+
+        Raises:
+            ValueError: moveit_py is not importable here.
+        """
         try:
             from moveit.core.robot_state import RobotState
             from moveit.planning import MoveItPy, PlanRequestParameters
         except ImportError as exc:
             raise ValueError(f"motion_backend moveit_py needs MoveIt 2's moveit_py ({exc}); "
                              f"use motion_backend:=builtin on the pip path") from exc
-        self.node, self.safety = node, safety
+        super().configure(node, name, config, safety, layout)
         self.group = config.moveit_py.group
         self.tool_link = config.moveit_py.tool_link
         self.base_frame = config.base_frame
@@ -69,6 +78,13 @@ class MoveItPyBackend:
             state = scene.current_state
             state.update()
             return np.asarray(state.get_joint_group_positions(self.group), dtype=np.float64)
+
+    def cleanup(self) -> None:
+        """Shut MoveItPy down (its node and planning scene monitor)."""
+        shutdown = getattr(self.robot, "shutdown", None)
+        if shutdown is not None:
+            shutdown()
+        self.robot = None
 
     def _pose_msg(self, t_base_tool0):
         from geometry_msgs.msg import PoseStamped
