@@ -100,7 +100,7 @@ def test_the_graph_sees_the_known_imports():
     g = _graph()
     assert "grasp_core.objects" in g["grasp_core.sim.spawn"]
     assert "grasp_core.synth.physics" in g["grasp_core.synth.generate"]  # a late (function-level) import
-    assert "grasp_core.datasets" in g["grasp_core.nn.train"]
+    assert "grasp_core.datasets" in g["grasp_core.nn.cache"]
 
 
 def test_every_unit_has_a_layer():

@@ -2,7 +2,7 @@
 
 A configuration (:class:`grasp_core.nn.train.TrainConfig`: architecture,
 modality, auxiliary task, loss) is trained once per fold; fold k tests the
-scenes with ``scene % folds == k`` (:func:`grasp_core.nn.train.kfold_split`) and
+scenes with ``scene % folds == k`` (:func:`grasp_core.nn.splits.kfold_split`) and
 trains on the others. After training, the best checkpoint of the fold is
 evaluated on every labelled image of the fold's test scenes with the standard
 rectangle metric and its stricter variants
@@ -23,8 +23,12 @@ import numpy as np
 import torch
 
 from ..evaluate import metric_variants
+from .evaluation import evaluate_heldout
+from .frames import Frames, load_frames
 from .mtgcnn import build_model
-from .train import Frames, TrainConfig, evaluate_heldout, kfold_split, load_frames, run_name, train
+from .splits import kfold_split
+from .train import train
+from .train_config import TrainConfig, run_name
 
 #: The six rows of the report: label → TrainConfig overrides.
 TABLE1 = {
