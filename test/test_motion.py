@@ -1,10 +1,12 @@
 """grasp_core.motion: trajectories, ruckig/Cartesian planning, collision checks, candidate validation, pick sequence."""
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from grasp_core.camera import CameraIntrinsics
+from grasp_core.layout import CELL_LAYOUT
 from grasp_core.motion import (
     BIN_CENTER,
     BIN_INNER,
@@ -203,17 +205,20 @@ def test_linear_motion_errors():
 # ------------------------------------------------------------------------------------------ named poses
 
 def test_home_is_out_of_the_camera_view_and_collision_free():
-    # The view pyramid from the camera (0.5, 0, 0.7) down to the whole workspace footprint (a superset of
-    # the 0.40 x 0.40 m and the ±0.12 m pick areas).
+    # The view pyramid from the calibrated camera (config/camera_extrinsics.yaml: 0.7 m above (0.5, 0))
+    # down to the whole workspace footprint (a superset of the 0.40 x 0.40 m and the ±0.12 m pick areas).
+    camera = load_extrinsics(EXTRINSICS).matrix
     ws = Workspace()
+    wide = replace(CELL_LAYOUT, pick_centre=(sum(ws.x) / 2, sum(ws.y) / 2),
+                   pick_half=((ws.x[1] - ws.x[0]) / 2, (ws.y[1] - ws.y[0]) / 2))
     link = link_points(HOME_JOINTS, spacing=0.01)
     grip = FingerGeometry().gripper_points(STROKE, n=5)
     tool0 = forward_kinematics(HOME_JOINTS)
     pts = np.concatenate([link, grip @ tool0[:3, :3].T + tool0[:3, 3]])
-    assert not np.any(in_view_cone(pts, area_min=(ws.x[0], ws.y[0]), area_max=(ws.x[1], ws.y[1])))
-    assert not np.any(in_view_cone(pts))
-    # sanity of the cone test: a point straight under the camera is inside
-    assert in_view_cone(np.array([[0.5, 0.0, 0.3], [0.5, 0.0, 0.8]])).tolist() == [True, False]
+    assert not np.any(in_view_cone(pts, camera, wide, margin=0.0))
+    assert not np.any(in_view_cone(pts, camera))
+    # sanity of the cone test: a point straight under the camera is inside, one above it is not
+    assert in_view_cone(np.array([[0.5, 0.0, 0.3], [0.5, 0.0, 0.8]]), camera).tolist() == [True, False]
     checker = default_cell_checker()
     assert checker.check_configuration(HOME_JOINTS) is None
     assert checker.check_configuration(PLACE_JOINTS) is None

@@ -71,10 +71,17 @@ class _Recorder:
                             for m in msg.markers}
 
 
-def objects_on_table(objects: dict[str, np.ndarray], pick_centre=(0.5, 0.0), half=0.25) -> list[str]:
-    """Names of objects whose centre is on the table near the pick area (ground truth, for the summary)."""
-    return [n for n, p in objects.items()
-            if abs(p[0] - pick_centre[0]) < half and abs(p[1] - pick_centre[1]) < half and p[2] < 0.2]
+def objects_on_table(objects: dict[str, np.ndarray], layout) -> list[str]:
+    """Names of objects (centre positions (3,) in ``base_link``, m) still on the table, not in the bin:
+    :func:`grasp_core.sim.ground_truth.objects_on_table` on the cell ``layout`` (ground truth, for the summary)."""
+    from grasp_core.sim.ground_truth import objects_on_table as on_table
+
+    poses = {}
+    for name, p in objects.items():
+        t = np.eye(4)
+        t[:3, 3] = p
+        poses[name] = t
+    return on_table(poses, layout)
 
 
 def save_picture(path: Path, image: np.ndarray | None, attempts: list, title: str) -> Path:
@@ -197,7 +204,7 @@ def _spin(ros_args: list[str], args) -> int:
         ok = [a for a in attempts if a["success"]]
         mean_cycle = float(np.mean([a["cycle_time_s"] for a in ok])) if ok else float("nan")
         with recorder.lock:
-            left = objects_on_table(recorder.objects)
+            left = objects_on_table(recorder.objects, sim.layout)
             first = recorder.first
         (args.output / "attempts.jsonl").write_text("".join(json.dumps(a, default=float) + "\n" for a in attempts))
         reason = "timed out" if timed_out else execu.stop_reason

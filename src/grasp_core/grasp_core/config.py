@@ -82,10 +82,9 @@ class ExecutorConfig:
     quaternion_tolerance: float = _f(0.01, "| |q| - 1 | above this is rejected (not normalised)")
     workspace_min: tuple[float, ...] = _f((0.25, -0.35, -0.02), "grasp point box in base_link, min corner, m")
     workspace_max: tuple[float, ...] = _f((0.80, 0.35, 0.25), "grasp point box in base_link, max corner, m")
-    table_margin: float = _f(0.005, "grasp points lower than table_z - table_margin are rejected, m")
+    table_margin: float = _f(0.005, "grasp points lower than cell.table_z - table_margin are rejected, m")
     grasp_depth: float = _f(0.015, "TCP this far past the seen surface along the approach, m")
     height_fraction: float = _f(0.5, "or down to this fraction of the point's height above the table")
-    table_z: float = _f(0.0, "table top in base_link, m")
     min_tcp_z: float = _f(0.025, "lowest TCP height, m (the fingertips stay above the table)")
     pregrasp_clearance: float = _f(0.10, "pre-grasp backed off along the approach, m")
     lift_height: float = _f(0.15, "lift above the grasp, m")
@@ -135,15 +134,19 @@ class ExecutorConfig:
                 raise ValueError(f"{name} must have 6 values (rad) or be [0.0] for the default, got {list(v)}")
         return self
 
-    def validation_config(self, **overrides):
-        """The :class:`grasp_core.motion.ValidationConfig` these parameters describe."""
-        from .motion import ValidationConfig, Workspace
+    def validation_config(self, layout=None, **overrides):
+        """The :class:`grasp_core.motion.ValidationConfig` these parameters describe, on the cell ``layout``
+        (:class:`grasp_core.layout.CellLayout`, default ``CELL_LAYOUT``): its table top ``table_z``, and
+        the arm/table checker at that height."""
+        from .layout import CELL_LAYOUT
+        from .motion import CellCollisionChecker, ValidationConfig, Workspace
 
+        lay = layout or CELL_LAYOUT
         ws = Workspace(*((float(a), float(b)) for a, b in zip(self.workspace_min, self.workspace_max, strict=True)))
         kw = dict(workspace=ws, max_age_s=self.max_age_s, grasp_depth=self.grasp_depth, min_tcp_z=self.min_tcp_z,
                   pregrasp_clearance=self.pregrasp_clearance, lift_height=self.lift_height,
-                  opening_margin=self.opening_margin, height_fraction=self.height_fraction, table_z=self.table_z,
-                  table_margin=self.table_margin)
+                  opening_margin=self.opening_margin, height_fraction=self.height_fraction, table_z=lay.table_z,
+                  table_margin=self.table_margin, cell=CellCollisionChecker(table_z=lay.table_z))
         kw.update(overrides)
         return ValidationConfig(**kw)
 

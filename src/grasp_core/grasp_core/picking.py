@@ -115,13 +115,15 @@ def settings_from_config(path: str | Path) -> Settings:
         ValueError: the file is unreadable, has an unknown key or a value of the wrong type.
     """
     from .config import load_section
+    from .layout import CellLayout
 
     det = load_section(path, "grasp_detector")
     ex = load_section(path, "grasp_executor")
+    layout = CellLayout.from_yaml(path)
     return Settings(
         top_k=det.top_k, min_distance_px=det.min_distance_px, quality_threshold=det.quality_threshold,
-        validation=ex.validation_config(), limits=ex.motion_limits(), pick=ex.pick_config(),
-        home_joints=ex.joints("home_joints"), place_joints=ex.joints("place_joints"),
+        validation=ex.validation_config(layout), limits=ex.motion_limits(), pick=ex.pick_config(),
+        home_joints=ex.joints("home_joints", layout), place_joints=ex.joints("place_joints", layout),
         use_depth_collision=ex.use_depth_collision, max_consecutive_failures=ex.max_consecutive_failures,
         max_empty_frames=ex.max_empty_frames)
 
@@ -306,7 +308,7 @@ def clear_table(cell, detector: GraspDetector, settings: Settings, extrinsics, m
         (attempt records, why the loop stopped).
     """
     arm, gripper = SimArm(cell), SimGripper(cell)
-    backend = BuiltinBackend(arm, settings.limits, collision=default_cell_checker())
+    backend = BuiltinBackend(arm, settings.limits, collision=default_cell_checker(layout=cell.config.layout))
     records: list[AttemptRecord] = []
     chosen: dict = {}
     cell.step(int(round(0.3 / cell.timestep)))

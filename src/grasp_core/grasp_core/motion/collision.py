@@ -257,23 +257,39 @@ def default_cell_checker(with_bin: bool = True, layout: CellLayout | None = None
     return CellCollisionChecker(obstacles=bin_walls(layout=lay) if with_bin else (), **kwargs)
 
 
-def in_view_cone(points, camera=(0.5, 0.0, 0.7), area_min=(0.30, -0.20), area_max=(0.70, 0.20),
-                 table_z: float = 0.0) -> np.ndarray:
-    """(M,) bool: which (M, 3) ``base_link`` points lie in the pyramid between a camera and a table area.
+def in_view_cone(points, camera, layout: CellLayout | None = None, margin: float = 0.08) -> np.ndarray:
+    """(M,) bool: which (M, 3) ``base_link`` points lie in the pyramid between the camera and the pick area.
 
-    The pyramid has its apex at ``camera`` (x, y, z) and its base the rectangle ``area_min``–``area_max``
-    (x, y) on the table (z = ``table_z``); a point inside it hides part of that area from the camera.
-    Defaults: the cell's overhead camera and a 0.40 × 0.40 m area around the pick centre (0.50, 0.00)
-    (the ±0.12 m pick area with room to spare).
+    The pyramid has its apex at the camera's optical centre and its base the cell's pick area
+    (``layout.pick_centre`` ± ``layout.pick_half`` + ``margin``, on the table plane ``layout.table_z``);
+    a point inside it hides part of that area from the camera (the arm must leave it before an image
+    of the table is used).
+
+    Args:
+        points: (M, 3) points in ``base_link``, m.
+        camera: the camera's position (3,) in ``base_link``, m, or its (4, 4) pose
+            T_base_link_camera_optical_frame (the hand-eye calibration).
+        layout: the cell (default :data:`grasp_core.layout.CELL_LAYOUT`).
+        margin: the area grown by this much on every side, m (0.08: the ±0.12 m pick area becomes
+            0.40 × 0.40 m, room for objects on its border).
+
+    Raises:
+        ValueError: the camera is not above the table.
     """
+    lay = layout or CELL_LAYOUT
+    c = np.asarray(camera, dtype=np.float64)
+    c = c[:3, 3] if c.shape == (4, 4) else c.reshape(3)
+    if not c[2] > lay.table_z:
+        raise ValueError(f"camera at z = {c[2]:.3f} m is not above the table (z = {lay.table_z} m)")
+    lo = np.asarray(lay.pick_centre) - np.asarray(lay.pick_half) - margin
+    hi = np.asarray(lay.pick_centre) + np.asarray(lay.pick_half) + margin
     p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    c = np.asarray(camera, dtype=np.float64).reshape(3)
-    lam = (c[2] - p[:, 2]) / (c[2] - table_z)  # 0 at the camera's height, 1 on the table
+    lam = (c[2] - p[:, 2]) / (c[2] - lay.table_z)  # 0 at the camera's height, 1 on the table
     ok = (lam > 0.0) & (lam <= 1.0)
     safe = np.where(ok, lam, 1.0)
     for a in range(2):  # the ray camera → point meets the table at c + (p − c)/lam
         hit = c[a] + (p[:, a] - c[a]) / safe
-        ok &= (hit >= area_min[a]) & (hit <= area_max[a])
+        ok &= (hit >= lo[a]) & (hit <= hi[a])
     return ok
 
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..layout import CELL_LAYOUT
 from ..robot import (
     ROBOTIQ_2F85,
     Extrinsics,
@@ -132,7 +133,7 @@ class ValidationConfig:
             (None: skip).
         max_collision_points: depth points allowed in a finger's swept volume (fewer pass).
         finger_margin: growth of the finger boxes for the depth check, m.
-        table_z: table top in ``base_link``, m (0).
+        table_z: table top in ``base_link``, m (:data:`grasp_core.layout.CELL_LAYOUT`'s, 0).
         height_fraction: the TCP goes down to this fraction of the grasp point's height above the
             table when that is deeper than ``grasp_depth`` (0.5: the middle of the object, where a
             lying cylinder or a sphere is widest; 0 disables it), never below ``min_tcp_z``.
@@ -159,7 +160,7 @@ class ValidationConfig:
     cell: CellCollisionChecker | None = field(default_factory=CellCollisionChecker)
     max_collision_points: int = 5
     finger_margin: float = 0.003
-    table_z: float = 0.0
+    table_z: float = CELL_LAYOUT.table_z
     height_fraction: float = 0.5
     table_margin: float = 0.005
 
