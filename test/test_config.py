@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -62,7 +63,7 @@ def test_library_defaults_equal_the_yaml():
             continue
         assert getattr(lib, f.name) == getattr(derived, f.name), f.name
     limits = ex.motion_limits()
-    assert float(np.min(limits.max_velocity)) == ex.builtin.max_joint_velocity
+    assert float(np.min(limits.max_velocity)) == pytest.approx(ex.builtin.speed_scale * math.pi)  # ur_description
     assert ex.pick_config().close_effort == ex.grip_effort
 
 

@@ -28,6 +28,7 @@ from grasp_core.motion import (
     Rejection,
     ValidationConfig,
     Workspace,
+    arm_in_view,
     bin_walls,
     check_linear_path,
     default_cell_checker,
@@ -453,11 +454,33 @@ def test_run_pick_succeeds_for_an_object():
     assert tuple(stages) == STAGES
     assert res.final_opening == pytest.approx(0.03)
     np.testing.assert_allclose(arm.q, HOME_JOINTS)
-    assert len(arm.executed) == 5  # pregrasp, approach, lift, place, home
+    assert len(arm.executed) == 6  # pregrasp, approach, lift, place, retreat after the release, home
     assert res.cycle_time_s == pytest.approx(sum(t.duration for t in arm.executed))
     assert set(res.stage_times) == set(STAGES)
     assert res.stage_times["approach"] > 0.3
     assert gripper.opening == pytest.approx(STROKE)  # released
+
+
+def test_run_pick_without_return_home_ends_over_the_bin_out_of_the_camera_view():
+    """The automatic mode's blended cycle: after the release the fingers rise 5 cm off the object and
+    the sequence ends there, over the bin, where the arm hides nothing of the pick area."""
+    extr = load_extrinsics(EXTRINSICS)
+    clock = SimClock()
+    arm = KinematicArm(HOME_JOINTS, clock)
+    gripper = ModelGripper(0.03)
+    stages = []
+    res = run_pick(_target(extr), BuiltinBackend(arm, collision=default_cell_checker()), gripper,
+                   PickConfig(clock=clock), feedback=stages.append, return_home=False)
+    assert res.success and res.stage_reached == "release", res
+    assert tuple(stages) == STAGES[:-1] and gripper.opening == pytest.approx(STROKE)
+    assert len(arm.executed) == 5  # pregrasp, approach, lift, place, retreat after the release
+    t = forward_kinematics(arm.q)
+    place = CELL_LAYOUT.place_pose()
+    np.testing.assert_allclose(t[:3, 3], place[:3, 3] + [0.0, 0.0, PickConfig().release_retreat], atol=1e-4)
+    camera = extr.matrix
+    assert not arm_in_view(arm.q, camera) and not arm_in_view(HOME_JOINTS, camera)
+    assert arm_in_view(_target(extr).q_grasp, camera)  # at the grasp it hides the object, of course
+    assert res.cycle_time_s == pytest.approx(sum(tr.duration for tr in arm.executed))
 
 
 def test_run_pick_reports_an_empty_grasp_at_the_held_check():

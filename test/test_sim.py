@@ -241,6 +241,29 @@ def test_objects_in_bin(cell):
     assert cell.objects_in_bin() == [name] and cell.objects_on_table() == []
 
 
+def test_bin_lookahead_leaves_the_cell_as_it_was(cell):
+    """objects_in_bin_after simulates ahead (a released object lands) and restores state and time."""
+    cell.reset(1, seed=0)
+    name = cell.object_names[0]
+    adr = cell.model.jnt_qposadr[cell.model.body_jntadr[cell._obj_body[0]]]
+    cell.data.qpos[adr:adr + 3] = [0.25, -0.60, 0.25]  # dropped over the bin
+    cell.data.qvel[:] = 0.0
+    cell.command_gripper(0.04)
+    cell.step(2)
+    t0, q0 = cell.time, cell.data.qpos.copy()
+    assert cell.objects_in_bin() == []  # still falling
+    assert cell.objects_in_bin_after(1.0) == [name]
+    assert cell.time == t0 and np.array_equal(cell.data.qpos, q0)
+    cell.step(200)
+    ahead = cell.data.qpos.copy()
+    cell.reset(1, seed=0)
+    cell.data.qpos[adr:adr + 3] = [0.25, -0.60, 0.25]
+    cell.data.qvel[:] = 0.0
+    cell.command_gripper(0.04)
+    cell.step(202)
+    np.testing.assert_allclose(cell.data.qpos, ahead, atol=1e-9)  # the same future as without the lookahead
+
+
 # ------------------------------------------------------------------------------------- spawning
 def test_procedural_objects_fit_the_gripper():
     rng = np.random.default_rng(0)

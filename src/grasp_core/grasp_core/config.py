@@ -3,7 +3,7 @@
 ``config/grasp.yaml`` is the single source of truth for parameters. Its node sections
 (``<node>: ros__parameters: {...}``) map one to one onto the dataclasses here; the nodes declare
 their ROS parameters from the fields (``grasp_bridge.params.declare_config``: the field default is
-the parameter default, nested dataclasses become dotted names ``builtin.max_joint_velocity``), and
+the parameter default, nested dataclasses become dotted names ``builtin.speed_scale``), and
 the ROS-free tools (``grasp-sim-bench``, :mod:`grasp_core.picking`) load the same sections with
 :func:`load_section`. ``test/test_config.py`` keeps the YAML, these fields and the parameters the
 nodes declare identical.
@@ -48,9 +48,9 @@ class BuiltinBackendConfig:
     trajectory_topic: str = _f("/scaled_joint_trajectory_controller/joint_trajectory",
                                "joint_trajectory_controller topic the trajectories are published on")
     tf_prefix: str = _f("", "prefix of the driver's joint names")
-    max_joint_velocity: float = _f(1.0, "rad/s, all joints")
-    max_joint_acceleration: float = _f(2.0, "rad/s^2, all joints")
-    max_joint_jerk: float = _f(15.0, "rad/s^3, all joints")
+    speed_scale: float = _f(1.0, "fraction (0, 1] of the UR5's joint velocity (ur_description: pi rad/s) and "
+                                 "acceleration (ur_moveit_config: 5 rad/s^2) limits the joint moves use")
+    max_joint_jerk: float = _f(50.0, "rad/s^3, all joints")
     max_cartesian_speed: float = _f(0.15, "tool0 speed on straight-line segments, m/s")
     goal_tolerance: float = _f(0.01, "per-joint error accepted at the end of a motion, rad")
     start_tolerance: float = _f(0.02, "a trajectory is sent only when its first point is this close (rad, "
@@ -108,7 +108,10 @@ class ExecutorConfig:
     max_consecutive_failures: int = _f(3, "automatic mode stops after this many failed picks in a row")
     max_empty_frames: int = _f(3, "... or this many fresh frames without a valid candidate")
     max_picks: int = _f(0, "... or this many attempts (0 = no limit)")
-    settle_s: float = _f(0.3, "images must be taken this long after the arm reached home, s")
+    settle_s: float = _f(0.3, "images must be taken this long after the arm left the camera's view, s")
+    go_home_between_picks: bool = _f(False, "automatic mode: return home after every pick (false: after "
+                                            "placing, detect again as soon as the arm is out of the camera's "
+                                            "view and go from the bin straight to the next pre-grasp)")
     wait_timeout_s: float = _f(20.0, "wait this long (node clock) for fresh candidates, s")
 
     def validate(self) -> ExecutorConfig:
@@ -128,6 +131,8 @@ class ExecutorConfig:
                      "gripper_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0.0 < self.builtin.speed_scale <= 1.0:
+            raise ValueError(f"builtin.speed_scale must be in (0, 1], got {self.builtin.speed_scale}")
         for name in ("home_joints", "place_joints"):
             v = getattr(self, name)
             if len(v) not in (1, 6):
@@ -153,9 +158,11 @@ class ExecutorConfig:
     def motion_limits(self):
         """The :class:`grasp_core.motion.MotionLimits` of the built-in backend."""
         from .motion import MotionLimits
+        from .robot import UR5_JOINT_LIMITS, UR5_MAX_ACCELERATION
 
         b = self.builtin
-        return MotionLimits(max_velocity=b.max_joint_velocity, max_acceleration=b.max_joint_acceleration,
+        return MotionLimits(max_velocity=b.speed_scale * UR5_JOINT_LIMITS.max_velocity,
+                            max_acceleration=b.speed_scale * UR5_MAX_ACCELERATION,
                             max_jerk=b.max_joint_jerk, max_linear_speed=b.max_cartesian_speed)
 
     def pick_config(self, **overrides):

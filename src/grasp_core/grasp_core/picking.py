@@ -40,6 +40,7 @@ from .motion import (
     PickResult,
     Rejection,
     ValidationConfig,
+    arm_in_view,
     default_cell_checker,
     run_pick,
     validate_candidate,
@@ -103,6 +104,7 @@ class Settings:
     use_depth_collision: bool = True
     max_consecutive_failures: int = 3
     max_empty_frames: int = 3
+    go_home_between_picks: bool = False
 
 
 def settings_from_config(path: str | Path) -> Settings:
@@ -125,7 +127,7 @@ def settings_from_config(path: str | Path) -> Settings:
         validation=ex.validation_config(layout), limits=ex.motion_limits(), pick=ex.pick_config(),
         home_joints=ex.joints("home_joints", layout), place_joints=ex.joints("place_joints", layout),
         use_depth_collision=ex.use_depth_collision, max_consecutive_failures=ex.max_consecutive_failures,
-        max_empty_frames=ex.max_empty_frames)
+        max_empty_frames=ex.max_empty_frames, go_home_between_picks=ex.go_home_between_picks)
 
 
 @dataclass
@@ -296,6 +298,10 @@ def clear_table(cell, detector: GraspDetector, settings: Settings, extrinsics, m
                 on_attempt=None) -> tuple[list[AttemptRecord], str]:
     """The executor's automatic mode (:class:`PickLoop`) on the simulated cell, ROS-free.
 
+    As the node: with ``settings.go_home_between_picks`` false a placed pick ends over the bin and the
+    next frame is taken there when the arm is out of the camera's view (:func:`grasp_core.motion.arm_in_view`);
+    a failed pick recovers to home.
+
     Args:
         cell: a reset :class:`grasp_core.sim.SimCell` (arm at home).
         detector: the grasp detector.
@@ -321,9 +327,15 @@ def clear_table(cell, detector: GraspDetector, settings: Settings, extrinsics, m
     def execute(perception: Perception, target) -> bool:
         in_bin = len(cell.objects_in_bin())
         cfg = PickConfig(**{**settings.pick.__dict__, "clock": lambda: cell.time})
-        result: PickResult = run_pick(target, backend, gripper, cfg, settings.place_joints, settings.home_joints)
+        # blended (go_home_between_picks false): a placed pick ends over the bin; the next frame is
+        # rendered from there when the arm is out of the camera's view, else the arm goes home first
+        result: PickResult = run_pick(target, backend, gripper, cfg, settings.place_joints, settings.home_joints,
+                                      return_home=settings.go_home_between_picks)
         cell.step(int(round(0.3 / cell.timestep)))  # let a released object land before scoring
-        placed = len(cell.objects_in_bin()) > in_bin
+        if result.success and not settings.go_home_between_picks and arm_in_view(
+                arm.joint_positions(), extrinsics.matrix, cell.config.layout):
+            backend.move_joints(settings.home_joints)
+        placed = len(cell.objects_in_bin_after(1.0)) > in_bin  # ground truth once a released object landed
         g = perception.detection.grasps[_detection_index(perception, chosen["idx"])]
         rec = AttemptRecord(result.success, placed, result.stage_reached, result.reason, result.cycle_time_s,
                             result.final_opening, (g.u, g.v, g.angle, g.width_px, g.length_px, g.quality),

@@ -278,14 +278,15 @@ class ExecutorNode(Node):
             return Choice(target, rejections, len(msg.candidates))
         return Choice(None, rejections, len(msg.candidates))
 
-    def execute_target(self, target, c, image_stamp: float, feedback=None) -> Attempt:
-        """Run the pick sequence for a validated target and record the attempt."""
+    def execute_target(self, target, c, image_stamp: float, feedback=None, return_home: bool = True) -> Attempt:
+        """Run the pick sequence for a validated target and record the attempt (``return_home`` False: a
+        successful sequence ends over the bin, :func:`grasp_core.motion.run_pick`)."""
         self.last_candidate = c
         t0 = self.now()
         cfg = self.cfg.pick_config(clock=self.now)
         try:
             res = motion.run_pick(target, self.backend, self.gripper, cfg, self.place_joints, self.home_joints,
-                                  feedback=feedback)
+                                  feedback=feedback, return_home=return_home)
         except RuntimeError as exc:  # gripper or controller unavailable
             res = motion.PickResult(success=False, stage_reached="error", reason=str(exc),
                                     cycle_time_s=self.now() - t0, final_opening=math.nan, stage_times={})
@@ -362,7 +363,20 @@ class ExecutorNode(Node):
     def _auto_execute(self, msg, target) -> bool:
         if self.safety.begin_pick():
             return False
-        return self.execute_target(target, self.last_candidate, stamp_s(msg.header.stamp)).success
+        blend = not self.cfg.go_home_between_picks
+        ok = self.execute_target(target, self.last_candidate, stamp_s(msg.header.stamp), return_home=not blend).success
+        if ok and blend and not self._out_of_view():
+            self.go_home()  # images taken from over the bin would show the arm
+        return ok
+
+    def _out_of_view(self) -> bool:
+        """Whether the arm, where it is now, leaves the pick area visible to the calibrated camera
+        (:func:`grasp_core.motion.arm_in_view`); False when the camera pose or the joints are unknown."""
+        t = self.frames.t_base(self.frames.camera_frame())
+        try:
+            return t is not None and not motion.arm_in_view(self.backend.current_joints(), t, self.layout)
+        except (RuntimeError, ValueError):  # no fresh joint state; a camera pose not above the table
+            return False
 
     def _auto_after_empty(self, msg) -> None:
         self.ready_since = stamp_s(msg.header.stamp)  # next frame, please
@@ -382,6 +396,9 @@ class ExecutorNode(Node):
                     self.safety.begin_pick()
                     self.go_home()
                     self.stop_reason = self.loop.run()
+                    if (not self.cfg.go_home_between_picks and self.attempts and self.attempts[-1].success
+                            and not self.finished.is_set() and not self.safety.permit()):
+                        self.go_home()  # the last pick ended over the bin
         except Exception as exc:  # noqa: BLE001 - the mode must end with its reason, not die silently
             self.stop_reason = f"automatic mode failed: {type(exc).__name__}: {exc}"
             self.get_logger().error(self.stop_reason)

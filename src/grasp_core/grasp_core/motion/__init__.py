@@ -39,6 +39,7 @@ from .collision import (
     CellCollisionChecker,
     DepthCollisionMap,
     FingerGeometry,
+    arm_in_view,
     bin_walls,
     default_cell_checker,
     in_view_cone,
@@ -82,7 +83,7 @@ __all__ = [
     "CandidateRejected", "CellCollisionChecker", "DepthCollisionMap", "FingerGeometry", "GraspTarget", "Gripper",
     "GripperResult", "JointTrajectory", "MotionBackend", "MotionLimits", "MoveResult", "PickConfig", "PickResult",
     "PlanningError", "Rejection", "ValidationConfig", "Workspace", "bin_walls", "check_linear_path",
-    "default_cell_checker",
-    "in_view_cone", "link_points", "plan_joint_motion", "plan_linear_motion", "run_pick", "validate_candidate",
+    "default_cell_checker", "arm_in_view", "in_view_cone", "link_points", "plan_joint_motion", "plan_linear_motion",
+    "run_pick", "validate_candidate",
     "validate_or_raise",
 ]

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..camera import CameraIntrinsics
 from ..layout import CELL_LAYOUT, CellLayout
-from ..robot import FINGERTIP_REACH, STROKE, TCP_OFFSET, link_frames
+from ..robot import FINGERTIP_REACH, STROKE, TCP_OFFSET, forward_kinematics, link_frames
 from .trajectory import JointTrajectory
 
 
@@ -293,6 +293,24 @@ def in_view_cone(points, camera, layout: CellLayout | None = None, margin: float
     return ok
 
 
+def arm_in_view(q, camera, layout: CellLayout | None = None, opening: float = STROKE,
+                spacing: float = 0.02) -> bool:
+    """Whether the UR5 at joints ``q`` hides part of the pick area from the camera (:func:`in_view_cone`).
+
+    Tested: points every ``spacing`` m along the arm's kinematic centre line (:func:`link_points`)
+    and on the 2F-85's finger and body boxes at ``opening`` (:meth:`FingerGeometry.gripper_points`).
+    The links' own radius is covered by the cone's margin (0.08 m around the pick area).
+
+    Args:
+        q: (6,) joints, rad. camera: (3,) position or (4, 4) pose of the camera in ``base_link``.
+        layout: the cell (default :data:`grasp_core.layout.CELL_LAYOUT`).
+    """
+    t = forward_kinematics(np.asarray(q, dtype=np.float64))
+    grip = FingerGeometry().gripper_points(opening, n=3) @ t[:3, :3].T + t[:3, 3]
+    pts = np.concatenate([link_points(q, spacing=spacing), grip])
+    return bool(np.any(in_view_cone(pts, camera, layout)))
+
+
 class DepthCollisionMap:
     """The sensed scene as a point cloud in ``base_link``, for checking finger volumes (module docstring).
 
@@ -400,4 +418,4 @@ class DepthCollisionMap:
 
 
 __all__ = ["BIN_CENTER", "BIN_HEIGHT", "BIN_INNER", "Box", "CellCollisionChecker", "DepthCollisionMap",
-           "FingerGeometry", "bin_walls", "default_cell_checker", "in_view_cone", "link_points"]
+           "FingerGeometry", "arm_in_view", "bin_walls", "default_cell_checker", "in_view_cone", "link_points"]

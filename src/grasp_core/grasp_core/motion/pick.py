@@ -9,7 +9,7 @@
     close     close with ``close_effort``
     lift      move_linear up to the lift pose; held check
     place     move_joints to the place configuration above the bin; held check
-    release   open the gripper
+    release   open the gripper, move_linear 5 cm straight up (the fingers slide off the object)
     home      move_joints home
 
 Held check: the gripper is commanded closed again (``command(0, effort)`` on an already closed
@@ -164,6 +164,9 @@ class PickConfig:
         min_held_opening: object held iff the closed opening exceeds this, m (0.004).
         release_opening: opening to drop the object, m (the stroke).
         retreat_height: straight-up retreat after a failure near the object, m (0.10).
+        release_retreat: straight-up move after opening over the bin, m (0.05): the fingers slide off
+            the released object before the arm turns away, so a wide object wedged between the open
+            jaws is not carried out of the bin; 0 disables it.
         open_tolerance: the pre-open may fall short of the requested width by this much, m (0.005).
         clock: time source in s (``time.monotonic``; a simulator passes its own).
     """
@@ -173,6 +176,7 @@ class PickConfig:
     min_held_opening: float = 0.004
     release_opening: float = ROBOTIQ_2F85.stroke
     retreat_height: float = 0.10
+    release_retreat: float = 0.05
     open_tolerance: float = 0.005
     clock: Callable[[], float] = field(default=time.monotonic)
 
@@ -183,7 +187,8 @@ class PickResult:
 
     Attributes:
         success: the object was held after the lift and at the place pose, and the sequence finished.
-        stage_reached: the last stage started (``home`` on success; the failing stage otherwise).
+        stage_reached: the last stage started (``home`` on success, ``release`` without ``return_home``;
+            the failing stage otherwise).
         reason: empty on success, else why it failed.
         cycle_time_s: from start to the end of the sequence (recovery included), s, ``clock`` time.
         final_opening: gripper opening at the last held check, m (the object's width as held; ≤
@@ -207,7 +212,8 @@ class _Failure(Exception):
 
 
 def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, config: PickConfig | None = None,
-             place_joints=None, home_joints=None, feedback: Callable[[str], None] | None = None) -> PickResult:
+             place_joints=None, home_joints=None, feedback: Callable[[str], None] | None = None,
+             return_home: bool = True) -> PickResult:
     """Pick the object of ``target``, place it in the bin and go home (module docstring).
 
     Args:
@@ -217,6 +223,9 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
         place_joints: (6,) joints above the bin, rad (default :data:`grasp_core.motion.PLACE_JOINTS`).
         home_joints: (6,) home joints, rad (default :data:`grasp_core.motion.HOME_JOINTS`).
         feedback: called with each stage name as it starts (and ``recovery`` after a failure).
+        return_home: False → a successful sequence ends after the release, over the bin (stage
+            ``release``): the automatic mode goes from there straight to the next pre-grasp. A failed
+            one still recovers to home.
 
     Returns:
         :class:`PickResult`. Never raises for a failing motion or grasp; those are reported.
@@ -282,8 +291,13 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
         held("at the place pose")
         begin("release")
         grip(config.release_opening, config.open_effort)
-        begin("home")
-        move(backend.move_joints(home), "move home")
+        if config.release_retreat > 0:
+            t_up = forward_kinematics(backend.current_joints())
+            t_up[2, 3] += config.release_retreat
+            move(backend.move_linear(t_up), "retreat after the release")
+        if return_home:
+            begin("home")
+            move(backend.move_joints(home), "move home")
     except _Failure as exc:
         failed_stage, reason, fatal = state["stage"], exc.reason, exc.fatal
     except Exception as exc:  # noqa: BLE001 - a backend/gripper error fails the pick, the arm still recovers
@@ -297,7 +311,7 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
         _recover(backend, gripper, config, home, bool(state["near_object"]))
         stage_times["recovery"] = clock() - now
     final = state["held_opening"] if np.isfinite(state["held_opening"]) else state["opening"]
-    return PickResult(success=failed_stage is None, stage_reached=failed_stage or "home", reason=reason,
+    return PickResult(success=failed_stage is None, stage_reached=failed_stage or state["stage"], reason=reason,
                       cycle_time_s=clock() - t_start, final_opening=float(final), stage_times=stage_times)
 
 

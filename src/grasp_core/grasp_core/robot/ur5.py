@@ -209,6 +209,12 @@ UR5_JOINT_LIMITS = JointLimits(
 )
 
 
+#: Joint acceleration limit, rad/s², every joint: ur_moveit_config's ``config/joint_limits.yaml``
+#: (Universal_Robots_ROS2_Driver: "the robot does not inherently have any limits on joint accelerations
+#: (only on torques) ... chosen conservatively"); ur_description gives none.
+UR5_MAX_ACCELERATION = 5.0
+
+
 # --------------------------------------------------------------------------------------------
 # Forward kinematics
 # --------------------------------------------------------------------------------------------

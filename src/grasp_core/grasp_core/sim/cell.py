@@ -444,6 +444,33 @@ class SimCell:
         """Objects whose centre lies inside the bin (inner footprint, below the wall top + 5 cm)."""
         return ground_truth.objects_in_bin(self.object_poses(), self.config.layout)
 
+    def objects_in_bin_after(self, seconds: float) -> list[str]:
+        """Ground-truth lookahead: the objects that will be in the bin ``seconds`` from now if nothing
+        new is commanded (a released object still falling, sliding off a finger); the cell's state and
+        time are restored afterwards, so scoring does not delay the robot.
+
+        Raises:
+            ValueError: negative ``seconds``.
+        """
+        import copy
+
+        import mujoco
+
+        if seconds < 0:
+            raise ValueError(f"seconds must be >= 0, got {seconds}")
+        m, d = self.model, self.data
+        spec = mujoco.mjtState.mjSTATE_INTEGRATION
+        state = np.empty(mujoco.mj_stateSize(m, spec))
+        mujoco.mj_getState(m, d, state, spec)
+        saved = (copy.copy(self._gripper), self._q_ref, self._qd_ref, self._qdd_ref, self._follower_on)
+        try:
+            self.step(int(round(seconds / self.timestep)))
+            return self.objects_in_bin()
+        finally:
+            mujoco.mj_setState(m, d, state, spec)
+            self._gripper, self._q_ref, self._qd_ref, self._qdd_ref, self._follower_on = saved
+            mujoco.mj_forward(m, d)
+
     def objects_on_table(self) -> list[str]:
         """Objects whose centre lies over the table top, below z = 0.2 m, not in the bin."""
         return ground_truth.objects_on_table(self.object_poses(), self.config.layout)
