@@ -6,8 +6,9 @@ the test's own node is the outside software):
   rejected by the executor with the frames it knows listed; the adapter marks its image fields absent;
 * a GraspCandidateArray stamped in base_link (pip path) with an approach 45 deg from vertical is
   rejected with its angle; nothing moves;
-* a PoseArray in base_link over the object, as a user's top-down grasp planner would publish it,
-  is adapted (image fields projected into the camera), validated with the sensed-depth collision
+* a PoseArray in base_link over the object, published by README's example outside publisher run
+  as its own process (the grasp, from our detector run in the test, in its parameters), is
+  adapted (image fields projected into the camera), validated with the sensed-depth collision
   check and picked by a Pick goal: the object ends in the bin (simulation ground truth);
 * a base_link GraspCandidate tilted 20 deg (inside the 30 deg cone) is executed tilted: the
   reported tool0 goal and the simulated arm's own joints (forward kinematics) at the grasp both
@@ -16,7 +17,12 @@ the test's own node is the outside software):
 from __future__ import annotations
 
 import math
+import re
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,20 +33,21 @@ pytest.importorskip("grasp_sim.sim_node")
 
 from conftest import wait_for  # noqa: E402
 from geometry_msgs.msg import Pose, PoseArray, PoseStamped  # noqa: E402
-from grasp_bridge.qos import result_qos  # noqa: E402
+from grasp_bridge.qos import result_qos, sensor_qos  # noqa: E402
 from grasp_bridge.stamps import stamp_s  # noqa: E402
 from grasp_core.layout import repository_file  # noqa: E402
 from grasp_core.motion.validation import approach_angle_deg  # noqa: E402
 from grasp_core.robot import forward_kinematics, load_extrinsics, make_transform, vertical_grasp_frame  # noqa: E402
 from rclpy.action import ActionClient  # noqa: E402
 from scipy.spatial.transform import Rotation  # noqa: E402
-from sensor_msgs.msg import JointState  # noqa: E402
+from sensor_msgs.msg import CameraInfo, JointState  # noqa: E402
 from test_pick_cell import SEED, CellProbe, candidate_msg, detect_in_cell, in_bin, params  # noqa: E402
 
 from grasp_interfaces.action import Pick  # noqa: E402
 from grasp_interfaces.msg import GraspCandidateArray  # noqa: E402
 
 pytestmark = pytest.mark.ros
+REPO = Path(__file__).resolve().parents[1]
 #: as test_safety: a loaded CI machine delivers sim-time messages late
 LOADED_MACHINE = ("max_age_s:=5.0", "max_joint_state_age_s:=0.5")
 OPENING = 0.065
@@ -58,6 +65,9 @@ class OutsideProbe(CellProbe):
         n.create_subscription(GraspCandidateArray, "/grasp_candidates", self.adapted.append, result_qos())
         self.history: list[np.ndarray] = []
         n.create_subscription(JointState, "/joint_states", self._on_js, 50)
+        self.camera_node_info = None  # the camera node's output, which the executor and the adapter use
+        n.create_subscription(CameraInfo, "/depth/camera_info", lambda m: setattr(self, "camera_node_info", m),
+                              sensor_qos())
 
     def _on_js(self, m: JointState) -> None:
         names = list(m.name)
@@ -110,7 +120,14 @@ def run_goal(probe, client, goal, publish=None, timeout=180.0):
     return res.result().result
 
 
-def test_outside_software_grasps_in_the_cell(spawn_node, oprobe, repo_root):
+def readme_example() -> str:
+    """The Python block of README's "Grasps from other software" section."""
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("### Grasps from other software"):]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+def test_outside_software_grasps_in_the_cell(spawn_node, oprobe, repo_root, ros_env, domain_id, tmp_path):
     probe = oprobe
     sim = spawn_node("grasp_sim.sim_node", params(repo_root, "n_objects:=1", f"seed:={SEED}"))
     spawn_node("grasp_camera.camera_node", params(repo_root, "source:=topic"))
@@ -122,6 +139,8 @@ def test_outside_software_grasps_in_the_cell(spawn_node, oprobe, repo_root):
                     and probe.node.count_subscribers("/external_grasps/pose") > 0
                     and probe.node.count_publishers("/grasp_candidates") >= 2
                     and probe.node.count_subscribers("/grasp_candidates") >= 2, 30, probe.spin), adapter.stderr()
+    assert wait_for(lambda: probe.camera_node_info is not None, 30, probe.spin)
+    probe.spin_for(1.0)  # the executor and the adapter have it too
     client = ActionClient(probe.node, Pick, "/grasp_executor/pick")
     assert client.wait_for_server(timeout_sec=30), ex.stderr()
     home = probe.arm()
@@ -160,15 +179,24 @@ def test_outside_software_grasps_in_the_cell(spawn_node, oprobe, repo_root):
     extr = load_extrinsics(repository_file("config/camera_extrinsics.yaml"))
     t_base = vertical_grasp_frame(extr.matrix @ t_cam)  # a top-down grasp in base_link
 
-    def publish_pose_array():
-        pa = PoseArray()
-        pa.header.frame_id = "base_link"
-        probe.stamp(pa)
-        pa.poses = [pose_msg(t_base)]
-        probe.pose_array_pub.publish(pa)
-
-    result = run_goal(probe, client, Pick.Goal(use_candidate=False, timeout=30.0), publish_pose_array)
-    assert result.success, (result.stage, result.message, ex.stderr())
+    # the README's outside publisher, as its own process, with this grasp as its parameters
+    yaw = math.atan2(t_base[0, 1], -t_base[1, 1])  # jaws along (sin yaw, -cos yaw, 0)
+    script = tmp_path / "outside_publisher.py"
+    script.write_text(readme_example())
+    args = [f"x:={t_base[0, 3]}", f"y:={t_base[1, 3]}", f"z:={t_base[2, 3]}", f"yaw:={yaw}", "use_sim_time:=true"]
+    outside = subprocess.Popen([sys.executable, str(script), "--ros-args", *sum((["-p", a] for a in args), [])],
+                               env=dict(ros_env, ROS_DOMAIN_ID=str(domain_id)), cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=open(tmp_path / "outside.stderr", "w"))
+    try:
+        result = run_goal(probe, client, Pick.Goal(use_candidate=False, timeout=60.0))
+    finally:
+        outside.send_signal(signal.SIGINT)
+        try:
+            outside.wait(5)
+        except subprocess.TimeoutExpired:
+            outside.kill()
+            outside.wait(5)
+    assert result.success, (result.stage, result.message, ex.stderr(), (tmp_path / "outside.stderr").read_text())
     probe.spin_for(1.0)
     assert probe.max_z[name] > z0 + 0.10  # lifted (ground truth)
     assert wait_for(lambda: in_bin(probe.objects[name]), 20, probe.spin), probe.objects[name]
