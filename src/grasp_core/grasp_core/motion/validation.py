@@ -1,7 +1,8 @@
 """Grasp candidate validation: camera-frame candidate → reachable, collision-checked ``tool0`` targets.
 
-:func:`validate_candidate` turns one candidate from the detector (``GraspCandidate``: a pose in the
-camera optical frame, z = approach, y = jaw closing) into a :class:`GraspTarget` — ``tool0`` poses in
+:func:`validate_candidate` turns one candidate (``GraspCandidate``: a pose in the camera optical frame
+from our detectors, or in ``base_link`` / a tf2 frame from other software; z = approach, y = jaw
+closing) into a :class:`GraspTarget` — ``tool0`` poses in
 ``base_link`` for pre-grasp, grasp and lift with their IK solutions and the pre-open width — or a
 :class:`Rejection` naming why not. Checks, in order (the first failure is reported):
 
@@ -12,12 +13,12 @@ unknown_frame  the candidate's frame_id is not the extrinsics' child (camera) fr
 non_finite     NaN/inf in position, rotation, opening, quality or stamp
 invalid        rotation not a proper rotation, negative opening, quality outside [0, 1],
                closing axis vertical (when the approach is made vertical)
-approach_angle a 6-DoF grasp whose approach is more than ``approach_cone_deg`` from vertical
-               (and ``project_approach_to_vertical`` is off)
 stale          now − stamp > ``max_age_s`` (or a stamp in the future by more than that)
 outside_workspace  the grasp point (in ``base_link``) is outside :class:`Workspace`, or lower than
                the table plane minus ``table_margin``
 too_wide       opening > the gripper stroke
+approach_angle a 6-DoF grasp whose approach is more than ``approach_cone_deg`` from vertical
+               (and ``project_approach_to_vertical`` is off)
 unreachable    no IK within the joint limits for pre-grasp, grasp or lift, or a straight
                approach / lift that cannot be followed (configuration flip, singularity)
 collision      the arm at a target collides with the table/cell, or (with a depth map) the
