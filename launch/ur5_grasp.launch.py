@@ -27,6 +27,8 @@ Launch arguments:
     use_shape_classifier: start the few-shot shape classifier (``grasp_shape``) between the detector
         and the executor.
     rviz: start RViz2 with ``config/ur5_grasp.rviz`` (candidates as markers, annotated image).
+    candidate_adapter: start ``grasp_candidate_adapter`` (other software's PoseArray / PoseStamped /
+        moveit_msgs/Grasp → the executor's candidates topic; enclave ``external_grasp_publisher``).
     auto_pick: the executor's automatic mode (pick until the table is clear).
     start_armed: ``auto`` (default) arms the executor at start for ``sim:=mujoco`` only (the
         simulated cell, as ``./run.sh`` does); otherwise it starts disarmed and nothing moves until
@@ -262,6 +264,11 @@ def _actions(context, *args, **kwargs):
                             package="grasp_shape", executable="shape_classifier_node",
                             name="grasp_shape_classifier", output="screen", parameters=[params_file, common]))
         candidates = "/grasp_candidates_labelled"
+    if arg["candidate_adapter"].lower() in truthy:
+        actions.append(Node(ros_arguments=enclave("external_grasp_publisher"),
+                            package="grasp_executor", executable="grasp_candidate_adapter",
+                            name="grasp_candidate_adapter", output="screen",
+                            parameters=[params_file, common, {"extrinsics": extrinsics}]))
     armed = arg["start_armed"].lower()
     executor_params = {
         "start_armed": sim == "mujoco" if armed == "auto" else armed in truthy,
@@ -303,6 +310,7 @@ def generate_launch_description() -> LaunchDescription:
         ("model", "", "grasp model card name or path ('' = params_file's)"),
         ("use_shape_classifier", "false", "label candidates with the few-shot shape classifier"),
         ("rviz", "false", "start RViz2 with config/ur5_grasp.rviz"),
+        ("candidate_adapter", "false", "start grasp_candidate_adapter (other software's grasp messages)"),
         ("auto_pick", "true", "executor picks until the table is clear"),
         ("start_armed", "auto", "arm the executor at start: auto (= sim:=mujoco only) | true | false"),
         ("extrinsics", "", "hand-eye calibration YAML ('' = config/camera_extrinsics.yaml)"),

@@ -89,10 +89,12 @@ def _node_classes():
     from grasp_bringup.candidate_logger import CandidateLogger
     from grasp_camera.camera_node import CameraNode
     from grasp_detector.detector_node import DetectorNode
+    from grasp_executor.candidate_adapter import CandidateAdapter
     from grasp_executor.executor_node import ExecutorNode
     from grasp_sim.sim_node import SimNode
 
-    out = [(gc.ExecutorConfig, ExecutorNode), (gc.SimConfig, SimNode), (gc.CandidateLoggerConfig, CandidateLogger),
+    out = [(gc.ExecutorConfig, ExecutorNode), (gc.CandidateAdapterConfig, CandidateAdapter),
+           (gc.SimConfig, SimNode), (gc.CandidateLoggerConfig, CandidateLogger),
            (gc.CameraConfig, CameraNode), (gc.DetectorConfig, DetectorNode)]
     try:
         import sklearn  # noqa: F401

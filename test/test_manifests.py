@@ -36,7 +36,7 @@ PACKAGES = sorted(p.name for p in SRC.iterdir() if (p / "package.xml").is_file()
 #: THIRD_PARTY fails the test until it is classified here.
 KNOWN_ROS = {
     "rclpy", "sensor_msgs", "geometry_msgs", "std_msgs", "std_srvs", "trajectory_msgs", "visualization_msgs",
-    "rosgraph_msgs", "builtin_interfaces", "action_msgs", "tf2_ros", "control_msgs", "moveit",
+    "rosgraph_msgs", "builtin_interfaces", "action_msgs", "tf2_ros", "control_msgs", "moveit", "moveit_msgs",
     "moveit_configs_utils", "launch", "launch_ros", "launch_pytest", "launch_testing", "ament_index_python",
     "rcl_interfaces",
 }

@@ -5,7 +5,8 @@ frame, stamp, quality and opening — never raise out of :func:`grasp_core.motio
 or :func:`grasp_executor.conversions.candidate_input` (other than the documented ``BadCandidate``),
 and whatever passes satisfies every invariant the executor relies on: finite, a proper rotation,
 quality in [0, 1], opening within the stroke, fresh, grasp point in the workspace and above the
-table, IK solutions that reach the poses within the joint limits.
+table, IK solutions that reach the poses within the joint limits, an approach within the cone of
+vertical (or vertical).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
 from grasp_core.motion import HOME_JOINTS, CameraGrasp, GraspTarget, Rejection, ValidationConfig  # noqa: E402
+from grasp_core.motion.validation import AS_GIVEN, approach_angle_deg  # noqa: E402
 from grasp_core.robot import STROKE, UR5_JOINT_LIMITS, forward_kinematics, load_extrinsics  # noqa: E402
 from grasp_core.robot.transforms import CAMERA_FRAME  # noqa: E402
 from hypothesis import HealthCheck, event, given, settings  # noqa: E402
@@ -57,6 +59,11 @@ def check_invariants(target: GraspTarget, extrinsics) -> None:
     assert CFG.workspace.contains(target.surface_point)
     assert target.surface_point[2] >= CFG.table_z - CFG.table_margin
     assert target.tcp_point[2] >= CFG.min_tcp_z - 1e-9
+    # the approach executed: the candidate's own within the cone, else vertical (issue 18)
+    if target.approach == AS_GIVEN:
+        assert approach_angle_deg(target.t_base_tool0_grasp) <= CFG.approach_cone_deg + 1e-6
+    else:
+        np.testing.assert_allclose(target.t_base_tool0_grasp[:3, 2], [0.0, 0.0, -1.0], atol=1e-9)
     for q, pose in ((target.q_pregrasp, target.t_base_tool0_pregrasp), (target.q_grasp, target.t_base_tool0_grasp),
                     (target.q_lift, target.t_base_tool0_lift)):
         assert UR5_JOINT_LIMITS.within(q)

@@ -17,7 +17,8 @@ setup(
     description="Executor node: validates /grasp_candidates and picks them with a UR5 and a Robotiq 2F-85.",
     license="Apache-2.0",
     entry_points={
-        "console_scripts": ["executor_node = grasp_executor.executor_node:main"],
+        "console_scripts": ["executor_node = grasp_executor.executor_node:main",
+                            "grasp_candidate_adapter = grasp_executor.candidate_adapter:main"],
         "grasp_executor.motion_backends": [
             "builtin = grasp_executor.backends:BuiltinRosBackend",
             "moveit_py = grasp_executor.moveit_backend:MoveItPyBackend",

@@ -97,6 +97,8 @@ def save_picture(path: Path, image: np.ndarray | None, attempts: list, title: st
         ax_img.imshow(image)
     for a in attempts:
         c = a["candidate"]
+        if not all(np.isfinite([c["u"], c["v"], c["angle"], c["width_px"], c["length_px"]])):
+            continue  # other software's candidate without image-space fields: nothing to draw
         g = Grasp(c["u"], c["v"], c["angle"], max(c["width_px"], 1.0), max(c["length_px"], 1.0), c["quality"])
         poly = np.vstack([g.polygon(), g.polygon()[:1]])
         colour = "lime" if a["success"] else "red"

@@ -1,4 +1,4 @@
-"""Pinhole camera intrinsics, camera_info YAML files, and grasp deprojection.
+"""Pinhole camera intrinsics, camera_info YAML files, and grasp deprojection / projection.
 
 Frames follow REP 103/105: a camera optical frame has x right, y down, z
 forward (along the viewing ray).
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .grasp import Grasp
+from .grasp import Grasp, wrap_angle
 
 
 class CameraInfoError(ValueError):
@@ -190,3 +190,39 @@ def grasp_to_pose(intr: CameraIntrinsics, grasp: Grasp, depth: float) -> GraspPo
     r = np.stack([x, y, z], axis=1)
     opening = opening_metres(intr, grasp.width_px, grasp.angle, depth)
     return GraspPose(p, r, rotation_to_quaternion(r), opening, float(depth))
+
+
+def project_grasp(intr: CameraIntrinsics, position, rotation, opening: float, jaw_length: float,
+                  quality: float = 1.0) -> Grasp | None:
+    """The image-space rectangle of a 3-D grasp (the inverse of :func:`grasp_to_pose`), pinhole model.
+
+    The centre is the projection of the grasp point; the closing line joins the projections of
+    the two jaw contacts ``position ± opening/2 · y``; the rectangle's length is the projection
+    of ``jaw_length`` along the grasp's x axis at the grasp point. u = fx·x/z + cx, v = fy·y/z + cy.
+
+    Args:
+        intr: intrinsics of the camera whose optical frame ``position`` / ``rotation`` are in.
+        position: (3,) grasp point, m. rotation: (3, 3) grasp axes (columns x, y = closing, z = approach).
+        opening: jaw opening, m (≥ 0). jaw_length: jaw (pad) size along x, m. quality: copied.
+
+    Returns:
+        :class:`Grasp` (u, v, Φ in (−π/2, π/2], width_px, length_px, quality), or None when the
+        grasp point or a jaw contact is not in front of the camera (z ≤ 0) or the centre falls
+        outside the image.
+    """
+    p = np.asarray(position, dtype=np.float64).reshape(3)
+    r = np.asarray(rotation, dtype=np.float64).reshape(3, 3)
+    half = 0.5 * float(opening) * r[:, 1]
+    pts = np.stack([p, p + half, p - half, p + 0.5 * float(jaw_length) * r[:, 0]])
+    if not (np.all(np.isfinite(pts)) and np.all(pts[:, 2] > 0)):
+        return None
+    uv = np.stack([intr.fx * pts[:, 0] / pts[:, 2] + intr.cx, intr.fy * pts[:, 1] / pts[:, 2] + intr.cy], axis=1)
+    u, v = uv[0]
+    if not (-0.5 <= u < intr.width - 0.5 and -0.5 <= v < intr.height - 0.5):
+        return None
+    du, dv = uv[1] - uv[2]
+    if np.hypot(du, dv) < 1e-9:  # closing line along the viewing ray: take the x axis' normal
+        du, dv = -(uv[3] - uv[0])[1], (uv[3] - uv[0])[0]
+    angle = float(wrap_angle(np.arctan2(-dv, du)))
+    return Grasp(float(u), float(v), angle, float(np.hypot(*(uv[1] - uv[2]))),
+                 float(2.0 * np.hypot(*(uv[3] - uv[0]))), float(quality))

@@ -28,6 +28,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from .robot.gripper import TCP_OFFSET
+
 T = TypeVar("T")
 
 
@@ -89,6 +91,10 @@ class ExecutorConfig:
     pregrasp_clearance: float = _f(0.10, "pre-grasp backed off along the approach, m")
     lift_height: float = _f(0.15, "lift above the grasp, m")
     opening_margin: float = _f(0.02, "pre-open = opening + this, m")
+    approach_cone_deg: float = _f(30.0, "a 6-DoF candidate's own approach is executed within this angle of "
+                                        "vertical (-z of base_link), deg; planar image grasps are top-down")
+    project_approach_to_vertical: bool = _f(False, "make a 6-DoF approach outside the cone vertical (logged) "
+                                                   "instead of rejecting it")
     motion_backend: str = _f("auto", "builtin | moveit_py | auto (moveit_py when importable)")
     builtin: BuiltinBackendConfig = _nested(BuiltinBackendConfig)
     moveit_py: MoveItPyConfig = _nested(MoveItPyConfig)
@@ -121,6 +127,8 @@ class ExecutorConfig:
         lo, hi = self.workspace_min, self.workspace_max
         if len(lo) != 3 or len(hi) != 3 or any(a >= b for a, b in zip(lo, hi, strict=True)):
             raise ValueError(f"workspace_min {list(lo)} / workspace_max {list(hi)}: need 3 values each, min < max")
+        if not 0.0 <= self.approach_cone_deg <= 90.0:
+            raise ValueError(f"approach_cone_deg must be in [0, 90], got {self.approach_cone_deg}")
         if self.use_tf not in ("auto", "true", "false"):
             raise ValueError(f"use_tf must be auto, true or false, got {self.use_tf!r}")
         for name in ("max_candidates", "max_empty_frames", "max_consecutive_failures"):
@@ -151,7 +159,9 @@ class ExecutorConfig:
         kw = dict(workspace=ws, max_age_s=self.max_age_s, grasp_depth=self.grasp_depth, min_tcp_z=self.min_tcp_z,
                   pregrasp_clearance=self.pregrasp_clearance, lift_height=self.lift_height,
                   opening_margin=self.opening_margin, height_fraction=self.height_fraction, table_z=lay.table_z,
-                  table_margin=self.table_margin, cell=CellCollisionChecker(table_z=lay.table_z))
+                  table_margin=self.table_margin, cell=CellCollisionChecker(table_z=lay.table_z),
+                  approach_cone_deg=self.approach_cone_deg,
+                  project_approach_to_vertical=self.project_approach_to_vertical)
         kw.update(overrides)
         return ValidationConfig(**kw)
 
@@ -184,6 +194,36 @@ class ExecutorConfig:
             return np.asarray(v, dtype=np.float64)
         layout = layout or CELL_LAYOUT
         return np.array(layout.home_joints if name == "home_joints" else layout.place_joints(), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class CandidateAdapterConfig:
+    """``grasp_candidate_adapter``: other software's grasp messages → ``GraspCandidateArray``."""
+
+    output_topic: str = _f("/grasp_candidates", "grasp_interfaces/GraspCandidateArray out")
+    pose_array_topic: str = _f("/external_grasps/poses", "geometry_msgs/PoseArray in (\"\" = off)")
+    pose_stamped_topic: str = _f("/external_grasps/pose", "geometry_msgs/PoseStamped in (\"\" = off)")
+    moveit_grasp_topic: str = _f("/external_grasps/moveit_grasp",
+                                 "moveit_msgs/Grasp in, full installs only (\"\" = off)")
+    opening: float = _f(0.04, "jaw opening of PoseArray / PoseStamped grasps, m")
+    quality: float = _f(0.5, "quality of PoseArray / PoseStamped grasps, [0, 1] (first pose of an array best)")
+    model_id: str = _f("external", "model_id stamped on the adapted candidates")
+    moveit_tcp_offset: float = _f(TCP_OFFSET, "moveit_msgs/Grasp grasp_pose link (tool0) → grasp point along its z, m")
+    camera_info_topic: str = _f("/depth/camera_info", "camera_info for the image-space fields (\"\" = none)")
+    extrinsics: str = _f("", "hand-eye calibration YAML; empty = config/camera_extrinsics.yaml")
+    use_tf: str = _f("auto", "auto | true | false: tf2 for frames (as the executor)")
+    base_frame: str = _f("base_link", "robot base frame (REP 103)")
+
+    def validate(self) -> CandidateAdapterConfig:
+        if not self.opening >= 0:
+            raise ValueError(f"opening must be >= 0 m, got {self.opening}")
+        if not 0.0 <= self.quality <= 1.0:
+            raise ValueError(f"quality must be in [0, 1], got {self.quality}")
+        if self.use_tf not in ("auto", "true", "false"):
+            raise ValueError(f"use_tf must be auto, true or false, got {self.use_tf!r}")
+        if not self.output_topic:
+            raise ValueError("output_topic must not be empty")
+        return self
 
 
 # ----------------------------------------------------------------------------- simulator
@@ -307,6 +347,7 @@ SECTIONS: dict[str, type] = {
     "grasp_candidate_logger": CandidateLoggerConfig,
     "grasp_sim": SimConfig,
     "grasp_executor": ExecutorConfig,
+    "grasp_candidate_adapter": CandidateAdapterConfig,
     "grasp_shape_classifier": ShapeClassifierConfig,
 }
 

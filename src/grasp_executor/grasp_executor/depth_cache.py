@@ -12,7 +12,8 @@ class DepthCache:
     """The last ``size`` depth images (float32 m, (H, W)) with their frame, and the latest intrinsics.
 
     :meth:`collision_map` builds the :class:`grasp_core.motion.DepthCollisionMap` of the image a
-    candidate array was detected on (same stamp), in ``base_link``.
+    candidate array was detected on (same stamp), in ``base_link``; for candidates from other
+    software (their own stamps), of the image nearest in time within ``max_dt``.
     """
 
     def __init__(self, size: int = 8) -> None:
@@ -28,18 +29,26 @@ class DepthCache:
             while len(self._depth) > self.size:  # the oldest received, not the smallest stamp: after a
                 self._depth.pop(next(iter(self._depth)))  # clock jump back (restarted simulator) new stamps are small
 
-    def collision_map(self, stamp: float, t_base) -> tuple[motion.DepthCollisionMap | None, str]:
-        """(map, "") for the image with this stamp, or (None, why not).
+    def collision_map(self, stamp: float, t_base, max_dt: float = 0.0) -> tuple[motion.DepthCollisionMap | None,
+                                                                                  str]:
+        """(map, "") for the image with this stamp (else the one nearest to it within ``max_dt``),
+        or (None, why not).
 
         Args:
-            stamp: image stamp, s. t_base: callable frame_id → (4, 4) T_base_frame or None.
+            stamp: candidates' stamp, s. t_base: callable frame_id → (4, 4) T_base_frame or None.
+            max_dt: largest |image stamp − stamp| accepted when no image has the stamp itself, s.
         """
         if self.info is None:
             return None, "no depth camera_info received"
         with self._lock:
             entry = self._depth.get(stamp)
+            if entry is None and self._depth:
+                nearest = min(self._depth, key=lambda s: abs(s - stamp))
+                if abs(nearest - stamp) <= max_dt:
+                    entry = self._depth[nearest]
         if entry is None:
-            return None, f"no depth image with the candidates' stamp {stamp:.3f} s"
+            return None, (f"no depth image with the candidates' stamp {stamp:.3f} s"
+                          + (f" or within {max_dt:g} s of it" if max_dt > 0 else ""))
         depth, frame = entry
         t = t_base(frame or self.info.frame_id)
         if t is None:

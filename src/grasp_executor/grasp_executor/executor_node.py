@@ -2,12 +2,15 @@
 
 Every candidate is validated before anything moves (:func:`grasp_core.motion.validate_candidate`):
 known frame (:mod:`.frames`: the base frame, the hand-eye calibrated camera frame, tf2 where
-installed), finite, unit quaternion, quality in [0, 1], fresh (``max_age_s`` on the node clock),
-grasp point inside the workspace box and above the table plane, opening within the stroke,
-pre-grasp / grasp / lift reachable within the joint limits, fingers clear of the sensed depth (no
-depth image → no pick, unless ``allow_no_depth``). At most ``max_candidates`` candidates per
-message are considered, highest quality first. Rejections are logged once per cause (WARN), later
-repeats at DEBUG, and the Pick result carries them.
+installed; otherwise rejected with the frames it knows), approach (planar image grasps top-down,
+6-DoF grasps as given within ``approach_cone_deg`` of vertical), finite, unit quaternion, quality
+in [0, 1], fresh (``max_age_s`` on the node clock), grasp point inside the workspace box and above
+the table plane, opening within the stroke, pre-grasp / grasp / lift reachable within the joint
+limits, fingers clear of the sensed depth (the image with the candidates' stamp, else — other
+software's candidates — the nearest within ``max_age_s``; no depth image → no pick, unless
+``allow_no_depth``). At most ``max_candidates`` candidates per message are considered, highest
+quality first. Rejections are logged once per cause (WARN), later repeats at DEBUG, and the Pick
+result carries them.
 
 Safety (:mod:`.safety`, :mod:`.arm`): the node starts disarmed unless ``start_armed``; ``~/arm``
 (std_srvs/SetBool) arms and disarms — disarmed, nothing is sent to the arm or the gripper and Pick
@@ -55,7 +58,7 @@ from grasp_bridge.qos import result_qos, sensor_qos
 from grasp_bridge.runtime import spin_node
 from grasp_bridge.stamps import stamp_s
 from grasp_core.config import ExecutorConfig
-from grasp_core.motion.validation import UNKNOWN_FRAME
+from grasp_core.motion.validation import AS_GIVEN, PROJECTED, UNKNOWN_FRAME
 from grasp_core.picking import Choice, LoopPolicy, PickLoop
 from grasp_core.robot import STROKE
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
@@ -204,7 +207,7 @@ class ExecutorNode(Node):
         """(depth collision map or None, why none) for the image with this stamp."""
         if not self.cfg.use_depth_collision:
             return None, ""
-        return self.depth.collision_map(stamp, self.frames.t_base)
+        return self.depth.collision_map(stamp, self.frames.t_base, max_dt=self.cfg.max_age_s)
 
     def check(self, c, header, collision=None, collision_why: str = ""):
         """Validate one candidate: a :class:`grasp_core.motion.GraspTarget`, or None (rejection logged)."""
@@ -214,6 +217,12 @@ class ExecutorNode(Node):
             self.last_rejections.append(rej)
             self.log_once(f"reject:{rej.code}", f"rejected candidate ({rej.code}): {rej.reason}")
             return None
+        if rej.approach == PROJECTED:
+            self.log_once("approach:projected", (
+                f"candidate approach {rej.approach_angle_deg:.1f} deg from vertical is outside the "
+                f"{self.cfg.approach_cone_deg:g} deg cone: made vertical (project_approach_to_vertical)"))
+        elif rej.approach == AS_GIVEN and rej.approach_angle_deg > 1.0:
+            self.get_logger().debug(f"candidate approach {rej.approach_angle_deg:.1f} deg from vertical: as given")
         return rej
 
     def _validate(self, c, header, collision, collision_why):
@@ -235,7 +244,10 @@ class ExecutorNode(Node):
         except RuntimeError as exc:
             return motion.Rejection(code="robot_state", reason=f"cannot validate: {exc}")
         cfg = replace(self.vconfig, camera_frame=header.frame_id)
-        return motion.validate_candidate(cand, t, q, cfg, now=self.now(), depth_map=collision)
+        optical = header.frame_id != self.base_frame and (
+            header.frame_id == self.frames.camera_frame() or header.frame_id.endswith("_optical_frame"))
+        return motion.validate_candidate(cand, t, q, cfg, now=self.now(), depth_map=collision,
+                                         optical_frame=optical)
 
     # ------------------------------------------------------------------ picking
     def _epoch_check(self) -> None:

@@ -1,7 +1,8 @@
 """Grasp candidate validation: camera-frame candidate → reachable, collision-checked ``tool0`` targets.
 
-:func:`validate_candidate` turns one candidate from the detector (``GraspCandidate``: a pose in the
-camera optical frame, z = approach, y = jaw closing) into a :class:`GraspTarget` — ``tool0`` poses in
+:func:`validate_candidate` turns one candidate (``GraspCandidate``: a pose in the camera optical frame
+from our detectors, or in ``base_link`` / a tf2 frame from other software; z = approach, y = jaw
+closing) into a :class:`GraspTarget` — ``tool0`` poses in
 ``base_link`` for pre-grasp, grasp and lift with their IK solutions and the pre-open width — or a
 :class:`Rejection` naming why not. Checks, in order (the first failure is reported):
 
@@ -11,19 +12,28 @@ code           when
 unknown_frame  the candidate's frame_id is not the extrinsics' child (camera) frame
 non_finite     NaN/inf in position, rotation, opening, quality or stamp
 invalid        rotation not a proper rotation, negative opening, quality outside [0, 1],
-               closing axis vertical
+               closing axis vertical (when the approach is made vertical)
 stale          now − stamp > ``max_age_s`` (or a stamp in the future by more than that)
 outside_workspace  the grasp point (in ``base_link``) is outside :class:`Workspace`, or lower than
                the table plane minus ``table_margin``
 too_wide       opening > the gripper stroke
+approach_angle a 6-DoF grasp whose approach is more than ``approach_cone_deg`` from vertical
+               (and ``project_approach_to_vertical`` is off)
 unreachable    no IK within the joint limits for pre-grasp, grasp or lift, or a straight
                approach / lift that cannot be followed (configuration flip, singularity)
 collision      the arm at a target collides with the table/cell, or (with a depth map) the
                fingers' swept volumes hold ≥ ``max_collision_points`` sensed points
 ============== ============================================================================
 
-Grasp geometry: the approach is forced vertical (``vertical_approach``, tool0 z = −z of
-``base_link``, jaws kept in the table plane); the TCP goes ``grasp_depth`` past the visible surface
+Approach (:func:`approach_mode`): a *planar image grasp* — stamped in a camera optical frame with
+its approach along the viewing ray through its own grasp point (what our detectors publish:
+:func:`grasp_core.camera.grasp_to_pose`), within ``planar_ray_tolerance_deg`` — is executed top-down:
+its approach is made vertical (tool0 z = −z of ``base_link``, jaws kept in the table plane,
+:func:`grasp_core.robot.vertical_grasp_frame`), whatever the camera's tilt. Any other grasp (a
+6-DoF grasp from other software, in any frame) is executed with its own approach when that lies
+within ``approach_cone_deg`` of vertical (−z of ``base_link``); outside the cone it is rejected
+with its angle, or, only with ``project_approach_to_vertical``, made vertical like a planar grasp
+(:attr:`GraspTarget.approach` says which). Then the TCP goes ``grasp_depth`` past the visible surface
 point along the approach, or down to ``height_fraction`` of the point's height above the table when
 that is deeper, but never below ``min_tcp_z`` (clamped); tool0 sits ``tcp_offset`` behind
 the TCP. Of the pose and its jaw-flipped twin (:func:`grasp_core.robot.flip_jaws`, equivalent for a
@@ -63,6 +73,12 @@ NON_FINITE = "non_finite"
 INVALID = "invalid"
 STALE = "stale"
 OUTSIDE_WORKSPACE = "outside_workspace"
+APPROACH_ANGLE = "approach_angle"
+
+#: :attr:`GraspTarget.approach` values (module docstring).
+TOP_DOWN = "top_down"
+AS_GIVEN = "as_given"
+PROJECTED = "projected"
 TOO_WIDE = "too_wide"
 UNREACHABLE = "unreachable"
 COLLISION = "collision"
@@ -123,7 +139,13 @@ class ValidationConfig:
         pregrasp_clearance: pre-grasp backed off along the approach, m (0.10).
         lift_height: lift above the grasp along +z of ``base_link``, m (0.10).
         opening_margin: pre-open = opening + margin (capped at the stroke), m (0.01).
-        vertical_approach: force a top-down approach (True).
+        approach_cone_deg: a 6-DoF grasp's own approach is executed when it is at most this far
+            from vertical (−z of ``base_link``), deg (30).
+        project_approach_to_vertical: a 6-DoF grasp outside the cone is made vertical instead of
+            rejected (False).
+        planar_ray_tolerance_deg: a candidate in a camera optical frame whose approach is this
+            close to the viewing ray through its grasp point is a planar image grasp (executed
+            top-down), deg (0.5).
         gripper: the parallel gripper (stroke, TCP offset). fingers: finger volumes.
         camera_frame: expected frame_id when the extrinsics are given as a bare matrix.
         limits: motion limits (joint position limits, linear-motion timing for the path checks).
@@ -151,7 +173,9 @@ class ValidationConfig:
     pregrasp_clearance: float = 0.10
     lift_height: float = 0.15
     opening_margin: float = 0.02
-    vertical_approach: bool = True
+    approach_cone_deg: float = 30.0
+    project_approach_to_vertical: bool = False
+    planar_ray_tolerance_deg: float = 0.5
     gripper: ParallelGripper = ROBOTIQ_2F85
     fingers: FingerGeometry = field(default_factory=FingerGeometry)
     camera_frame: str = CAMERA_FRAME
@@ -195,6 +219,10 @@ class GraspTarget:
         object_width: the candidate's opening, m. pregrasp_opening: pre-open width, m.
         quality: detector score. stamp: candidate stamp, s. flipped: whether the jaw-flipped
             pose was chosen.
+        approach: ``top_down`` (a planar image grasp made vertical), ``as_given`` (a 6-DoF grasp's
+            own approach) or ``projected`` (a 6-DoF grasp outside the cone made vertical, on request).
+        approach_angle_deg: the candidate's approach angle from vertical (−z of ``base_link``) as
+            received, deg.
     """
 
     t_base_tool0_grasp: np.ndarray
@@ -210,6 +238,49 @@ class GraspTarget:
     quality: float
     stamp: float
     flipped: bool = False
+    approach: str = TOP_DOWN
+    approach_angle_deg: float = 0.0
+
+
+def approach_angle_deg(t_base_grasp) -> float:
+    """Angle between a grasp's approach (its z axis, column 2 of the (4, 4) or (3, 3) rotation in
+    ``base_link``) and vertical (−z of ``base_link``), deg in [0, 180]."""
+    z = np.asarray(t_base_grasp, dtype=np.float64)[:3, 2]
+    return math.degrees(math.acos(float(np.clip(-z[2] / max(float(np.linalg.norm(z)), 1e-12), -1.0, 1.0))))
+
+
+def is_planar_image_grasp(position, rotation, tolerance_deg: float = 0.5) -> bool:
+    """Whether a grasp in a camera optical frame approaches along the viewing ray through its point.
+
+    Args:
+        position: (3,) grasp point, m, optical frame (z forward). rotation: (3, 3), column z = approach.
+        tolerance_deg: largest angle between the approach and the ray, deg.
+
+    That is how a planar (image-space, top-down) grasp is lifted to 3-D
+    (:func:`grasp_core.camera.grasp_to_pose`: z = the unit ray through the grasp centre).
+    """
+    p = np.asarray(position, dtype=np.float64).reshape(3)
+    z = np.asarray(rotation, dtype=np.float64).reshape(3, 3)[:, 2]
+    n = float(np.linalg.norm(p)) * float(np.linalg.norm(z))
+    if not n > 0:
+        return False
+    return math.degrees(math.acos(float(np.clip(p @ z / n, -1.0, 1.0)))) <= tolerance_deg
+
+
+def approach_mode(t_base_grasp, planar: bool, config: ValidationConfig) -> tuple[str, float] | Rejection:
+    """(``top_down`` | ``as_given`` | ``projected``, angle from vertical in deg) for a grasp in
+    ``base_link``, or the :data:`APPROACH_ANGLE` rejection (module docstring). ``planar``: the
+    candidate is a planar image grasp (:func:`is_planar_image_grasp` in a camera optical frame)."""
+    angle = approach_angle_deg(t_base_grasp)
+    if planar:
+        return TOP_DOWN, angle
+    if angle <= config.approach_cone_deg:
+        return AS_GIVEN, angle
+    if config.project_approach_to_vertical:
+        return PROJECTED, angle
+    return _reject(APPROACH_ANGLE, f"approach {angle:.1f} deg from vertical (-z of base_link) is outside the "
+                                   f"{config.approach_cone_deg:g} deg cone (approach_cone_deg; "
+                                   f"project_approach_to_vertical makes it vertical instead)")
 
 
 def _reject(code: str, reason: str) -> Rejection:
@@ -228,8 +299,8 @@ def _ik_chain(t_grasp: np.ndarray, q_current: np.ndarray, config: ValidationConf
 
 
 def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: ValidationConfig | None = None,
-                       now: float | None = None, depth_map: DepthCollisionMap | None = None
-                       ) -> GraspTarget | Rejection:
+                       now: float | None = None, depth_map: DepthCollisionMap | None = None,
+                       optical_frame: bool = True) -> GraspTarget | Rejection:
     """Check one camera-frame candidate and build its ``tool0`` targets (module docstring).
 
     Args:
@@ -241,6 +312,9 @@ def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: Va
         config: :class:`ValidationConfig` (default).
         now: current time, s, same clock as ``candidate.stamp``; None skips the age check.
         depth_map: sensed scene for the finger check (None skips it).
+        optical_frame: the candidate's frame is a camera optical frame (REP 103: z = viewing
+            direction), so a grasp along the viewing ray is a planar image grasp (module
+            docstring); False for ``base_link``, ``world`` and other non-camera frames.
 
     Returns:
         :class:`GraspTarget` when every check passes, else :class:`Rejection` (never raises for a
@@ -295,7 +369,12 @@ def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: Va
     if opening > config.gripper.stroke:
         return _reject(TOO_WIDE, f"opening {opening:.4f} m exceeds the {config.gripper.stroke} m stroke")
 
-    if config.vertical_approach:
+    mode = approach_mode(t_base_grasp, optical_frame and is_planar_image_grasp(
+        pos, rot, config.planar_ray_tolerance_deg), config)
+    if isinstance(mode, Rejection):
+        return mode
+    approach, angle = mode
+    if approach != AS_GIVEN:
         try:
             t_base_grasp = vertical_grasp_frame(t_base_grasp)
         except ValueError as exc:
@@ -354,7 +433,7 @@ def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: Va
                                           f"depth points in the swept finger volumes, max "
                                           f"{config.max_collision_points - 1})")
         return GraspTarget(pose, t_pre, t_lift, q_pre, q_grasp, q_lift, tcp_point, surface, opening, pre_open,
-                           quality, stamp, flipped)
+                           quality, stamp, flipped, approach, angle)
     code, reason = last_reason
     return _reject(code, reason)
 
