@@ -6,6 +6,14 @@
 2. End to end: camera and detector as separate node processes (replay of the same
    frames); latency = receipt of ``/grasp_candidates`` − the depth image stamp.
 
+3. Arithmetic rate: the network alone (``session.run`` on the detector's own input), its FLOPs
+   counted from the ONNX graph (:func:`grasp_core.onnx_cost.network_macs`), as achieved GFLOP/s
+   and as a fraction of this machine's fp32 GEMM ceiling (``np.matmul``, OpenBLAS) measured in
+   the same run; for every model of the run, the INT8 variant ``<project>_int8`` included when
+   its card is in models/.
+4. ``--sweep``: ONNX Runtime session options (graph optimisation level, intra-op threads, CPU
+   memory arena) on the project's network, p50 of ``session.run``.
+
 Prints ratios project/peer, writes a histogram to ``bench/out/latency.png``.
 Run in the workspace environment::
 
@@ -28,6 +36,7 @@ from tqdm import tqdm
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"
 PROJECT, PEER = "ggcnn2_synth", "ggcnn2_cornell"
+QUANTISED = PROJECT + "_int8"
 
 
 def make_frames(folder: Path, n: int) -> Path:
@@ -42,7 +51,7 @@ def available_models() -> dict[str, str]:
     from grasp_core.model_card import ModelCardError, load_card
 
     out = {}
-    for label, name in (("project", PROJECT), ("peer", PEER)):
+    for label, name in (("project", PROJECT), ("peer", PEER), ("project int8", QUANTISED)):
         try:
             load_card(name).verify()
             out[label] = name
@@ -64,6 +73,55 @@ def library_latency(model: str, frames: list[np.ndarray], intr) -> np.ndarray:
         det.detect(f, intrinsics=intr)
         out.append(time.perf_counter() - t0)
     return np.asarray(out)
+
+
+def network_rate(model: str, frame: np.ndarray, intr, threads: int = 0, n: int = 200) -> tuple[float, float]:
+    """(p50 s of ``session.run`` on the detector's input for ``frame``, FLOPs of one pass)."""
+    from grasp_core.inference import GraspDetector
+    from grasp_core.onnx_cost import network_macs
+
+    det = GraspDetector(model, threads=threads)
+    x, _ = det.preprocess(frame)
+    name = det.session.get_inputs()[0].name
+    for _ in range(10):
+        det.session.run(None, {name: x})
+    t = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        det.session.run(None, {name: x})
+        t.append(time.perf_counter() - t0)
+    return float(np.percentile(t, 50)), 2.0 * network_macs(det.card.model_file)
+
+
+def option_sweep(model: str, frame: np.ndarray, n: int = 200) -> list[tuple[str, float]]:
+    """p50 ms of ``session.run`` per ONNX Runtime option set (graph level x threads x arena)."""
+    import onnxruntime as ort
+    from grasp_core.inference import GraspDetector
+
+    det = GraspDetector(model)
+    x, _ = det.preprocess(frame)
+    name = det.session.get_inputs()[0].name
+    levels = {"basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+              "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+              "all (NCHWc)": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}
+    rows = []
+    for lname, level in levels.items():
+        for threads in (1, 2):
+            for arena in (True, False):
+                o = ort.SessionOptions()
+                o.graph_optimization_level, o.intra_op_num_threads, o.enable_cpu_mem_arena = level, threads, arena
+                o.log_severity_level = 3
+                sess = ort.InferenceSession(str(det.card.model_file), o, providers=["CPUExecutionProvider"])
+                for _ in range(10):
+                    sess.run(None, {name: x})
+                t = []
+                for _ in range(n):
+                    t0 = time.perf_counter()
+                    sess.run(None, {name: x})
+                    t.append(time.perf_counter() - t0)
+                rows.append((f"{lname}, {threads} thread(s), arena {'on' if arena else 'off'}",
+                             1e3 * float(np.percentile(t, 50))))
+    return rows
 
 
 def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float, domain: int) -> np.ndarray:
@@ -134,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=30, help="library benchmark frames (default 30)")
     ap.add_argument("--e2e-frames", type=int, default=20, help="end-to-end frames per model (default 20; 0 = skip)")
     ap.add_argument("--rate", type=float, default=5.0, help="replay rate for end to end, Hz (default 5)")
+    ap.add_argument("--sweep", action="store_true", help="also time ONNX Runtime session options")
     args = ap.parse_args(argv)
     from grasp_core.camera import load_camera_info_yaml
     from grasp_core.frames import list_depth_frames, load_depth
@@ -149,8 +208,16 @@ def main(argv: list[str] | None = None) -> int:
         info = make_frames(folder, args.frames)
         intr = load_camera_info_yaml(info)
         frames = [load_depth(p) for p in list_depth_frames(folder)]
+        from grasp_core.onnx_cost import gemm_ceiling_gflops
+
+        ceiling = gemm_ceiling_gflops()
+        rates = {}
         for label, model in models.items():
             results[f"library {label} ({model})"] = library_latency(model, frames, intr)
+            for threads in (1, 2):
+                rates[(label, model, threads)] = network_rate(model, frames[0], intr, threads)
+        ceiling = max(ceiling, gemm_ceiling_gflops())  # before and after: the better of the two
+        sweep = option_sweep(models["project"], frames[0]) if args.sweep and "project" in models else []
         if args.e2e_frames > 0:
             for i, (label, model) in enumerate(models.items()):
                 domain = 1 + (os.getpid() * 7 + 50 + i) % 100
@@ -161,6 +228,21 @@ def main(argv: list[str] | None = None) -> int:
           "(replay, holes inpainted before the stamp) -> DDS -> detector node -> DDS -> receipt, minus stamp.")
     for k, v in results.items():
         print(summary(k, v))
+    print(f"\nNetwork alone (session.run), fp32 GEMM ceiling of this machine measured in this run: "
+          f"{ceiling:.0f} GFLOP/s")
+    for (label, model, threads), (p50, flops) in rates.items():
+        rate = flops / p50 / 1e9  # for the INT8 network: multiply-adds counted as for fp32 (GOP/s)
+        print(f"{label + ' (' + model + ')':<34} {threads} thread(s)  p50 {1e3 * p50:6.2f} ms  "
+              f"{flops / 1e9:.3f} GFLOP  {rate:6.1f} GFLOP/s  {rate / ceiling:5.1%} of the ceiling")
+    q = [(k, v) for k, v in rates.items() if k[0] == "project int8"]
+    for (_, _, threads), (p50, _) in q:
+        base = rates.get(("project", PROJECT, threads))
+        if base:
+            print(f"ratio int8/fp32, network alone, {threads} thread(s): x{p50 / base[0]:.2f}")
+    if sweep:
+        print("\nONNX Runtime session options, project network alone (p50):")
+        for name, ms in sweep:
+            print(f"  {name:<40} {ms:6.2f} ms")
     for kind in ("library", "end-to-end"):
         pr = [v for k, v in results.items() if k.startswith(f"{kind} project")]
         pe = [v for k, v in results.items() if k.startswith(f"{kind} peer")]

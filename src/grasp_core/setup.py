@@ -26,6 +26,7 @@ setup(
             "grasp-shapes-train = grasp_core.cli.shapes:train_main",
             "grasp-shapes-experiments = grasp_core.cli.shapes:experiments_main",
             "grasp-handeye = grasp_core.cli.handeye:main",
+            "grasp-quantize = grasp_core.cli.quantize:main",
         ],
     },
 )
