@@ -57,12 +57,14 @@ THIRD_PARTY = {
     "ruckig": None,
     "torch": None,
     "onnx": None,
+    "ray": None,
     "setuptools": None,
 }
 #: modules without a rosdep key that the image installs with pip (named in an XML comment of the manifest)
 PIP_ONLY = {"ruckig"}
 #: modules without a key that are deliberately not dependencies
 NOT_DECLARED = {"torch": "training/export only", "onnx": "export, quantisation and FLOP counting only (dev profile)",
+                "ray": "optional scale-out of dataset generation (dev profile)",
                 "setuptools": "build tool of every ament_python package"}
 
 #: system rosdep keys used by the manifests -> what rosdep installs on Ubuntu (rosdistro rosdep/python.yaml)

@@ -11,12 +11,18 @@ and only those that hold are written, projected into every view
 
 Resumable: scenes whose images are all complete (with the same physics setting)
 are skipped. Scene k uses seed S + k, so the result does not depend on ``--workers``.
+
+Scale-out: ``--ray ADDRESS`` runs the scenes as Ray tasks (:mod:`grasp_core.parallel`; ``auto`` for
+the cluster this machine joined with ``ray start``, ``ray://head:10001`` for a remote head) and
+writes the same files as the local pool; the output folder must be shared by the nodes::
+
+    ray start --head                       # on the head; `ray start --address HEAD:6379` on the others
+    grasp-dataset --output /shared/synth_big --scenes 18000 --ray auto
 """
 from __future__ import annotations
 
 import argparse
 import math
-import multiprocessing as mp
 import os
 import sys
 import time
@@ -47,7 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scenes", type=int, default=DEFAULT_SCENES)
     p.add_argument("--views-per-scene", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=int, default=2, help="local processes (default 2)")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="run the scenes as Ray tasks on this cluster (auto, local, ray://host:10001); "
+                        "same files as the local pool")
     p.add_argument("--physics", action=argparse.BooleanOptionalAction, default=True,
                    help="keep only grasps that a free-floating gripper holds through lift and shake (default on)")
     p.add_argument("--trials-per-object", type=int, default=8,
@@ -184,14 +193,17 @@ def main(argv: list[str] | None = None) -> int:
              args.mesh_scale, args.mesh_fraction) for k in range(args.scenes)]
     t0 = time.time()
     metas = []
-    if args.workers == 1:
-        for j in tqdm(jobs, desc="scenes", unit="scene"):
-            metas.append(generate_scene_to_disk(j))
-    else:
-        with mp.get_context("spawn").Pool(args.workers, maxtasksperchild=200) as pool:
-            for m in tqdm(pool.imap(generate_scene_to_disk, jobs, chunksize=2), total=len(jobs),
-                          desc="scenes", unit="scene"):
-                metas.append(m)
+    from grasp_core.parallel import RayUnavailable, connect_ray, ordered_map
+
+    try:  # the same files whichever runner: every scene carries its own seed
+        if args.ray:
+            connect_ray(args.ray)  # fail before the progress bar
+        for m in tqdm(ordered_map(generate_scene_to_disk, jobs, args.workers, ray=args.ray), total=len(jobs),
+                      desc="scenes" + (f" (Ray {args.ray})" if args.ray else ""), unit="scene"):
+            metas.append(m)
+    except RayUnavailable as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
     images = {i: v for m in metas for i, v in m["images"].items()}
     manifest = {
         "generator": f"grasp_core.synth (MuJoCo {__import__('mujoco').__version__})",
