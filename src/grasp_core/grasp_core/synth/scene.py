@@ -22,7 +22,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..depth_noise import kinect_noise  # noqa: F401  (re-exported: the one Kinect noise model)
-from ..objects import ObjectSpec, find_mesh_files, mesh_object, random_object
+from ..objects import ObjectSpec, find_mesh_files, mesh_object, mesh_scale_attr, random_object
 
 IMAGE_W, IMAGE_H = 640, 480
 #: Near clipping distance of the renderer, m (objects are ≥ 0.3 m from every camera).
@@ -119,7 +119,7 @@ def build_mjcf(objects: list[tuple[ObjectSpec, np.ndarray, np.ndarray]], table: 
     assets = []
     for spec, _, _ in objects:
         for aname, (fpath, scale) in spec.mesh_files.items():
-            assets.append(f'<mesh name="{aname}" file="{fpath}" scale="{scale} {scale} {scale}"/>')
+            assets.append(f'<mesh name="{aname}" file="{fpath}" scale="{mesh_scale_attr(scale)}"/>')
     cx, cy = table["centre"]
     hx, hy = table["half"]
     world = [
