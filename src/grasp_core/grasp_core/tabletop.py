@@ -46,7 +46,8 @@ class ObjectRegion:
         label: its label in :attr:`TableScene.labels` (≥ 1).
         n_pixels: pixels in it.
         area_m2: seen surface, m² (each pixel's footprint z²/(fx·fy) at its depth, perpendicular to its ray).
-        height_m: its highest point above the table top, m.
+        height_m: its top above the fitted table (:func:`table_offset`), m: the 95th percentile of its
+            pixels' heights (the maximum would be the noise's).
         centroid: (3,) mean of its points in ``base_link``, m.
         bbox_px: (u0, v0, width, height) of it in the image, px.
         min_width_m: narrowest horizontal extent of its points (:func:`grasp_core.objects.min_horizontal_width`), m.
@@ -205,7 +206,7 @@ def table_regions(depth: np.ndarray, intrinsics: CameraIntrinsics, t_base_camera
             continue
         out_labels[sel] = k
         regions.append(ObjectRegion(
-            label=k, n_pixels=int(sel.sum()), area_m2=seen, height_m=float(np.nanmax(height[sel & above])),
+            label=k, n_pixels=int(sel.sum()), area_m2=seen, height_m=float(np.nanpercentile(height[sel & above], 95)),
             centroid=pts.mean(0), bbox_px=tuple(int(x) for x in stats[k, :4]),
             min_width_m=min_horizontal_width(pts), points=pts))
     regions.sort(key=lambda r: -r.area_m2)
