@@ -202,7 +202,7 @@ def mesh_points_and_volume(path: str | Path, scale=1.0) -> tuple[np.ndarray, flo
     return v.copy(), vol
 
 
-def mesh_object(path: str | Path, name: str = "obj", scale=1.0) -> ObjectSpec:
+def mesh_object(path: str | Path, name: str = "obj", scale=1.0, split_parts: bool = False) -> ObjectSpec:
     """An object from one mesh file (metres). MuJoCo collides with its convex hull.
 
     The visual (rendered) shape is the mesh as-is; collision uses MuJoCo's
@@ -213,19 +213,32 @@ def mesh_object(path: str | Path, name: str = "obj", scale=1.0) -> ObjectSpec:
         name: body name.
         scale: scale applied to the mesh (0.001 for a CAD file in millimetres), a number or three
             per-axis factors.
+        split_parts: an OBJ file of several ``o`` objects (a convex decomposition) becomes one
+            mesh geom per object (:func:`obj_parts`), degenerate pieces left out.
 
     Raises:
         ValueError: MuJoCo cannot load the mesh.
     """
     path = Path(path).resolve()
-    asset = f"mesh_{name}"
-    verts, _ = mesh_points_and_volume(path, scale)
+    pieces = [path]
+    if split_parts:
+        pieces = []
+        for piece in obj_parts(path):
+            try:  # a degenerate piece (flat, < 4 vertices) is left out; MuJoCo refuses it
+                mesh_points_and_volume(piece, scale)
+            except ValueError:
+                continue
+            pieces.append(piece)
+        pieces = pieces or [path]
+    geoms, files = [], {}
+    for k, piece in enumerate(pieces):
+        asset = f"mesh_{name}" if len(pieces) == 1 else f"mesh_{name}_{k}"
+        geoms.append(GeomSpec("mesh", (), mesh=asset))
+        files[asset] = (str(piece), scale)
+    verts = np.vstack([mesh_points_and_volume(f, sc)[0] for f, sc in files.values()])
     ext = verts.max(0) - verts.min(0)
     half_h, radius = float(ext.max()) / 2, float(np.hypot(ext[0], ext[1])) / 2
-    geom = GeomSpec("mesh", (), mesh=asset)
-    spec = ObjectSpec(name, "mesh", [geom], half_h, radius, {asset: (str(path), scale)},
-                      random_yaw_only=False)
-    return spec
+    return ObjectSpec(name, "mesh", geoms, half_h, radius, files, random_yaw_only=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -523,6 +536,61 @@ def _robosuite_mesh(folder: Path, name: str) -> LibraryMesh:
     if not path.is_file():
         raise ObjectSourceError(f"{xml}: mesh file {path} is missing")
     return LibraryMesh(name, path, scale if len(scale) == 3 else scale * 3)
+
+
+def obj_parts(path: str | Path, cache: str | Path | None = None) -> list[Path]:
+    """The ``o`` objects of a multi-object Wavefront OBJ file, each written to its own OBJ file.
+
+    pybullet's random_urdfs meshes are convex decompositions (V-HACD): one ``o convex_N`` object
+    per convex piece in one file. MuJoCo's OBJ reader takes only the first object's faces of such a
+    file (the render shows a sliver while the collision hull spans every vertex), so the pieces are
+    split here, each with its own vertices (face indices renumbered; texture / normal indices
+    dropped), and become the convex geoms of one body (:func:`mesh_object`). A file with fewer than
+    two objects is returned as it is.
+
+    Args:
+        path: the ``.obj`` file.
+        cache: folder for the pieces (default ``$XDG_CACHE_HOME/grasp/obj_parts`` or
+            ``~/.cache/grasp/obj_parts``); each file's pieces go to a sub-folder named by its
+            SHA-256, so they are written once.
+
+    Raises:
+        OSError: the file cannot be read or the pieces cannot be written.
+    """
+    import hashlib
+    import os
+
+    path = Path(path)
+    text = path.read_text(errors="replace")
+    if path.suffix.lower() != ".obj" or sum(ln.startswith("o ") for ln in text.splitlines()) < 2:
+        return [path]
+    base = Path(cache) if cache is not None else (
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "grasp" / "obj_parts")
+    folder = base / hashlib.sha256(text.encode()).hexdigest()[:20]
+    done = folder / "parts.txt"
+    if done.is_file():
+        return [folder / n for n in done.read_text().split()]
+    verts: list[str] = []
+    parts: list[list[list[int]]] = []
+    for ln in text.splitlines():
+        if ln.startswith("v "):
+            verts.append(ln)
+        elif ln.startswith("o ") or (ln.startswith("f ") and not parts):
+            parts.append([])
+        if ln.startswith("f "):
+            idx = [int(tok.split("/")[0]) for tok in ln.split()[1:]]
+            parts[-1].append([i - 1 if i > 0 else len(verts) + i for i in idx])
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for k, faces in enumerate(p for p in parts if p):
+        used = sorted({i for f in faces for i in f})
+        new = {old: j + 1 for j, old in enumerate(used)}
+        name = f"part_{k:03d}.obj"
+        lines = [verts[i] for i in used] + ["f " + " ".join(str(new[i]) for i in f) for f in faces]
+        (folder / name).write_text("\n".join(lines) + "\n")
+        names.append(name)
+    done.write_text("\n".join(names) + "\n")
+    return [folder / n for n in names]
 
 
 def library_meshes(source: str) -> list[LibraryMesh]:

@@ -115,17 +115,17 @@ def make_specs(n: int, source: str, rng: np.random.Generator, max_width: float =
         return [make(fam, rng, f"obj_{k}") for k in range(n)]
     if source.split(":", 1)[0] in ("pybullet", "robosuite"):
         meshes = library_meshes(source)
-        entries = [(m.object_id, m.path, tuple(float(v) * mesh_scale for v in m.scale)) for m in meshes]
+        entries = [(m.object_id, m.path, tuple(float(v) * mesh_scale for v in m.scale), True) for m in meshes]
     else:
-        entries = [(f.stem, f, mesh_scale) for f in find_mesh_files(Path(source))]
+        entries = [(f.stem, f, mesh_scale, False) for f in find_mesh_files(Path(source))]
     if n <= len(entries):
         pick = rng.choice(len(entries), size=n, replace=False)
     else:
         pick = np.concatenate([rng.permutation(len(entries)) for _ in range(-(-n // len(entries)))])[:n]
     specs = []
     for k, i in enumerate(pick):
-        oid, path, scale = entries[int(i)]
-        spec = mesh_object(path, f"{safe_name(oid)}_{k}", scale)
+        oid, path, scale, split = entries[int(i)]
+        spec = mesh_object(path, f"{safe_name(oid)}_{k}", scale, split_parts=split)
         # centre the mesh on the body origin (the centre of its bounding box)
         pts = object_points(spec)
         centre = (pts.max(0) + pts.min(0)) / 2
