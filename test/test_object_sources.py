@@ -122,3 +122,16 @@ def test_missing_library_package_is_a_clear_error(monkeypatch):
         with pytest.raises(ObjectSourceError, match="fetch_robosuite_objects"):
             library_meshes("robosuite:household")
     assert math.isfinite(STROKE)
+
+
+def test_dataset_generator_takes_the_named_sources():
+    pytest.importorskip("mujoco")
+    from grasp_core.objects import source_makers
+    from grasp_core.synth.scene import SceneConfig, make_scene
+
+    cfg = SceneConfig(min_objects=3, max_objects=3, mesh_fraction=1.0, settle_steps=50)
+    scene = make_scene(5, cfg, source_makers("procedural:household"))
+    assert {o.kind for o in scene.objects} <= set(HOUSEHOLD_KINDS) and len(scene.objects) == 3
+    if robosuite_objects_dir() is not None:
+        scene = make_scene(5, cfg, source_makers("robosuite:household"))
+        assert all(o.kind == "mesh" for o in scene.objects)

@@ -632,3 +632,36 @@ def library_meshes(source: str) -> list[LibraryMesh]:
         raise ObjectSourceError(f"{source} needs robosuite {ROBOSUITE_VERSION}'s object meshes: run "
                                 "python scripts/fetch_robosuite_objects.py (GRASP_BOOTSTRAP_PROFILE=dev does)")
     return [_robosuite_mesh(folder, n) for n in ROBOSUITE_HOUSEHOLD]
+
+
+def is_named_source(source: str | None) -> bool:
+    """Whether ``source`` names a household family set or a library (``procedural:…``, ``pybullet:…``,
+    ``robosuite:…``) rather than a folder of meshes."""
+    return bool(source) and str(source).split(":", 1)[0] in ("procedural", "pybullet", "robosuite") \
+        and ":" in str(source)
+
+
+def source_makers(source: str, mesh_scale: float = 1.0) -> list:
+    """Object makers ``(rng, name) → ObjectSpec`` of a named source (:func:`is_named_source`), for the
+    synthetic dataset (:func:`grasp_core.synth.scene.build_scene` draws one maker per mesh object).
+
+    ``procedural:household``: one maker drawing :data:`HOUSEHOLD_KINDS`; ``procedural:<family>``: that
+    family; a library (:data:`LIBRARY_SOURCES`): one maker per mesh, split into its convex pieces,
+    scaled by its own scale times ``mesh_scale``.
+
+    Raises:
+        ObjectSourceError: unknown family or library, or a library that is not installed.
+    """
+    if source == "procedural:household":
+        return [lambda rng, name: random_household_object(rng, name)]
+    if source.startswith("procedural:"):
+        fam = source.split(":", 1)[1]
+        if fam in HOUSEHOLD_KINDS:
+            return [lambda rng, name: make_household_object(fam, rng, name)]
+        if fam in KINDS:
+            return [lambda rng, name: make_object(fam, rng, name)]
+        raise ObjectSourceError(f"unknown procedural family {fam!r}; expected one of "
+                                f"{', '.join(sorted({*HOUSEHOLD_KINDS, *KINDS}))}")
+    return [lambda rng, name, m=m: mesh_object(m.path, name, tuple(float(v) * mesh_scale for v in m.scale),
+                                               split_parts=True)
+            for m in library_meshes(source)]
