@@ -111,6 +111,7 @@ def test_pick_loop_judges_the_table_from_the_scene():
     assert _loop(lambda f: 1).run() == "objects remain: 1 regions without a safe grasp (no candidate)"
     assert _loop(lambda f: 0, [too]).run() == "table clear (nothing above the table in the pick area)"
     assert _loop(None).run() == "table clear (2 frames without a candidate)"  # no scene: the old judgement
+    assert _loop(lambda f: None).run() == "table clear (2 frames without a candidate)"  # that depth missing
 
 
 # --- the simulated cell, ground truth ------------------------------------------------------------------

@@ -278,7 +278,8 @@ class PickLoop:
             (the simulated cell lets time pass; the node asks for a newer frame).
         timeout_s: only for the "no fresh candidates" reason.
         remaining: optional (frame) → int, the regions standing above the table in that frame
-            (:func:`grasp_core.tabletop.table_regions`); judges "table clear" from the scene.
+            (:func:`grasp_core.tabletop.table_regions`), or None when that frame's depth is not at
+            hand; judges "table clear" from the scene (None: from the candidates, as without it).
 
     Attributes:
         attempts: number of picks executed. stop_reason: why :meth:`run` returned.
@@ -321,8 +322,9 @@ class PickLoop:
                 if choice.rejections:
                     last_codes = sorted({r.code for r in choice.rejections})
                 if empty >= pol.max_empty_frames:
-                    if self.remaining is not None:
-                        n_left = int(self.remaining(frame))
+                    n_left = self.remaining(frame) if self.remaining is not None else None
+                    if n_left is not None:
+                        n_left = int(n_left)
                         if n_left == 0:
                             return self._end("table clear (nothing above the table in the pick area)")
                         why = (f"{rejected_total} rejected, last: {', '.join(last_codes)}" if rejected_total

@@ -48,3 +48,23 @@ class DepthCache:
             return motion.DepthCollisionMap.from_depth(depth, self.info, t), ""
         except ValueError as exc:
             return None, f"depth image unusable: {exc}"
+
+    def table_scene(self, stamp: float, t_base, layout):
+        """The :class:`grasp_core.tabletop.TableScene` of the image with this stamp (what stands on the
+        table in the pick area of ``layout``), or None when that image, the intrinsics or the transform is missing."""
+        from grasp_core.tabletop import table_regions
+
+        if self.info is None:
+            return None
+        with self._lock:
+            entry = self._depth.get(stamp)
+        if entry is None:
+            return None
+        depth, frame = entry
+        t = t_base(frame or self.info.frame_id)
+        if t is None:
+            return None
+        try:
+            return table_regions(depth, self.info, t, layout)
+        except ValueError:
+            return None

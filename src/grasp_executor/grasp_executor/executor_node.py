@@ -363,6 +363,11 @@ class ExecutorNode(Node):
             return False
         return self.execute_target(target, self.last_candidate, stamp_s(msg.header.stamp)).success
 
+    def _auto_remaining(self, msg) -> int | None:
+        """Regions standing above the table in the depth image of ``msg`` (None: that image is not at hand)."""
+        scene = self.depth.table_scene(stamp_s(msg.header.stamp), self.frames.t_base, self.layout)
+        return None if scene is None else len(scene)
+
     def _auto_after_empty(self, msg) -> None:
         self.ready_since = stamp_s(msg.header.stamp)  # next frame, please
 
@@ -375,7 +380,8 @@ class ExecutorNode(Node):
                 self.loop = PickLoop(self._auto_next_frame, self.choose, self._auto_execute,
                                      LoopPolicy(self.cfg.max_empty_frames, self.cfg.max_consecutive_failures,
                                                 self.cfg.max_picks),
-                                     after_empty=self._auto_after_empty, timeout_s=self.cfg.wait_timeout_s)
+                                     after_empty=self._auto_after_empty, timeout_s=self.cfg.wait_timeout_s,
+                                     remaining=self._auto_remaining)
                 with self._busy:
                     self._wait_armed()
                     self.safety.begin_pick()
