@@ -269,5 +269,6 @@ def test_automatic_mode_says_what_remains_on_the_table(spawn_node, probe, repo_r
     name = next(iter(probe.objects))
     assert wait_for(lambda: "automatic mode finished" in ex.stderr(), 240, probe.spin), ex.stderr()
     assert "automatic mode finished: objects remain: 1 regions without a safe grasp" in ex.stderr(), ex.stderr()
+    assert "rejected candidate (too_wide): the object under the jaws is" in ex.stderr()  # declined, with why
     assert not probe.results  # nothing was tried
     assert not in_bin(probe.objects[name])
