@@ -157,3 +157,18 @@ def test_cell_says_table_clear_only_when_it_is(bench):
     assert [r.placed for r in records] == [True]
     assert cell.objects_on_table() == []
     assert stop == "table clear (nothing above the table in the pick area)"
+
+
+def test_pick_run_picture_outlines_what_remains(tmp_path):
+    cell = pytest.importorskip("grasp_bringup.cell")
+    cx, cy = CELL_LAYOUT.pick_centre
+    scene = table_regions(render([(cx, cy, 0.06, 0.07, 0.04, 0.0)]), INTR, T_BASE_CAM)
+    image = np.full((480, 640, 3), 200, np.uint8)
+    out = cell.save_picture(tmp_path / "pick_run.png", image, [], "objects remain: 1 regions", scene)
+    import cv2
+
+    png = cv2.imread(str(out))  # BGR
+    magenta = (png[..., 2] > 200) & (png[..., 0] > 200) & (png[..., 1] < 80)
+    assert magenta.sum() > 100
+    plain = cv2.imread(str(cell.save_picture(tmp_path / "plain.png", image, [], "table clear", None)))
+    assert ((plain[..., 2] > 200) & (plain[..., 0] > 200) & (plain[..., 1] < 80)).sum() == 0

@@ -125,6 +125,7 @@ class ExecutorNode(Node):
         self.finished = threading.Event()
         self.stop_reason = ""
         self.loop: PickLoop | None = None
+        self.table_scene = None  # the last TableScene automatic mode judged "table clear" on (for pictures)
 
         self.create_subscription(GraspCandidateArray, cfg.candidates_topic, self.on_candidates, result_qos(),
                                  callback_group=self.cand_group)
@@ -374,6 +375,7 @@ class ExecutorNode(Node):
     def _auto_remaining(self, msg) -> int | None:
         """Regions standing above the table in the depth image of ``msg`` (None: that image is not at hand)."""
         scene = self.depth.table_scene(stamp_s(msg.header.stamp), self.frames.t_base, self.layout)
+        self.table_scene = scene
         return None if scene is None else len(scene)
 
     def _auto_after_empty(self, msg) -> None:
