@@ -20,6 +20,7 @@ class DepthCache:
         self._lock = threading.Lock()
         self._depth: dict[float, tuple[np.ndarray, str]] = {}
         self.info = None
+        self._scene = None  # (stamp, layout, TableScene) of the last table_scene call
 
     def add(self, stamp: float, depth: np.ndarray, frame_id: str) -> None:
         with self._lock:
@@ -60,11 +61,16 @@ class DepthCache:
             entry = self._depth.get(stamp)
         if entry is None:
             return None
+        cached = self._scene
+        if cached is not None and cached[0] == stamp and cached[1] is layout:
+            return cached[2]  # choose() and the loop's stop judgement ask for the same frame
         depth, frame = entry
         t = t_base(frame or self.info.frame_id)
         if t is None:
             return None
         try:
-            return table_regions(depth, self.info, t, layout)
+            scene = table_regions(depth, self.info, t, layout)
         except ValueError:
             return None
+        self._scene = (stamp, layout, scene)
+        return scene
