@@ -135,3 +135,25 @@ def test_dataset_generator_takes_the_named_sources():
     if robosuite_objects_dir() is not None:
         scene = make_scene(5, cfg, source_makers("robosuite:household"))
         assert all(o.kind == "mesh" for o in scene.objects)
+
+
+def test_a_multi_object_obj_becomes_its_convex_pieces(tmp_path):
+    """A convex decomposition in one OBJ (as pybullet's random_urdfs): every piece is a geom of the body."""
+    pytest.importorskip("mujoco")
+    from grasp_core.objects import mesh_object, obj_parts, object_volume
+
+    lines = []
+    for k, x0 in enumerate((0.0, 0.05)):  # two 2 cm cubes, 3 cm apart
+        lines.append(f"o convex_{k}")
+        lines += [f"v {x0 + x} {y} {z}" for x in (0, 0.02) for y in (0, 0.02) for z in (0, 0.02)]
+        b = 8 * k + 1
+        quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+        lines += [f"f {b + a} {b + c} {b + d}\nf {b + a} {b + d} {b + e}" for a, c, d, e in quads]
+    path = tmp_path / "two.obj"
+    path.write_text("\n".join(lines) + "\n")
+    parts = obj_parts(path, cache=tmp_path / "cache")
+    assert len(parts) == 2 and obj_parts(path, cache=tmp_path / "cache") == parts  # written once
+    spec = mesh_object(path, "two", 1.0, split_parts=True)
+    assert len(spec.geoms) == 2
+    assert object_volume(spec) == pytest.approx(2 * 0.02 ** 3, rel=1e-3)
+    assert np.ptp(object_points(spec), 0) == pytest.approx([0.07, 0.02, 0.02], abs=1e-6)

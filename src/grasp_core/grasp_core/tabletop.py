@@ -161,7 +161,7 @@ def table_offset(height: np.ndarray, area: np.ndarray, cell: int = 64, band: flo
 
 def table_regions(depth: np.ndarray, intrinsics: CameraIntrinsics, t_base_camera: np.ndarray,
                   layout: CellLayout = CELL_LAYOUT, min_height: float = MIN_HEIGHT, min_area: float = MIN_AREA,
-                  margin: float = 0.03) -> TableScene:
+                  margin: float = 0.08) -> TableScene:
     """The object regions of a depth image (module docstring).
 
     Args:
@@ -171,7 +171,8 @@ def table_regions(depth: np.ndarray, intrinsics: CameraIntrinsics, t_base_camera
         layout: the cell (table top z and pick area).
         min_height: a pixel counts when it is more than this above the table top, m.
         min_area: smallest region kept, m² of seen surface.
-        margin: the pick area grown by this on every side, m (objects pushed just outside it still count).
+        margin: the pick area grown by this on every side, m (an object a failed grasp pushed out of
+            it still counts; the default keeps the area inside the executor's default workspace).
 
     Returns:
         :class:`TableScene`.
