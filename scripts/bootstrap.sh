@@ -64,6 +64,8 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   # The wheels were built in manylinux: their CMake exports name the build
   # machine's Python and numpy include directories. Point them at ours.
   "$VENV/bin/python" "$ROOT/scripts/fix_ros_wheel_cmake.py"
+  # dev: robosuite's object meshes (the robosuite:household source), its wheel's files only
+  if [ "$PROFILE" = dev ]; then "$VENV/bin/python" "$ROOT/scripts/fetch_robosuite_objects.py" >&2; fi
   echo "$WANT" > "$STAMP"
 fi
 

@@ -17,7 +17,7 @@ LAYERS = {
     "(root)": 0, "grasp": 0, "robot": 0, "depth": 0, "depth_noise": 0, "objects": 0, "model_card": 0, "onnx_cost": 0,
     "parallel": 0,
     "camera": 1, "datasets": 1, "layout": 1, "postprocess": 1, "targets": 1,
-    "frames": 2, "calibration": 2, "motion": 2, "evaluate": 2, "inference": 2, "visualise": 2,
+    "frames": 2, "calibration": 2, "motion": 2, "evaluate": 2, "inference": 2, "visualise": 2, "tabletop": 2,
     "config": 3,
     "sim": 4, "synth": 4, "nn": 4, "picking": 4,
     "shapes": 5,

@@ -256,3 +256,19 @@ def test_executor_refuses_unavailable_backend_and_bad_parameters(spawn_node, rep
         assert ex.proc.returncode == 2, (override, ex.stderr())
         lines = [ln for ln in ex.stderr().splitlines() if "executor_node: error:" in ln]
         assert len(lines) == 1 and words in lines[0], (override, ex.stderr())
+
+
+def test_automatic_mode_says_what_remains_on_the_table(spawn_node, probe, repo_root):
+    """A box wider than the 85 mm stroke: never tried; the executor stops with the regions left (item 7)."""
+    spawn_node("grasp_sim.sim_node", params(repo_root, "n_objects:=1", "seed:=0", "objects:=procedural:wide_box"))
+    spawn_node("grasp_camera.camera_node", params(repo_root, "source:=topic"))
+    spawn_node("grasp_detector.detector_node", params(repo_root, "model:=ggcnn2_synth"))
+    ex = spawn_node("grasp_executor.executor_node",
+                    params(repo_root, "auto:=true", "max_picks:=1", "start_armed:=true"))
+    assert wait_for(lambda: probe.objects, 60, probe.spin)
+    name = next(iter(probe.objects))
+    assert wait_for(lambda: "automatic mode finished" in ex.stderr(), 240, probe.spin), ex.stderr()
+    assert "automatic mode finished: objects remain: 1 regions without a safe grasp" in ex.stderr(), ex.stderr()
+    assert "rejected candidate (too_wide): the object under the jaws is" in ex.stderr()  # declined, with why
+    assert not probe.results  # nothing was tried
+    assert not in_bin(probe.objects[name])

@@ -12,7 +12,8 @@ pytest.importorskip("mujoco")
 
 from grasp_core.cli.sim_bench import main  # noqa: E402
 
-SUMMARY = re.compile(r"^success_rate=(\d(?:\.\d+)?) attempts=(\d+) mean_cycle_s=(\d+(?:\.\d+)?|nan)$")
+SUMMARY = re.compile(r"^success_rate=(\d(?:\.\d+)?) attempts=(\d+) mean_cycle_s=(\d+(?:\.\d+)?|nan) "
+                     r"mpph=(\d+(?:\.\d+)?|nan)$")
 
 
 def write_prism_obj(path, polygon, height):
@@ -50,7 +51,7 @@ def test_summary_line_matches_json(tmp_path, capsys):
     assert rc == 0, err
     m = SUMMARY.match(lines[-1])
     assert m, lines[-1]
-    rate, attempts, cycle = float(m[1]), int(m[2]), m[3]
+    rate, attempts, cycle, mpph = float(m[1]), int(m[2]), m[3], m[4]
     doc = json.loads(path.read_text())
     (summary,) = doc["summaries"]
     (trials,) = doc["trials"].values()
@@ -65,6 +66,11 @@ def test_summary_line_matches_json(tmp_path, capsys):
         assert float(cycle) == pytest.approx(mean, abs=0.01) and mean > 0
     else:
         assert cycle == "nan" and summary["mean_cycle_s"] is None
+    # mpph: placed picks per hour of the trials' simulated pick-loop time (docstring of grasp_core.cli.sim_bench)
+    sim_s = sum(t["sim_s"] for t in trials)
+    assert sim_s >= sum(a["cycle_time_s"] for a in records) > 0
+    assert float(mpph) == pytest.approx(placed / sim_s * 3600, abs=0.05) and summary["mpph"] == pytest.approx(
+        float(mpph), abs=0.05)
     assert summary["objects_spawned"] == 2 and 0 <= summary["objects_cleared"] <= 2
     assert 0.0 <= summary["executor_agrees"] <= 1.0
     trial_lines = [ln for ln in lines if ln.startswith("model=")]
@@ -79,6 +85,8 @@ def test_summary_line_matches_json(tmp_path, capsys):
     (["--trials", "0"], "--trials"),
     (["--clutter", "0"], "--clutter"),
     (["--mesh-scale", "-1"], "--mesh-scale"),
+    (["--objects", "pybullet:nope"], "unknown object source"),
+    (["--objects", "procedural:teapot"], "unknown procedural family"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, extra, words):
     argv = ["--trials", "1", "--objects", "procedural", "--clutter", "1", "--seed", "0"]
@@ -105,3 +113,21 @@ def test_mesh_folder(tmp_path, capsys):
     assert SUMMARY.match(lines[-1]), lines[-1]
     (trials,) = json.loads(path.read_text())["trials"].values()
     assert sorted(re.sub(r"_\d+$", "", n) for n in trials[0]["object_names"]) == ["box", "hex_prism"]
+
+
+@pytest.mark.parametrize("source", ["pybullet:random_urdfs:test", "robosuite:household"])
+def test_library_sources(tmp_path, capsys, source):
+    from grasp_core.objects import ObjectSourceError, library_meshes
+
+    try:
+        ids = {m.object_id for m in library_meshes(source)}
+    except ObjectSourceError as exc:
+        pytest.skip(str(exc))
+    path = tmp_path / "lib.json"
+    rc, lines, err = _run(capsys, ["--trials", "1", "--objects", source, "--clutter", "2", "--seed", "4",
+                                   "--json", str(path)])
+    _skip_without_gl(rc, err)
+    assert rc == 0, err
+    assert SUMMARY.match(lines[-1]), lines[-1]
+    (trials,) = json.loads(path.read_text())["trials"].values()
+    assert {re.sub(r"_\d+$", "", n) for n in trials[0]["object_names"]} <= ids

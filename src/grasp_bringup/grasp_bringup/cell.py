@@ -9,7 +9,9 @@ summary (attempts, successes, mean cycle time; objects left on the table from th
 simulation's ground truth, for the reader) and writes into the output folder:
 
 * ``pick_run.png``: the camera's first view with every attempted grasp (green: held and
-  placed, red: failed; numbered in order) and the pick timeline (stages over simulated time);
+  placed, red: failed; numbered in order), magenta outlines around the objects left without a
+  safe grasp when the run ends with "objects remain", and the pick timeline (stages over
+  simulated time);
 * ``attempts.jsonl``: one record per attempt (the executor's ``~/pick_results``).
 
 Exit status: 0 when the executor stopped by itself (table clear, or too many failures in a
@@ -84,8 +86,12 @@ def objects_on_table(objects: dict[str, np.ndarray], layout) -> list[str]:
     return on_table(poses, layout)
 
 
-def save_picture(path: Path, image: np.ndarray | None, attempts: list, title: str) -> Path:
-    """Camera view with the attempted grasps and the pick timeline, one PNG."""
+def save_picture(path: Path, image: np.ndarray | None, attempts: list, title: str, remaining=None) -> Path:
+    """Camera view with the attempted grasps and the pick timeline, one PNG.
+
+    ``remaining``: a :class:`grasp_core.tabletop.TableScene` of objects left without a safe grasp,
+    outlined in magenta on the view (its pixels are the depth image's, registered with the colour one).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -104,7 +110,12 @@ def save_picture(path: Path, image: np.ndarray | None, attempts: list, title: st
         colour = "lime" if a["success"] else "red"
         ax_img.plot(poly[:, 0], poly[:, 1], "-", color=colour, lw=2)
         ax_img.text(c["u"] + 8, c["v"] - 8, str(a["index"] + 1), color=colour, fontsize=11, weight="bold")
-    ax_img.set_title("camera view at start; grasps tried (green: placed, red: failed)")
+    if remaining is not None and len(remaining):
+        ax_img.contour(remaining.labels > 0, levels=[0.5], colors="magenta", linewidths=2)
+        for r in remaining.regions:
+            ax_img.text(r.bbox_px[0], r.bbox_px[1] - 6, "no safe grasp", color="magenta", fontsize=9)
+    ax_img.set_title("camera view at start; grasps tried (green: placed, red: failed)"
+                     + ("; magenta: left without a safe grasp" if remaining is not None and len(remaining) else ""))
     ax_img.axis("off")
     stages = ["pregrasp", "approach", "close", "lift", "place", "release", "home"]
     colours = dict(zip(stages, plt.cm.tab10.colors, strict=False))
@@ -212,7 +223,8 @@ def _spin(ros_args: list[str], args) -> int:
         reason = "timed out" if timed_out else execu.stop_reason
         title = (f"{len(ok)}/{len(attempts)} picks succeeded, mean cycle {mean_cycle:.1f} s (simulated); "
                  f"stopped: {reason}")
-        png = save_picture(args.output / "pick_run.png", first, attempts, title)
+        remaining = execu.table_scene if reason.startswith("objects remain") else None
+        png = save_picture(args.output / "pick_run.png", first, attempts, title, remaining)
         print(f"{PROG}: summary: attempts={len(attempts)} successes={len(ok)} mean_cycle_s={mean_cycle:.2f} "
               f"objects_left={len(left)}/{len(sim.names)} (simulation ground truth) stopped: {reason}; "
               f"{wall:.0f} s wall, sim time {sim.sim_time:.0f} s", flush=True)

@@ -67,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="detection only, on frames rendered by the project (no robot)")
     p.add_argument("--output", type=Path, help="output folder (default out/cell, or out/run for detection only)")
     p.add_argument("--objects", default="procedural",
-                   help="cell objects: procedural, or a folder of .obj/.stl meshes in metres (default procedural)")
+                   help="cell objects: procedural, procedural:household, pybullet:random_urdfs[:train|:test], "
+                        "robosuite:household (dev profile), or a folder of .obj/.stl meshes in metres "
+                        "(default procedural)")
     p.add_argument("--n-objects", type=int, default=5, help="objects on the table (default 5)")
     p.add_argument("--seed", type=int, default=0, help="scene seed (default 0)")
     p.add_argument("--rtf", type=float, default=1.0, help="simulation pace, x real time (default 1)")
@@ -178,13 +180,12 @@ def main_cell(args: argparse.Namespace) -> int:
         if args.rtf <= 0:
             raise ValueError("--rtf must be > 0")
         if args.objects != "procedural":
-            from grasp_core.synth.objects import find_mesh_files
+            from grasp_core.sim.spawn import check_source
 
-            if not Path(args.objects).is_dir():
-                raise ValueError(f"--objects {args.objects}: not a folder (give 'procedural' or a mesh folder)")
-            if not find_mesh_files(args.objects):
-                raise ValueError(f"--objects {args.objects}: no .obj/.stl meshes in it or one level below")
-            args.objects = str(Path(args.objects).resolve())
+            try:
+                args.objects = check_source(args.objects)
+            except ValueError as exc:
+                raise ValueError(f"--objects {args.objects}: {exc}") from exc
         model = args.model or params["grasp_detector"]["ros__parameters"].get("model", "")
         card = load_card(model or None)
         card.verify()

@@ -231,7 +231,8 @@ class CandidateAdapterConfig:
 class SimConfig:
     """``grasp_sim``: the simulated UR5 + 2F-85 cell node."""
 
-    objects: str = _f("procedural", "procedural | a folder of *.obj / *.stl meshes (m)", live=True)
+    objects: str = _f("procedural", "procedural | procedural:household | pybullet:random_urdfs[:train|:test] | "
+                                    "robosuite:household | a folder of *.obj / *.stl meshes (m)", live=True)
     n_objects: int = _f(5, "objects spawned by a reset", live=True)
     seed: int = _f(0, "scene seed", live=True)
     extrinsics: str = _f("", "hand-eye calibration placing the camera; empty = config/camera_extrinsics.yaml")

@@ -26,6 +26,7 @@ import numpy as np
 
 from .depth import depth_to_metres, inpaint_depth
 from .inference import Detection, GraspDetector
+from .layout import CELL_LAYOUT
 from .motion import (
     HOME_JOINTS,
     PLACE_JOINTS,
@@ -45,6 +46,11 @@ from .motion import (
     run_pick,
     validate_candidate,
 )
+from .robot.gripper import STROKE
+from .tabletop import TableScene, table_regions, too_wide, width_across
+
+#: Rejection code of a candidate whose object is wider across the jaws than the stroke (:func:`decline_too_wide`).
+TOO_WIDE = "too_wide"
 
 
 class SimArm:
@@ -140,6 +146,7 @@ class Perception:
     detection: Detection
     candidates: list[CameraGrasp]
     seconds: float         # wall time of inpainting + detection
+    scene: TableScene | None = None  # what stands on the table (grasp_core.tabletop), None when not judged
 
 
 def perceive(cell, detector: GraspDetector, settings: Settings) -> Perception:
@@ -147,13 +154,17 @@ def perceive(cell, detector: GraspDetector, settings: Settings) -> Perception:
     raw, rgb = cell.render()
     stamp = cell.time
     t0 = time.perf_counter()
-    depth = inpaint_depth(depth_to_metres(raw, "32FC1"))
+    metres = depth_to_metres(raw, "32FC1")
+    depth = inpaint_depth(metres)
     intr = cell.intrinsics
     det = detector.detect(depth, rgb=rgb if detector.needs_rgb else None, intrinsics=intr, top_k=settings.top_k,
                           min_distance_px=settings.min_distance_px, quality_threshold=settings.quality_threshold)
     cands = [CameraGrasp.from_grasp_pose(p, quality=float(g.quality), frame_id=intr.frame_id, stamp=stamp)
              for g, p in zip(det.grasps, det.poses, strict=True) if p is not None]
-    return Perception(stamp, depth, rgb, det, cands, time.perf_counter() - t0)
+    layout = getattr(getattr(cell, "config", None), "layout", CELL_LAYOUT)
+    # the regions from the measured pixels only: an inpainted hole is a guess, not an object
+    scene = table_regions(metres, intr, cell.t_base_camera, layout)
+    return Perception(stamp, depth, rgb, det, cands, time.perf_counter() - t0, scene)
 
 
 @dataclass
@@ -180,13 +191,45 @@ def choose_target(perception: Perception, cell, settings: Settings, extrinsics) 
     q = cell.joint_positions()
     order = sorted(range(len(perception.candidates)), key=lambda i: -perception.candidates[i].quality)
     for i in order:
-        res = validate_candidate(perception.candidates[i], extrinsics, q, settings.validation, now=cell.time,
-                                 depth_map=dmap)
+        cand = perception.candidates[i]
+        res = None
+        if perception.scene is not None:  # first: an object too wide for the gripper is declined as such
+            t = np.asarray(extrinsics.matrix, dtype=np.float64)
+            res = decline_too_wide(t[:3, :3] @ cand.position + t[:3, 3], t[:3, :3] @ cand.rotation[:, 1],
+                                   perception.scene)
+        if res is None:
+            res = validate_candidate(cand, extrinsics, q, settings.validation, now=cell.time, depth_map=dmap)
         if isinstance(res, Rejection):
             rejections.append(res)
             continue
         return res, i, rejections, len(rejections)
     return None, -1, rejections, len(rejections)
+
+
+def decline_too_wide(point, closing, scene: TableScene, stroke: float = STROKE) -> Rejection | None:
+    """A :data:`TOO_WIDE` rejection when the sensed object under the jaws is wider across them than the stroke.
+
+    Args:
+        point: (3,) the candidate's grasp point in ``base_link``, m.
+        closing: (3,) its jaw closing direction in ``base_link`` (projected into the table plane here).
+        scene: the frame's :class:`grasp_core.tabletop.TableScene`.
+        stroke: the gripper's full opening, m.
+
+    The object is the region of ``scene`` at the grasp point (:meth:`TableScene.region_near`); its
+    width is measured along the closing direction through the point
+    (:func:`grasp_core.tabletop.width_across`) and compared with ``stroke`` less the jaws' clearance
+    (:func:`grasp_core.tabletop.too_wide`). None when it fits, when the closing direction is (nearly)
+    vertical, or when no region lies under the grasp (the other checks judge that candidate).
+    """
+    p, c = np.asarray(point, dtype=np.float64)[:2], np.asarray(closing, dtype=np.float64)[:2]
+    region = scene.region_near(p)
+    if region is None or float(np.linalg.norm(c)) < 0.3 or not np.all(np.isfinite(p)):
+        return None
+    w = width_across(region, p, c)
+    if not too_wide(w, stroke):
+        return None
+    return Rejection(f"the object under the jaws is {w * 1000:.0f} mm wide across them; the gripper opens "
+                     f"{stroke * 1000:.0f} mm", TOO_WIDE)
 
 
 @dataclass(frozen=True)
@@ -221,9 +264,13 @@ class PickLoop:
     the stop policy and the stop reasons:
 
     * ``no fresh candidates within T s`` — ``next_frame`` returned None;
-    * ``table clear (N frames without a candidate)`` — ``max_empty_frames`` frames in a row had no
-      candidate at all;
-    * ``no valid candidate in N frames (K rejected, last: codes)`` — they had candidates, all rejected;
+    * with ``remaining`` (the scene is judged; issue 13, item 7), after ``max_empty_frames`` frames
+      in a row without a valid target: ``objects remain: N regions without a safe grasp (K rejected,
+      last: codes)`` when ``remaining(frame)`` counts N > 0 regions standing above the table, else
+      ``table clear (nothing above the table in the pick area)``;
+    * without it, the older judgement from the candidates alone: ``table clear (N frames without a
+      candidate)`` — those frames had no candidate at all; ``no valid candidate in N frames (K rejected,
+      last: codes)`` — they had candidates, all rejected;
     * ``N consecutive failed picks``; ``N attempt(s) made``; ``stopped: <why>`` (``stop()``).
 
     Args:
@@ -234,14 +281,18 @@ class PickLoop:
         after_empty: optional (frame) → None, called after a frame without a valid target
             (the simulated cell lets time pass; the node asks for a newer frame).
         timeout_s: only for the "no fresh candidates" reason.
+        remaining: optional (frame) → int, the regions standing above the table in that frame
+            (:func:`grasp_core.tabletop.table_regions`), or None when that frame's depth is not at
+            hand; judges "table clear" from the scene (None: from the candidates, as without it).
 
     Attributes:
         attempts: number of picks executed. stop_reason: why :meth:`run` returned.
     """
 
     def __init__(self, next_frame, choose, execute, policy: LoopPolicy | None = None, after_empty=None,
-                 timeout_s: float = math.nan) -> None:
+                 timeout_s: float = math.nan, remaining=None) -> None:
         self.next_frame, self.choose, self.execute = next_frame, choose, execute
+        self.remaining = remaining
         self.policy = policy or LoopPolicy()
         self.after_empty = after_empty
         self.timeout_s = float(timeout_s)
@@ -275,6 +326,14 @@ class PickLoop:
                 if choice.rejections:
                     last_codes = sorted({r.code for r in choice.rejections})
                 if empty >= pol.max_empty_frames:
+                    n_left = self.remaining(frame) if self.remaining is not None else None
+                    if n_left is not None:
+                        n_left = int(n_left)
+                        if n_left == 0:
+                            return self._end("table clear (nothing above the table in the pick area)")
+                        why = (f"{rejected_total} rejected, last: {', '.join(last_codes)}" if rejected_total
+                               else "no candidate")
+                        return self._end(f"objects remain: {n_left} regions without a safe grasp ({why})")
                     if rejected_total == 0:
                         return self._end(f"table clear ({empty} frames without a candidate)")
                     return self._end(f"no valid candidate in {empty} frames ({rejected_total} rejected, last: "
@@ -347,7 +406,8 @@ def clear_table(cell, detector: GraspDetector, settings: Settings, extrinsics, m
 
     loop = PickLoop(lambda: perceive(cell, detector, settings), choose, execute,
                     LoopPolicy(settings.max_empty_frames, settings.max_consecutive_failures, max_attempts),
-                    after_empty=lambda _f: cell.step(int(round(0.2 / cell.timestep))))
+                    after_empty=lambda _f: cell.step(int(round(0.2 / cell.timestep))),
+                    remaining=lambda f: len(f.scene) if f.scene is not None else 0)
     return records, loop.run()
 
 

@@ -21,6 +21,7 @@ class DepthCache:
         self._lock = threading.Lock()
         self._depth: dict[float, tuple[np.ndarray, str]] = {}
         self.info = None
+        self._scene = None  # (stamp, layout, TableScene) of the last table_scene call
 
     def add(self, stamp: float, depth: np.ndarray, frame_id: str) -> None:
         with self._lock:
@@ -57,3 +58,28 @@ class DepthCache:
             return motion.DepthCollisionMap.from_depth(depth, self.info, t), ""
         except ValueError as exc:
             return None, f"depth image unusable: {exc}"
+
+    def table_scene(self, stamp: float, t_base, layout):
+        """The :class:`grasp_core.tabletop.TableScene` of the image with this stamp (what stands on the
+        table in the pick area of ``layout``), or None when that image, the intrinsics or the transform is missing."""
+        from grasp_core.tabletop import table_regions
+
+        if self.info is None:
+            return None
+        with self._lock:
+            entry = self._depth.get(stamp)
+        if entry is None:
+            return None
+        cached = self._scene
+        if cached is not None and cached[0] == stamp and cached[1] is layout:
+            return cached[2]  # choose() and the loop's stop judgement ask for the same frame
+        depth, frame = entry
+        t = t_base(frame or self.info.frame_id)
+        if t is None:
+            return None
+        try:
+            scene = table_regions(depth, self.info, t, layout)
+        except ValueError:
+            return None
+        self._scene = (stamp, layout, scene)
+        return scene

@@ -59,7 +59,7 @@ from grasp_bridge.runtime import spin_node
 from grasp_bridge.stamps import stamp_s
 from grasp_core.config import ExecutorConfig
 from grasp_core.motion.validation import AS_GIVEN, PROJECTED, UNKNOWN_FRAME
-from grasp_core.picking import Choice, LoopPolicy, PickLoop
+from grasp_core.picking import Choice, LoopPolicy, PickLoop, decline_too_wide
 from grasp_core.robot import STROKE
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
@@ -128,6 +128,7 @@ class ExecutorNode(Node):
         self.finished = threading.Event()
         self.stop_reason = ""
         self.loop: PickLoop | None = None
+        self.table_scene = None  # the last TableScene automatic mode judged "table clear" on (for pictures)
 
         self.create_subscription(GraspCandidateArray, cfg.candidates_topic, self.on_candidates, result_qos(),
                                  callback_group=self.cand_group)
@@ -209,9 +210,12 @@ class ExecutorNode(Node):
             return None, ""
         return self.depth.collision_map(stamp, self.frames.t_base, max_dt=self.cfg.max_age_s)
 
-    def check(self, c, header, collision=None, collision_why: str = ""):
-        """Validate one candidate: a :class:`grasp_core.motion.GraspTarget`, or None (rejection logged)."""
-        rej = self._validate(c, header, collision, collision_why)
+    def check(self, c, header, collision=None, collision_why: str = "", scene=None):
+        """Validate one candidate: a :class:`grasp_core.motion.GraspTarget`, or None (rejection logged).
+
+        With ``scene`` (a :class:`grasp_core.tabletop.TableScene` of the candidate's image), a grasp on
+        an object wider across the jaws than the stroke is declined first (``too_wide``)."""
+        rej = self._validate(c, header, collision, collision_why, scene)
         if isinstance(rej, motion.Rejection):
             self.rejections[rej.code] = self.rejections.get(rej.code, 0) + 1
             self.last_rejections.append(rej)
@@ -225,7 +229,7 @@ class ExecutorNode(Node):
             self.get_logger().debug(f"candidate approach {rej.approach_angle_deg:.1f} deg from vertical: as given")
         return rej
 
-    def _validate(self, c, header, collision, collision_why):
+    def _validate(self, c, header, collision, collision_why, scene=None):
         try:
             cand = candidate_input(c, header, self.cfg.quaternion_tolerance)
         except BadCandidate as exc:
@@ -235,6 +239,10 @@ class ExecutorNode(Node):
             return motion.Rejection(code=UNKNOWN_FRAME, reason=(
                 f"no transform from {header.frame_id!r} to {self.base_frame} (known frames: "
                 f"{', '.join(self.frames.known_frames())})"))
+        if scene is not None:
+            too_wide = decline_too_wide(t[:3, :3] @ cand.position + t[:3, 3], t[:3, :3] @ cand.rotation[:, 1], scene)
+            if too_wide is not None:
+                return too_wide
         if collision is None and self.cfg.use_depth_collision and not self.cfg.allow_no_depth:
             return motion.Rejection(code=NO_DEPTH, reason=(
                 f"no depth image for the finger collision check ({collision_why or 'none received'}); "
@@ -279,10 +287,11 @@ class ExecutorNode(Node):
     def choose(self, msg: GraspCandidateArray) -> Choice:
         """The best valid candidate of ``msg`` (a :class:`grasp_core.picking.Choice`; rejections logged)."""
         collision, why = self.collision_map(stamp_s(msg.header.stamp))
+        scene = self.depth.table_scene(stamp_s(msg.header.stamp), self.frames.t_base, self.layout)
         rejections = []
         self.last_rejections = []
         for c in sorted(msg.candidates, key=lambda c: -c.quality if math.isfinite(c.quality) else math.inf):
-            target = self.check(c, msg.header, collision, why)
+            target = self.check(c, msg.header, collision, why, scene)
             if target is None:
                 rejections.append(self.last_rejections[-1])
                 continue
@@ -390,6 +399,12 @@ class ExecutorNode(Node):
         except (RuntimeError, ValueError):  # no fresh joint state; a camera pose not above the table
             return False
 
+    def _auto_remaining(self, msg) -> int | None:
+        """Regions standing above the table in the depth image of ``msg`` (None: that image is not at hand)."""
+        scene = self.depth.table_scene(stamp_s(msg.header.stamp), self.frames.t_base, self.layout)
+        self.table_scene = scene
+        return None if scene is None else len(scene)
+
     def _auto_after_empty(self, msg) -> None:
         self.ready_since = stamp_s(msg.header.stamp)  # next frame, please
 
@@ -402,7 +417,8 @@ class ExecutorNode(Node):
                 self.loop = PickLoop(self._auto_next_frame, self.choose, self._auto_execute,
                                      LoopPolicy(self.cfg.max_empty_frames, self.cfg.max_consecutive_failures,
                                                 self.cfg.max_picks),
-                                     after_empty=self._auto_after_empty, timeout_s=self.cfg.wait_timeout_s)
+                                     after_empty=self._auto_after_empty, timeout_s=self.cfg.wait_timeout_s,
+                                     remaining=self._auto_remaining)
                 with self._busy:
                     self._wait_armed()
                     self.safety.begin_pick()

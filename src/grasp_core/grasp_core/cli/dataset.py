@@ -45,7 +45,9 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description=__doc__.splitlines()[0], allow_abbrev=False)
     p.add_argument("--output", required=True, help="output folder (created)")
-    p.add_argument("--objects", default=None, help="folder of *.obj/*.stl meshes (metres) to mix in")
+    p.add_argument("--objects", default=None,
+                   help="folder of *.obj/*.stl meshes (metres) to mix in, or a source: procedural:household, "
+                        "pybullet:random_urdfs:train, robosuite:household (dev profile)")
     p.add_argument("--mesh-scale", type=float, default=1.0,
                    help="scale of the meshes' units to metres (0.001 for CAD files in millimetres)")
     p.add_argument("--mesh-fraction", type=float, default=0.5,
@@ -166,10 +168,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: --mesh-fraction must be within [0, 1], got {args.mesh_fraction}", file=sys.stderr)
         return 2
     if args.objects:
-        from grasp_core.objects import find_mesh_files, mesh_object
+        from grasp_core.objects import find_mesh_files, is_named_source, mesh_object, source_makers
         try:
-            for f in find_mesh_files(args.objects):
-                mesh_object(f, "check", args.mesh_scale)  # MuJoCo must load every mesh
+            if is_named_source(args.objects):  # a library or household families: resolve it (not every mesh)
+                source_makers(args.objects, args.mesh_scale)
+            else:
+                for f in find_mesh_files(args.objects):
+                    mesh_object(f, "check", args.mesh_scale)  # MuJoCo must load every mesh
         except (FileNotFoundError, ValueError) as exc:
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return 2

@@ -5,11 +5,14 @@ automatic mode (:func:`grasp_core.picking.clear_table`); an attempt counts as a 
 ground truth saw one more object land in the bin. One line per trial, a comparison table when
 several models are given, and last one summary line per model::
 
-    success_rate=<0..1> attempts=<n> mean_cycle_s=<s>                  (one model)
-    model=<name> success_rate=<0..1> attempts=<n> mean_cycle_s=<s>     (several models, one line each)
+    success_rate=<0..1> attempts=<n> mean_cycle_s=<s> mpph=<m>                  (one model)
+    model=<name> success_rate=<0..1> attempts=<n> mean_cycle_s=<s> mpph=<m>     (several models, one line each)
 
 ``success_rate`` = placed / attempts; ``mean_cycle_s`` = mean simulated cycle time of the placed
-picks (``nan`` when none). ``--json`` writes every trial and attempt record and the summaries; a
+picks (``nan`` when none); ``mpph`` = mean picks per hour, the figure Dex-Net and AnyGrasp publish:
+placed picks / the simulated time of all trials' pick loops (from the first frame to the stop:
+failed attempts, declined objects and frames without a candidate included; the detector's compute
+time is not simulated, so it is not in it) × 3600. ``--json`` writes every trial and attempt record and the summaries; a
 bar chart (PNG) goes beside the JSON file, or to ``out/sim_bench/``. Bad input exits 2 with one
 line ``grasp-sim-bench: error: ...`` on stderr.
 """
@@ -73,8 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"model card name or .json/.onnx path; repeat to compare models on the same scenes "
                         f"(default: {DEFAULT_MODEL})")
     p.add_argument("--trials", type=int, required=True, metavar="N", help="scenes per model (>= 1)")
-    p.add_argument("--objects", required=True, metavar="{procedural|DIR}",
-                   help="'procedural' shapes, or a folder of *.obj / *.stl meshes in metres")
+    p.add_argument("--objects", required=True, metavar="SOURCE",
+                   help="'procedural' shapes; 'procedural:household' (tall, handled, thin flat and too-wide "
+                        "objects) or 'procedural:<family>'; 'pybullet:random_urdfs[:train|:test]' or "
+                        "'robosuite:household' (dev profile); or a folder of *.obj / *.stl meshes in metres")
     p.add_argument("--mesh-scale", type=float, default=1.0, metavar="S",
                    help="scale of the meshes' units to metres (0.001 for CAD files in millimetres)")
     p.add_argument("--clutter", type=int, required=True, metavar="K", help="objects per scene (>= 1)")
@@ -89,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_args(args: argparse.Namespace) -> tuple[list[str], Path, str, int]:
     """(model names/paths without repeats, config path, objects source, max attempts); raises _BenchError."""
-    from ..objects import find_mesh_files
+    from ..sim.spawn import check_source
 
     if args.trials < 1:
         raise _BenchError(f"--trials must be >= 1, got {args.trials}")
@@ -100,13 +105,10 @@ def _check_args(args: argparse.Namespace) -> tuple[list[str], Path, str, int]:
         raise _BenchError(f"--max-attempts must be >= 1, got {max_attempts}")
     if not (args.mesh_scale > 0 and math.isfinite(args.mesh_scale)):
         raise _BenchError(f"--mesh-scale must be a positive number, got {args.mesh_scale}")
-    objects = args.objects
-    if objects != "procedural":
-        try:
-            find_mesh_files(Path(objects).expanduser())
-        except FileNotFoundError as exc:
-            raise _BenchError(f"--objects must be 'procedural' or a folder of *.obj / *.stl meshes: {exc}") from exc
-        objects = str(Path(objects).expanduser().resolve())
+    try:
+        objects = check_source(args.objects)
+    except ValueError as exc:
+        raise _BenchError(f"--objects: {exc}") from exc
     config = args.config if args.config is not None else find_repo_file("config/grasp.yaml")
     if config is None:
         raise _BenchError("config/grasp.yaml not found: pass --config or set GRASP_ROOT to the repository")
@@ -145,12 +147,15 @@ def model_summary(name: str, trials: list[dict], wall_s: float) -> dict:
     recs = [AttemptRecord(**a) for t in trials for a in t["attempts"]]
     s = summarise(recs)
     spawned = sum(t["objects"] for t in trials)
+    sim_s = sum(t["sim_s"] for t in trials)
+    placed = sum(r.placed for r in recs)
     cleared = sum(t["in_bin"] for t in trials)
     fails = Counter(failure_kind(r.stage, r.reason) for r in recs if not r.placed and not r.success)
     false_pos = sum(r.success and not r.placed for r in recs)
     missed = sum(r.placed and not r.success for r in recs)
     return {"model": name, "trials": len(trials), "success_rate": s["success_rate"], "attempts": s["attempts"],
-            "placed": sum(r.placed for r in recs), "mean_cycle_s": s["mean_cycle_s"],
+            "placed": placed, "mean_cycle_s": s["mean_cycle_s"], "sim_s": sim_s,
+            "mpph": placed / sim_s * 3600.0 if sim_s > 0 else math.nan,
             "executor_agrees": s["executor_agrees"], "executor_success_not_placed": false_pos,
             "executor_failure_but_placed": missed, "objects_spawned": spawned, "objects_cleared": cleared,
             "clear_rate": cleared / spawned if spawned else math.nan,
@@ -165,12 +170,13 @@ def model_summary(name: str, trials: list[dict], wall_s: float) -> dict:
 def comparison_table(summaries: list[dict]) -> str:
     """Fixed-width text table, one row per model."""
     cols = [("model", "{}"), ("success", "{:.3f}"), ("placed/att", "{}"), ("cleared", "{}"),
-            ("scenes", "{}"), ("cycle_s", "{}"), ("agree", "{}"), ("wall_s", "{:.1f}")]
+            ("scenes", "{}"), ("cycle_s", "{}"), ("mpph", "{}"), ("agree", "{}"), ("wall_s", "{:.1f}")]
     rows = []
     for s in summaries:
         rows.append([s["model"], f"{s['success_rate']:.3f}", f"{s['placed']}/{s['attempts']}",
                      f"{s['objects_cleared']}/{s['objects_spawned']}", f"{s['scenes_cleared']}/{s['trials']}",
-                     _fmt(s["mean_cycle_s"], 2), _fmt(s["executor_agrees"], 3), f"{s['wall_s']:.1f}"])
+                     _fmt(s["mean_cycle_s"], 2), _fmt(s["mpph"], 1), _fmt(s["executor_agrees"], 3),
+                     f"{s['wall_s']:.1f}"])
     widths = [max(len(c[0]), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
     line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
                                    for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
@@ -217,14 +223,15 @@ def run_trial(cell, detector, settings, extrinsics, objects: str, clutter: int, 
     from ..picking import clear_table
 
     names = cell.reset(clutter, objects=objects, seed=seed)
-    t0 = time.perf_counter()
+    t0, sim0 = time.perf_counter(), cell.time
     records, stop = clear_table(cell, detector, settings, extrinsics, max_attempts)
-    wall = time.perf_counter() - t0
+    wall, sim_s = time.perf_counter() - t0, cell.time - sim0
     in_bin, on_table = cell.objects_in_bin(), cell.objects_on_table()
     return {"seed": seed, "objects": len(names), "object_names": names,
             "attempts": [asdict(r) for r in records], "n_attempts": len(records),
             "placed": sum(r.placed for r in records), "in_bin": len(in_bin), "left_on_table": len(on_table),
-            "off_table": len(names) - len(in_bin) - len(on_table), "stop": stop, "wall_s": wall}
+            "off_table": len(names) - len(in_bin) - len(on_table), "stop": stop, "wall_s": wall,
+            "sim_s": sim_s}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -285,7 +292,7 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
                           "set MUJOCO_GL=egl or osmesa", code=1) from exc
 
     n = args.trials
-    src = "procedural" if objects == "procedural" else Path(objects).name
+    src = objects if not Path(objects).is_absolute() else Path(objects).name
     names = [d.name for d in detectors]
     if len(set(names)) != len(names):  # two paths to cards of the same name: keep them apart
         names = [f"{nm}#{i}" for i, nm in enumerate(names)]
@@ -348,7 +355,7 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
     for s in summaries:
         prefix = f"model={s['model']} " if len(summaries) > 1 else ""
         print(f"{prefix}success_rate={s['success_rate']:.3f} attempts={s['attempts']} "
-              f"mean_cycle_s={_fmt(s['mean_cycle_s'], 2)}")
+              f"mean_cycle_s={_fmt(s['mean_cycle_s'], 2)} mpph={_fmt(s['mpph'], 1)}")
     return 0
 
 

@@ -29,7 +29,7 @@ from scipy.spatial.transform import Rotation
 
 from ..camera import CameraIntrinsics
 from ..layout import CELL_LAYOUT, CellLayout
-from ..objects import ObjectSpec
+from ..objects import ObjectSpec, mesh_scale_attr
 from ..robot import JOINT_NAMES, UR5_DH
 from ..robot.gripper import (  # noqa: F401  (re-exported: the gripper's MJCF and constants)
     FINGER_ARMATURE,
@@ -266,7 +266,7 @@ def build_cell_xml(camera: CameraPlacement, objects: list[PlacedObject], layout:
     assets = []
     for o in objects:
         for aname, (fpath, scale) in o.spec.mesh_files.items():
-            assets.append(f'<mesh name="{aname}" file="{fpath}" scale="{scale} {scale} {scale}"/>')
+            assets.append(f'<mesh name="{aname}" file="{fpath}" scale="{mesh_scale_attr(scale)}"/>')
     board_body = ""
     if board is not None:
         board_assets, board_body = board_xml(board)

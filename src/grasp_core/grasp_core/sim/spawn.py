@@ -1,4 +1,4 @@
-"""Spawning objects in the simulated cell: which objects (procedural or mesh files) and where.
+"""Spawning objects in the simulated cell: which objects (procedural, object libraries or mesh files) and where.
 
 Objects are dropped :data:`DROP_HEIGHT` above the table in the layout's pick area at random
 positions and yaws from the reset's ``numpy.random.default_rng(seed)``, without initial overlaps
@@ -18,13 +18,21 @@ from scipy.spatial import ConvexHull
 from scipy.spatial.transform import Rotation
 
 from ..objects import (
+    HOUSEHOLD_KINDS,
+    KINDS,
+    LIBRARY_SOURCES,
     GeomSpec,
+    ObjectSourceError,
     ObjectSpec,
     find_mesh_files,
     graspable_random_object,
+    library_meshes,
+    make_household_object,
+    make_object,
     mesh_object,
     object_points,
     object_volume,
+    random_household_object,
 )
 from .model import PlacedObject
 
@@ -39,30 +47,85 @@ def safe_name(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", s)
 
 
-def make_specs(n: int, source: str, rng: np.random.Generator, max_width: float = 0.08,
-               mesh_scale: float = 1.0) -> list[ObjectSpec]:
-    """``n`` object specs: ``source == "procedural"``: :func:`grasp_core.objects.graspable_random_object`
-    (at most ``max_width`` wide in some horizontal direction); otherwise a folder of ``*.obj`` / ``*.stl``
-    meshes (:func:`grasp_core.objects.find_mesh_files`) drawn without repetition while they last, each
-    scaled by ``mesh_scale`` and centred on its bounding box.
+#: What ``objects`` may name (besides a folder of meshes), for messages.
+SOURCES_HELP = ("'procedural', 'procedural:household', 'procedural:<family>', "
+                "'pybullet:random_urdfs[:train|:test]', 'robosuite:household' or a folder of *.obj / *.stl meshes")
+
+
+def check_source(source: str) -> str:
+    """``source`` as :func:`make_specs` will read it (a folder made absolute); raises ``ValueError`` with one line.
+
+    Sources:
+
+    * ``procedural``: :func:`grasp_core.objects.graspable_random_object` (the original shapes);
+    * ``procedural:household``: :data:`grasp_core.objects.HOUSEHOLD_KINDS` (tall standing objects,
+      handled tools, thin flat objects, objects wider than the stroke);
+      ``procedural:<family>``: one family of :data:`~grasp_core.objects.HOUSEHOLD_KINDS` or
+      :data:`~grasp_core.objects.KINDS`;
+    * ``pybullet:random_urdfs``, ``…:train``, ``…:test``, ``robosuite:household``:
+      :func:`grasp_core.objects.library_meshes` (development-profile packages);
+    * anything else: a folder of ``*.obj`` / ``*.stl`` files (:func:`grasp_core.objects.find_mesh_files`).
 
     Raises:
-        ValueError: the folder is missing or holds no mesh, or MuJoCo cannot load a mesh.
+        ValueError (:class:`grasp_core.objects.ObjectSourceError` for libraries): unknown family, a
+        library that is not installed, a folder that is missing or has no mesh.
+    """
+    if source == "procedural" or source == "procedural:household":
+        return source
+    if source.startswith("procedural:"):
+        fam = source.split(":", 1)[1]
+        if fam not in HOUSEHOLD_KINDS and fam not in KINDS:
+            raise ObjectSourceError(f"unknown procedural family {fam!r}; expected one of "
+                                    f"{', '.join(sorted({*HOUSEHOLD_KINDS, *KINDS}))}")
+        return source
+    if source in LIBRARY_SOURCES or source.split(":", 1)[0] in ("pybullet", "robosuite"):
+        library_meshes(source)
+        return source
+    folder = Path(source).expanduser()
+    try:
+        find_mesh_files(folder)
+    except FileNotFoundError as exc:
+        raise ValueError(f"objects must be {SOURCES_HELP}: {exc}") from exc
+    return str(folder.resolve())
+
+
+def make_specs(n: int, source: str, rng: np.random.Generator, max_width: float = 0.08,
+               mesh_scale: float = 1.0) -> list[ObjectSpec]:
+    """``n`` object specs from ``source`` (see :func:`check_source`).
+
+    ``procedural``: :func:`grasp_core.objects.graspable_random_object` (at most ``max_width`` wide in
+    some horizontal direction). ``procedural:household`` / ``procedural:<family>``: the household
+    families, not filtered by width (``wide_*`` objects are wider than the stroke on purpose).
+    Mesh sources (a library or a folder) are drawn without repetition while they last, a folder's
+    meshes each scaled by ``mesh_scale`` (a library's by its own scale times ``mesh_scale``), centred
+    on their bounding box.
+
+    Raises:
+        ValueError: an unknown source or family, a library that is not installed, a missing folder or
+        one without meshes, or a mesh MuJoCo cannot load.
     """
     if source == "procedural":
         return [graspable_random_object(rng, f"obj_{k}", max_width) for k in range(n)]
-    folder = Path(source).expanduser()
-    try:
-        files = find_mesh_files(folder)
-    except FileNotFoundError as exc:
-        raise ValueError(f"objects must be 'procedural' or a folder of *.obj / *.stl meshes: {exc}") from exc
-    if n <= len(files):
-        pick = rng.choice(len(files), size=n, replace=False)
+    if source == "procedural:household":
+        return [random_household_object(rng, f"obj_{k}") for k in range(n)]
+    source = check_source(source)
+    if source.startswith("procedural:"):
+        fam = source.split(":", 1)[1]
+        make = make_household_object if fam in HOUSEHOLD_KINDS else make_object
+        return [make(fam, rng, f"obj_{k}") for k in range(n)]
+    if source.split(":", 1)[0] in ("pybullet", "robosuite"):
+        meshes = library_meshes(source)
+        entries = [(m.object_id, m.path, tuple(float(v) * mesh_scale for v in m.scale), True) for m in meshes]
     else:
-        pick = np.concatenate([rng.permutation(len(files)) for _ in range(-(-n // len(files)))])[:n]
+        entries = [(f.stem, f, mesh_scale, False) for f in find_mesh_files(Path(source))]
+    if n <= len(entries):
+        pick = rng.choice(len(entries), size=n, replace=False)
+    else:
+        pick = np.concatenate([rng.permutation(len(entries)) for _ in range(-(-n // len(entries)))])[:n]
     specs = []
     for k, i in enumerate(pick):
-        spec = mesh_object(files[int(i)], f"{safe_name(files[int(i)].stem)}_{k}", mesh_scale)
+        oid, path, scale, split = entries[int(i)]
+        spec = mesh_object(path, f"{safe_name(oid)}_{k}", scale, split_parts=split)
         # centre the mesh on the body origin (the centre of its bounding box)
         pts = object_points(spec)
         centre = (pts.max(0) + pts.min(0)) / 2
@@ -140,4 +203,5 @@ def place_objects(specs: list[ObjectSpec], rng: np.random.Generator, pick_centre
     return placed
 
 
-__all__ = ["DENSITY", "DROP_HEIGHT", "MASS_RANGE", "SPAWN_MARGIN", "make_specs", "place_objects", "safe_name"]
+__all__ = ["DENSITY", "DROP_HEIGHT", "MASS_RANGE", "SOURCES_HELP", "SPAWN_MARGIN", "check_source", "make_specs",
+           "place_objects", "safe_name"]

@@ -22,7 +22,15 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..depth_noise import kinect_noise  # noqa: F401  (re-exported: the one Kinect noise model)
-from ..objects import ObjectSpec, find_mesh_files, mesh_object, random_object
+from ..objects import (
+    ObjectSpec,
+    find_mesh_files,
+    is_named_source,
+    mesh_object,
+    mesh_scale_attr,
+    random_object,
+    source_makers,
+)
 
 IMAGE_W, IMAGE_H = 640, 480
 #: Near clipping distance of the renderer, m (objects are ≥ 0.3 m from every camera).
@@ -119,7 +127,7 @@ def build_mjcf(objects: list[tuple[ObjectSpec, np.ndarray, np.ndarray]], table: 
     assets = []
     for spec, _, _ in objects:
         for aname, (fpath, scale) in spec.mesh_files.items():
-            assets.append(f'<mesh name="{aname}" file="{fpath}" scale="{scale} {scale} {scale}"/>')
+            assets.append(f'<mesh name="{aname}" file="{fpath}" scale="{mesh_scale_attr(scale)}"/>')
     cx, cy = table["centre"]
     hx, hy = table["half"]
     world = [
@@ -320,9 +328,14 @@ def render_view(scene: Scene, cam: Camera, renderer=None) -> View:
 def build_scene(seed: int, cfg: SceneConfig | None = None, mesh_dir: str | None = None,
                 mesh_scale: float = 1.0) -> Scene:
     """The settled scene of ``seed`` (procedural objects, half from ``mesh_dir`` when given, each mesh
-    scaled by ``mesh_scale``: 0.001 for millimetres), its renderer's near plane at :data:`NEAR_CLIP_M`."""
+    scaled by ``mesh_scale``: 0.001 for millimetres), its renderer's near plane at :data:`NEAR_CLIP_M`.
+
+    ``mesh_dir`` may also name a source (:func:`grasp_core.objects.source_makers`):
+    ``procedural:household``, ``procedural:<family>``, ``pybullet:random_urdfs:train``, ``robosuite:household``."""
     mesh_specs = None
-    if mesh_dir:
+    if mesh_dir and is_named_source(mesh_dir):  # procedural:household, pybullet:random_urdfs:train, ...
+        mesh_specs = source_makers(mesh_dir, mesh_scale)
+    elif mesh_dir:
         files = find_mesh_files(mesh_dir)
         mesh_specs = [lambda rng, name, f=f: mesh_object(f, name, mesh_scale) for f in files]
     scene = make_scene(seed, cfg or SceneConfig(), mesh_specs)
