@@ -49,6 +49,14 @@ def test_onnx_parity_and_card(tmp_path):
     for g, w in zip(got, want, strict=True):
         assert g.shape == (3, 1, 96, 96)
         np.testing.assert_allclose(g, w, atol=1e-4, rtol=1e-3)
+    # fine-tuning starts from the exported file itself: its initializers are the module's parameters
+    from grasp_core.nn.train import load_init
+
+    again = GGCNN2().eval()
+    again.load_state_dict(load_init(str(path)))
+    with torch.no_grad():
+        for a, w in zip(again(torch.from_numpy(x)), want, strict=True):
+            np.testing.assert_allclose(a.numpy(), w, atol=1e-6)
     card_path = write_card(path, model_card("g2", "ggcnn2", 96))
     card = load_card(card_path)
     card.verify()

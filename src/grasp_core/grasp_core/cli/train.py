@@ -48,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--order", default="inference", choices=["inference", "inpaint_first"],
                    help="preprocessing order: the detector's (crop, then inpaint) or inpaint the full frame first")
-    p.add_argument("--init", default="", help="start from this state-dict checkpoint (.pt), e.g. to fine-tune")
+    p.add_argument("--init", default="", help="start from this state-dict checkpoint (.pt) or exported network "
+                                              "(.onnx, e.g. models/ggcnn2_synth.onnx), to fine-tune")
     p.add_argument("--out", default=None, help="run folder (checkpoints, curves); default runs/<arch>")
     p.add_argument("--export", default=None, help="write the best checkpoint to this .onnx (+ .json card)")
     p.add_argument("--name", default=None, help="model name in the card (default: the .onnx stem)")

@@ -62,6 +62,31 @@ __all__ = ["Frames", "Sample", "TrainConfig", "evaluate_heldout", "kfold_split",
            "split_ids", "table_plane_mask", "train"]
 
 
+def load_init(path: str) -> dict:
+    """A state dict to start from: a PyTorch checkpoint (``.pt``) or an exported network (``.onnx``).
+
+    From ONNX: the initializers by name — the exporter keeps the module's parameter names (e.g.
+    ``features.0.weight``; :func:`grasp_core.nn.export.export_onnx`'s wrapper adds ``net.``, stripped
+    here); a parameter the exporter merged with an identical one (e.g. two all-zero biases) is an
+    ``Identity`` of the kept initializer and is read through it.
+    """
+    if not str(path).endswith(".onnx"):
+        return torch.load(path, map_location="cpu")
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    arrays = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    for node in model.graph.node:  # merged duplicates: name = Identity(kept initializer)
+        if node.op_type == "Identity" and node.input[0] in arrays:
+            arrays.setdefault(node.output[0], arrays[node.input[0]])
+
+    def key(name: str) -> str:
+        return name[4:] if name.startswith("net.") else name
+
+    return {key(n): torch.from_numpy(a.copy()) for n, a in arrays.items() if "." in n and not n.startswith("onnx::")}
+
+
 def train(cfg: TrainConfig, frames: Frames | None = None) -> dict:
     """Train, keeping the best held-out-accuracy checkpoint.
 
@@ -95,7 +120,7 @@ def train(cfg: TrainConfig, frames: Frames | None = None) -> dict:
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if cfg.init:
-        net.load_state_dict(torch.load(cfg.init, map_location="cpu"))
+        net.load_state_dict(load_init(cfg.init))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     steps_per_epoch = max(1, len(tr) // cfg.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.epochs * steps_per_epoch),
