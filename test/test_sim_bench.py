@@ -12,7 +12,7 @@ pytest.importorskip("mujoco")
 
 from grasp_core.cli.sim_bench import main  # noqa: E402
 
-SUMMARY = re.compile(r"^success_rate=(\d(?:\.\d+)?) attempts=(\d+) mean_cycle_s=(\d+(?:\.\d+)?|nan)$")
+SUMMARY = re.compile(r"^success_rate=(\d(?:\.\d+)?) attempts=(\d+) mean_cycle_s=(\d+(?:\.\d+)?|nan) collisions=(\d+)$")
 
 
 def write_prism_obj(path, polygon, height):

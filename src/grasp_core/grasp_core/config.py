@@ -85,6 +85,8 @@ class ExecutorConfig:
     table_margin: float = _f(0.005, "grasp points lower than table_z - table_margin are rejected, m")
     grasp_depth: float = _f(0.015, "TCP this far past the seen surface along the approach, m")
     height_fraction: float = _f(0.5, "or down to this fraction of the point's height above the table")
+    palm_clearance: float = _f(0.005, "with depth: the palm's underside stays this far above the sensed object, m")
+    min_pad_contact: float = _f(0.010, "with depth: the pads overlap the sensed object by at least this, m")
     table_z: float = _f(0.0, "table top in base_link, m")
     min_tcp_z: float = _f(0.025, "lowest TCP height, m (the fingertips stay above the table)")
     pregrasp_clearance: float = _f(0.10, "pre-grasp backed off along the approach, m")
@@ -105,6 +107,8 @@ class ExecutorConfig:
     robot_timeout_s: float = _f(0.5, "no /joint_states for this long (node clock) during a motion aborts it, s")
     robot_clock_timeout_s: float = _f(5.0, "with use_sim_time: ... or for this long of wall time (the "
                                            "simulator's clock stopped too), s")
+    max_tracking_error: float = _f(0.05, "a joint this far from the commanded sample during a motion is a "
+                                         "collision: stop and retreat along the approach, rad")
     auto: bool = _f(False, "automatic mode: pick until the table is clear")
     max_consecutive_failures: int = _f(3, "automatic mode stops after this many failed picks in a row")
     max_empty_frames: int = _f(3, "... or this many fresh frames without a valid candidate")
@@ -125,6 +129,7 @@ class ExecutorConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("max_joint_state_age_s", "robot_timeout_s", "robot_clock_timeout_s", "quaternion_tolerance",
+                     "max_tracking_error",
                      "wait_timeout_s",
                      "gripper_timeout_s"):
             if not getattr(self, name) > 0:
@@ -143,7 +148,8 @@ class ExecutorConfig:
         kw = dict(workspace=ws, max_age_s=self.max_age_s, grasp_depth=self.grasp_depth, min_tcp_z=self.min_tcp_z,
                   pregrasp_clearance=self.pregrasp_clearance, lift_height=self.lift_height,
                   opening_margin=self.opening_margin, height_fraction=self.height_fraction, table_z=self.table_z,
-                  table_margin=self.table_margin)
+                  table_margin=self.table_margin, palm_clearance=self.palm_clearance,
+                  min_pad_contact=self.min_pad_contact)
         kw.update(overrides)
         return ValidationConfig(**kw)
 

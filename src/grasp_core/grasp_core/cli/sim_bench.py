@@ -5,11 +5,14 @@ automatic mode (:func:`grasp_core.picking.clear_table`); an attempt counts as a 
 ground truth saw one more object land in the bin. One line per trial, a comparison table when
 several models are given, and last one summary line per model::
 
-    success_rate=<0..1> attempts=<n> mean_cycle_s=<s>                  (one model)
-    model=<name> success_rate=<0..1> attempts=<n> mean_cycle_s=<s>     (several models, one line each)
+    success_rate=<0..1> attempts=<n> mean_cycle_s=<s> collisions=<c>                (one model)
+    model=<name> success_rate=<0..1> attempts=<n> mean_cycle_s=<s> collisions=<c>   (several models)
 
 ``success_rate`` = placed / attempts; ``mean_cycle_s`` = mean simulated cycle time of the placed
-picks (``nan`` when none). ``--json`` writes every trial and attempt record and the summaries; a
+picks (``nan`` when none); ``collisions`` = unexpected contacts of the arm or gripper (anything but
+the pads on objects and the gripper on the object it holds; simulation ground truth,
+:meth:`grasp_core.sim.SimCell.robot_contacts`) over all attempts, also printed per trial.
+``--json`` writes every trial and attempt record and the summaries; a
 bar chart (PNG) goes beside the JSON file, or to ``out/sim_bench/``. Bad input exits 2 with one
 line ``grasp-sim-bench: error: ...`` on stderr.
 """
@@ -151,6 +154,7 @@ def model_summary(name: str, trials: list[dict], wall_s: float) -> dict:
     missed = sum(r.placed and not r.success for r in recs)
     return {"model": name, "trials": len(trials), "success_rate": s["success_rate"], "attempts": s["attempts"],
             "placed": sum(r.placed for r in recs), "mean_cycle_s": s["mean_cycle_s"],
+            "collisions": s["collisions"], "attempts_with_collision": sum(r.collisions > 0 for r in recs),
             "executor_agrees": s["executor_agrees"], "executor_success_not_placed": false_pos,
             "executor_failure_but_placed": missed, "objects_spawned": spawned, "objects_cleared": cleared,
             "clear_rate": cleared / spawned if spawned else math.nan,
@@ -224,7 +228,8 @@ def run_trial(cell, detector, settings, extrinsics, objects: str, clutter: int, 
     return {"seed": seed, "objects": len(names), "object_names": names,
             "attempts": [asdict(r) for r in records], "n_attempts": len(records),
             "placed": sum(r.placed for r in records), "in_bin": len(in_bin), "left_on_table": len(on_table),
-            "off_table": len(names) - len(in_bin) - len(on_table), "stop": stop, "wall_s": wall}
+            "off_table": len(names) - len(in_bin) - len(on_table), "stop": stop, "wall_s": wall,
+            "collisions": sum(r.collisions for r in records)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -306,6 +311,7 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
                 bar.update(1)
                 tqdm.write(f"model={name} trial={i + 1}/{n} seed={seed} objects={tr['objects']} "
                            f"attempts={tr['n_attempts']} placed={tr['placed']} left={tr['left_on_table']} "
+                           f"collisions={tr['collisions']} "
                            f"stop=\"{tr['stop']}\"")
             walls[name] = time.perf_counter() - t_model
     finally:
@@ -348,7 +354,7 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
     for s in summaries:
         prefix = f"model={s['model']} " if len(summaries) > 1 else ""
         print(f"{prefix}success_rate={s['success_rate']:.3f} attempts={s['attempts']} "
-              f"mean_cycle_s={_fmt(s['mean_cycle_s'], 2)}")
+              f"mean_cycle_s={_fmt(s['mean_cycle_s'], 2)} collisions={s['collisions']}")
     return 0
 
 

@@ -28,6 +28,11 @@ Conventions (shared with the rest of the stack):
   by a setpoint ramped at :attr:`CellConfig.gripper_speed` — the Robotiq behaviour: move at the
   set speed, squeeze with at most the set force when blocked (:mod:`.gripper`).
 
+* Contacts (simulation ground truth, :meth:`SimCell.robot_contacts`): every contact between an arm
+  or gripper geom and anything else is recorded, except the pads' contacts with objects and, while
+  the gripper is commanded closed (to 0), any gripper geom's contact with an object the pads hold. The
+  executor never sees this record; the benchmarks count it.
+
 Ground truth for scoring: :mod:`.ground_truth`; the optional calibration plate: :mod:`.board`;
 settings: :mod:`.config`.
 
@@ -114,6 +119,16 @@ class SimCell:
         self._obj_body = np.array([mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, n) for n in self._object_names],
                                   dtype=int)
         self._obj_dadr = [int(m.jnt_dofadr[m.body_jntadr[b]]) for b in self._obj_body]
+        # contact monitor: arm + gripper geoms (the UR5's kinematic tree), the pads, the object bodies
+        root = m.body_rootid[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, "base_link_inertia")]
+        self._robot_geom = m.body_rootid[m.geom_bodyid] == root
+        self._pad_geom = np.zeros(m.ngeom, dtype=bool)
+        for n in ("left_pad", "right_pad"):
+            self._pad_geom[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, n)] = True
+        self._object_geom = np.isin(m.geom_bodyid, self._obj_body)
+        self._held_bodies: set[int] = set()
+        self.contacts: list[tuple[float, str, str]] = []
+        self._contact_pairs: set[tuple[int, int]] = set()
         # arm at home, gripper open, setpoints there
         d = self.data
         d.time = time
@@ -253,7 +268,52 @@ class SimCell:
         for _ in range(int(n)):
             self._apply_controls()
             mujoco.mj_step(m, d)
+            if d.ncon:
+                self._record_contacts()
         mujoco.mj_kinematics(m, d)  # poses of the new state (mj_step leaves those of the previous one)
+
+    def _record_contacts(self) -> None:
+        """Append the new unexpected robot contacts of this step to :attr:`contacts` (module docstring)."""
+        m, d = self.model, self.data
+        g = d.contact.geom[: d.ncon]
+        g1, g2 = g[:, 0], g[:, 1]
+        rob1, rob2 = self._robot_geom[g1], self._robot_geom[g2]
+        touching = rob1 ^ rob2
+        if not np.any(touching):
+            self._contact_pairs.clear()
+            return
+        robot = np.where(rob1, g1, g2)[touching]
+        other = np.where(rob1, g2, g1)[touching]
+        closed = self._gripper.target <= 1e-3  # commanded closed (run_pick closes to 0)
+        pairs = set()
+        for r, o in zip(robot.tolist(), other.tolist(), strict=True):
+            body = int(m.geom_bodyid[o])
+            if self._object_geom[o] and self._pad_geom[r]:
+                if closed:
+                    self._held_bodies.add(body)
+                continue
+            if closed and body in self._held_bodies:
+                continue
+            pairs.add((r, o))
+            if (r, o) not in self._contact_pairs:  # a new touch, not the same contact persisting
+                import mujoco
+
+                name = lambda k: mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_GEOM, k) or f"geom {k}"  # noqa: E731
+                self.contacts.append((float(d.time), name(r), name(o)))
+        self._contact_pairs = pairs
+
+    def robot_contacts(self, since: float = -math.inf) -> list[tuple[float, str, str]]:
+        """Unexpected robot contacts (module docstring) that began at or after sim time ``since``, s:
+        ``(time s, robot geom, other geom)`` in order (a contact that persists is listed once)."""
+        return [c for c in self.contacts if c[0] >= since]
+
+    def tracking_error(self) -> float:
+        """Largest joint error between the servo setpoint and the measured arm joints, rad."""
+        return float(np.max(np.abs(self._q_ref - self.joint_positions())))
+
+    def hold(self) -> None:
+        """Protective stop: cancel the running trajectory and hold the arm where it is measured now."""
+        self.set_joint_targets(self.joint_positions())
 
     @property
     def joint_names(self) -> tuple[str, ...]:
@@ -359,6 +419,8 @@ class SimCell:
             ValueError: non-finite opening or effort, or effort <= 0.
         """
         force = self._gripper.command(opening, max_effort)
+        if self._gripper.target > 1e-3:
+            self._held_bodies.clear()  # opening: whatever was held is released
         self.model.actuator_forcerange[self._grip_act] = (-force, force)
 
     def gripper_opening(self) -> float:
