@@ -81,7 +81,7 @@ class ExecutorConfig:
     max_candidates: int = _f(20, "candidates validated per message, best quality first; the rest dropped")
     quaternion_tolerance: float = _f(0.01, "| |q| - 1 | above this is rejected (not normalised)")
     workspace_min: tuple[float, ...] = _f((0.25, -0.35, -0.02), "grasp point box in base_link, min corner, m")
-    workspace_max: tuple[float, ...] = _f((0.80, 0.35, 0.25), "grasp point box in base_link, max corner, m")
+    workspace_max: tuple[float, ...] = _f((0.80, 0.35, 0.30), "grasp point box in base_link, max corner, m")
     table_margin: float = _f(0.005, "grasp points lower than table_z - table_margin are rejected, m")
     grasp_depth: float = _f(0.015, "TCP this far past the seen surface along the approach, m")
     height_fraction: float = _f(0.5, "or down to this fraction of the point's height above the table")
@@ -107,7 +107,7 @@ class ExecutorConfig:
     robot_timeout_s: float = _f(0.5, "no /joint_states for this long (node clock) during a motion aborts it, s")
     robot_clock_timeout_s: float = _f(5.0, "with use_sim_time: ... or for this long of wall time (the "
                                            "simulator's clock stopped too), s")
-    max_tracking_error: float = _f(0.05, "a joint this far from the commanded sample during a motion is a "
+    max_tracking_error: float = _f(0.1, "a joint this far from the commanded sample during a motion is a "
                                          "collision: stop and retreat along the approach, rad")
     auto: bool = _f(False, "automatic mode: pick until the table is clear")
     max_consecutive_failures: int = _f(3, "automatic mode stops after this many failed picks in a row")

@@ -49,9 +49,11 @@ from .motion import (
 class SimArm:
     """:class:`grasp_core.motion.Arm` on a :class:`grasp_core.sim.SimCell` (steps the physics while it moves).
 
-    Protective stop (the UR controller's, simulated): every ``check_s`` of the motion the arm's
-    tracking error (servo setpoint vs measured joints, :meth:`SimCell.tracking_error`) is compared
-    with ``max_tracking_error``, and (``stop_on_contact``) the cell's record of unexpected robot
+    Protective stop (the UR controller's, simulated): every ``check_s`` of a motion while
+    :attr:`guarded` (approach and closing, set by :func:`grasp_core.motion.run_pick` through
+    :meth:`BuiltinBackend.set_guarded`) the arm's tracking error (servo setpoint vs measured joints,
+    :meth:`SimCell.tracking_error`) is compared with ``max_tracking_error``, and in every motion
+    (``stop_on_contact``) the cell's record of unexpected robot
     contacts (:meth:`SimCell.robot_contacts`, standing in for the real arm's force limit) is read;
     either stops the arm where it is (:meth:`SimCell.hold`) and fails the move with
     :attr:`last_collision` set and :attr:`last_error` starting ``collision``.
@@ -65,7 +67,7 @@ class SimArm:
         check_s: monitoring period, simulated s.
     """
 
-    def __init__(self, cell, settle_s: float = 0.2, goal_tolerance: float = 0.01, max_tracking_error: float = 0.05,
+    def __init__(self, cell, settle_s: float = 0.2, goal_tolerance: float = 0.01, max_tracking_error: float = 0.1,
                  stop_on_contact: bool = True, check_s: float = 0.01) -> None:
         self.cell = cell
         self.settle_s = float(settle_s)
@@ -75,6 +77,7 @@ class SimArm:
         self.check_steps = max(1, int(round(check_s / cell.timestep)))
         self.last_error = ""
         self.last_collision = False
+        self.guarded = False
 
     def joint_positions(self) -> np.ndarray:
         return self.cell.joint_positions()
@@ -92,7 +95,7 @@ class SimArm:
                                      np.asarray(traj.velocities)) + self.settle_s
         while cell.time < end - 1e-9:
             cell.step(self.check_steps)
-            err = cell.tracking_error()
+            err = cell.tracking_error() if self.guarded else 0.0
             touch = cell.robot_contacts(since=t0) if self.stop_on_contact else []
             if err > self.max_tracking_error or touch:
                 cell.hold()
@@ -157,7 +160,7 @@ class Settings:
     use_depth_collision: bool = True
     max_consecutive_failures: int = 3
     max_empty_frames: int = 3
-    max_tracking_error: float = 0.05
+    max_tracking_error: float = 0.1
 
 
 def settings_from_config(path: str | Path) -> Settings:

@@ -131,6 +131,12 @@ class BuiltinBackend:
         """(6,) float64 joint positions, rad."""
         return np.asarray(self.arm.joint_positions(), dtype=np.float64).reshape(6)
 
+    def set_guarded(self, guarded: bool) -> None:
+        """Approach and closing (:func:`run_pick`): the arm's tracking-error stop applies (sets the
+        arm's ``guarded`` attribute when it has one)."""
+        if hasattr(self.arm, "guarded"):
+            self.arm.guarded = bool(guarded)
+
     def solve_ik(self, t_base_tool0, q_seed) -> np.ndarray | None:
         """IK solution nearest to ``q_seed`` within the position limits, or None when unreachable."""
         try:
@@ -265,6 +271,10 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
         state["opening"] = float(r.opening)
         return r
 
+    def guard(on: bool) -> None:
+        if hasattr(backend, "set_guarded"):
+            backend.set_guarded(on)
+
     def held(where: str) -> None:
         r = grip(0.0, config.close_effort)
         state["held_opening"] = float(r.opening)
@@ -286,9 +296,11 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
                            f"{target.pregrasp_opening * 1000:.1f} mm")
         begin("approach")
         state["near_object"] = True
+        guard(True)
         move(backend.move_linear(target.t_base_tool0_grasp), "approach")
         begin("close")
         grip(0.0, config.close_effort)
+        guard(False)
         begin("lift")
         move(backend.move_linear(target.t_base_tool0_lift), "lift")
         state["near_object"] = False
@@ -310,6 +322,10 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
             reason = f"collision during {failed_stage}: {exc}"
     now = clock()
     stage_times[state["stage"]] = stage_times.get(state["stage"], 0.0) + now - state["t0"]
+    try:
+        guard(False)
+    except Exception:  # noqa: BLE001 - the result is reported either way
+        pass
     if failed_stage and not fatal:
         if feedback is not None:
             feedback("recovery")

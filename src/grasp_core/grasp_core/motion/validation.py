@@ -87,7 +87,7 @@ class Workspace:
 
     x: tuple[float, float] = (0.25, 0.80)
     y: tuple[float, float] = (-0.35, 0.35)
-    z: tuple[float, float] = (-0.02, 0.25)
+    z: tuple[float, float] = (-0.02, 0.30)
 
     def contains(self, point) -> bool:
         """Whether the (3,) point (m, ``base_link``) lies inside (bounds included)."""

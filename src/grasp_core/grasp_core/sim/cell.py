@@ -29,8 +29,9 @@ Conventions (shared with the rest of the stack):
   set speed, squeeze with at most the set force when blocked (:mod:`.gripper`).
 
 * Contacts (simulation ground truth, :meth:`SimCell.robot_contacts`): every contact between an arm
-  or gripper geom and anything else is recorded, except the pads' contacts with objects and, while
-  the gripper is commanded closed (to 0), any gripper geom's contact with an object the pads hold. The
+  or gripper geom and anything else is recorded, except, while the gripper is commanded closed (to
+  0), the pads' contacts with objects, and afterwards any robot geom's contact with an object the pads
+  held until it has been apart from the robot for ``RELEASE_GRACE_S`` (it left the hand). The
   executor never sees this record; the benchmarks count it.
 
 Ground truth for scoring: :mod:`.ground_truth`; the optional calibration plate: :mod:`.board`;
@@ -67,6 +68,10 @@ class SimCell:
     SPAWN_MARGIN, DROP_HEIGHT = spawn.SPAWN_MARGIN, spawn.DROP_HEIGHT
     #: Object mass range, kg, and the nominal density, kg/m³.
     MASS_RANGE, DENSITY = spawn.MASS_RANGE, spawn.DENSITY
+
+    #: An object the pads held stays "in the hand" (its robot contacts are expected) until it has
+    #: touched no robot geom for this long, simulated s (it may lean on the fingers after release).
+    RELEASE_GRACE_S = 0.5
 
     def __init__(self, config: CellConfig | None = None) -> None:
         self.config = config or CellConfig()
@@ -126,7 +131,7 @@ class SimCell:
         for n in ("left_pad", "right_pad"):
             self._pad_geom[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, n)] = True
         self._object_geom = np.isin(m.geom_bodyid, self._obj_body)
-        self._held_bodies: set[int] = set()
+        self._held_bodies: dict[int, float] = {}  # body → last sim time it touched the robot
         self.contacts: list[tuple[float, str, str]] = []
         self._contact_pairs: set[tuple[int, int]] = set()
         # arm at home, gripper open, setpoints there
@@ -286,13 +291,18 @@ class SimCell:
         other = np.where(rob1, g2, g1)[touching]
         closed = self._gripper.target <= 1e-3  # commanded closed (run_pick closes to 0)
         pairs = set()
+        now = float(d.time)
+        for b in [b for b, t in self._held_bodies.items() if now - t > self.RELEASE_GRACE_S]:
+            del self._held_bodies[b]  # it left the hand
         for r, o in zip(robot.tolist(), other.tolist(), strict=True):
             body = int(m.geom_bodyid[o])
-            if self._object_geom[o] and self._pad_geom[r]:
-                if closed:
-                    self._held_bodies.add(body)
+            if closed and self._object_geom[o] and self._pad_geom[r]:
+                self._held_bodies[body] = now
                 continue
-            if closed and body in self._held_bodies:
+            if body in self._held_bodies:
+                self._held_bodies[body] = now
+                continue
+            if (r, o) in pairs:  # several contact points of one pair
                 continue
             pairs.add((r, o))
             if (r, o) not in self._contact_pairs:  # a new touch, not the same contact persisting
@@ -419,8 +429,6 @@ class SimCell:
             ValueError: non-finite opening or effort, or effort <= 0.
         """
         force = self._gripper.command(opening, max_effort)
-        if self._gripper.target > 1e-3:
-            self._held_bodies.clear()  # opening: whatever was held is released
         self.model.actuator_forcerange[self._grip_act] = (-force, force)
 
     def gripper_opening(self) -> float:
