@@ -116,6 +116,7 @@ def test_tall_and_handled_objects_picked_without_contact_before_closing(cell, se
     t0 = cell.time
     result, stages = pick(cell, settings, target)
     assert [c for c in cell.robot_contacts(since=t0) if c[0] < stages["close"]] == []
+    assert [c for c in cell.pad_contacts_since(t0) if c[0] < stages["close"]] == []  # not even the pads
     assert not result.collision, result.reason
     assert result.stage_reached not in ("pregrasp", "approach", "close", "lift"), result.reason  # held after lift
     assert [c for c in cell.robot_contacts(since=t0) if c[0] < stages["place"]] == []

@@ -29,10 +29,11 @@ Conventions (shared with the rest of the stack):
   set speed, squeeze with at most the set force when blocked (:mod:`.gripper`).
 
 * Contacts (simulation ground truth, :meth:`SimCell.robot_contacts`): every contact between an arm
-  or gripper geom and anything else is recorded, except, while the gripper is commanded closed (to
-  0), the pads' contacts with objects, and afterwards any robot geom's contact with an object the pads
-  held until it has been apart from the robot for ``RELEASE_GRACE_S`` (it left the hand). The
-  executor never sees this record; the benchmarks count it.
+  or gripper geom and anything else is recorded, except the pads' contacts with objects (those made
+  before the gripper is commanded closed (to 0) are kept apart, :meth:`SimCell.pad_contacts_since`)
+  and any robot geom's contact with an object the closed pads held, until it has been apart from
+  the robot for ``RELEASE_GRACE_S`` (it left the hand). The executor never sees this record; the
+  benchmarks count it.
 
 Ground truth for scoring: :mod:`.ground_truth`; the optional calibration plate: :mod:`.board`;
 settings: :mod:`.config`.
@@ -133,6 +134,7 @@ class SimCell:
         self._object_geom = np.isin(m.geom_bodyid, self._obj_body)
         self._held_bodies: dict[int, float] = {}  # body → last sim time it touched the robot
         self.contacts: list[tuple[float, str, str]] = []
+        self.pad_contacts: list[tuple[float, str, str]] = []
         self._contact_pairs: set[tuple[int, int]] = set()
         # arm at home, gripper open, setpoints there
         d = self.data
@@ -296,8 +298,12 @@ class SimCell:
             del self._held_bodies[b]  # it left the hand
         for r, o in zip(robot.tolist(), other.tolist(), strict=True):
             body = int(m.geom_bodyid[o])
-            if closed and self._object_geom[o] and self._pad_geom[r]:
-                self._held_bodies[body] = now
+            if self._object_geom[o] and self._pad_geom[r]:
+                if closed:
+                    self._held_bodies[body] = now
+                elif (r, o) not in self._contact_pairs and (r, o) not in pairs:
+                    self.pad_contacts.append((now, self._geom_name(r), self._geom_name(o)))
+                pairs.add((r, o))
                 continue
             if body in self._held_bodies:
                 self._held_bodies[body] = now
@@ -306,11 +312,19 @@ class SimCell:
                 continue
             pairs.add((r, o))
             if (r, o) not in self._contact_pairs:  # a new touch, not the same contact persisting
-                import mujoco
-
-                name = lambda k: mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_GEOM, k) or f"geom {k}"  # noqa: E731
-                self.contacts.append((float(d.time), name(r), name(o)))
+                self.contacts.append((now, self._geom_name(r), self._geom_name(o)))
         self._contact_pairs = pairs
+
+    def _geom_name(self, k: int) -> str:
+        import mujoco
+
+        return mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_GEOM, k) or f"geom {k}"
+
+    def pad_contacts_since(self, since: float = -math.inf) -> list[tuple[float, str, str]]:
+        """Pad ↔ object contacts begun at or after ``since`` while the gripper was not commanded
+        closed (the pads grazing or landing on an object before closing): ``(time s, pad, object
+        geom)``. Not in :meth:`robot_contacts` (the issue's rule exempts the pads on objects)."""
+        return [c for c in self.pad_contacts if c[0] >= since]
 
     def robot_contacts(self, since: float = -math.inf) -> list[tuple[float, str, str]]:
         """Unexpected robot contacts (module docstring) that began at or after sim time ``since``, s:
