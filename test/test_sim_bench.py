@@ -13,7 +13,7 @@ pytest.importorskip("mujoco")
 from grasp_core.cli.sim_bench import main  # noqa: E402
 
 SUMMARY = re.compile(r"^success_rate=(\d(?:\.\d+)?) attempts=(\d+) mean_cycle_s=(\d+(?:\.\d+)?|nan) "
-                     r"mpph=(\d+(?:\.\d+)?|nan)$")
+                     r"collisions=(\d+) mpph=(\d+(?:\.\d+)?|nan)$")
 
 
 def write_prism_obj(path, polygon, height):
@@ -51,7 +51,8 @@ def test_summary_line_matches_json(tmp_path, capsys):
     assert rc == 0, err
     m = SUMMARY.match(lines[-1])
     assert m, lines[-1]
-    rate, attempts, cycle, mpph = float(m[1]), int(m[2]), m[3], m[4]
+    rate, attempts, cycle, collisions, mpph = float(m[1]), int(m[2]), m[3], int(m[4]), m[5]
+    assert collisions == json.loads(path.read_text())["summaries"][0]["collisions"] >= 0
     doc = json.loads(path.read_text())
     (summary,) = doc["summaries"]
     (trials,) = doc["trials"].values()

@@ -83,10 +83,12 @@ class ExecutorConfig:
     max_candidates: int = _f(20, "candidates validated per message, best quality first; the rest dropped")
     quaternion_tolerance: float = _f(0.01, "| |q| - 1 | above this is rejected (not normalised)")
     workspace_min: tuple[float, ...] = _f((0.25, -0.35, -0.02), "grasp point box in base_link, min corner, m")
-    workspace_max: tuple[float, ...] = _f((0.80, 0.35, 0.25), "grasp point box in base_link, max corner, m")
+    workspace_max: tuple[float, ...] = _f((0.80, 0.35, 0.30), "grasp point box in base_link, max corner, m")
     table_margin: float = _f(0.005, "grasp points lower than cell.table_z - table_margin are rejected, m")
     grasp_depth: float = _f(0.015, "TCP this far past the seen surface along the approach, m")
     height_fraction: float = _f(0.5, "or down to this fraction of the point's height above the table")
+    palm_clearance: float = _f(0.005, "with depth: the palm's underside stays this far above the sensed object, m")
+    min_pad_contact: float = _f(0.010, "with depth: the pads overlap the sensed object by at least this, m")
     min_tcp_z: float = _f(0.025, "lowest TCP height, m (the fingertips stay above the table)")
     pregrasp_clearance: float = _f(0.10, "pre-grasp backed off along the approach, m")
     lift_height: float = _f(0.15, "lift above the grasp, m")
@@ -110,6 +112,8 @@ class ExecutorConfig:
     robot_timeout_s: float = _f(0.5, "no /joint_states for this long (node clock) during a motion aborts it, s")
     robot_clock_timeout_s: float = _f(5.0, "with use_sim_time: ... or for this long of wall time (the "
                                            "simulator's clock stopped too), s")
+    max_tracking_error: float = _f(0.1, "a joint this far from the commanded sample during a motion is a "
+                                         "collision: stop and retreat along the approach, rad")
     auto: bool = _f(False, "automatic mode: pick until the table is clear")
     max_consecutive_failures: int = _f(3, "automatic mode stops after this many failed picks in a row")
     max_empty_frames: int = _f(3, "... or this many fresh frames without a valid candidate")
@@ -135,6 +139,7 @@ class ExecutorConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("max_joint_state_age_s", "robot_timeout_s", "robot_clock_timeout_s", "quaternion_tolerance",
+                     "max_tracking_error",
                      "wait_timeout_s",
                      "gripper_timeout_s"):
             if not getattr(self, name) > 0:
@@ -161,7 +166,8 @@ class ExecutorConfig:
                   opening_margin=self.opening_margin, height_fraction=self.height_fraction, table_z=lay.table_z,
                   table_margin=self.table_margin, cell=CellCollisionChecker(table_z=lay.table_z),
                   approach_cone_deg=self.approach_cone_deg,
-                  project_approach_to_vertical=self.project_approach_to_vertical)
+                  project_approach_to_vertical=self.project_approach_to_vertical,
+                  palm_clearance=self.palm_clearance, min_pad_contact=self.min_pad_contact)
         kw.update(overrides)
         return ValidationConfig(**kw)
 

@@ -56,39 +56,96 @@ TOO_WIDE = "too_wide"
 class SimArm:
     """:class:`grasp_core.motion.Arm` on a :class:`grasp_core.sim.SimCell` (steps the physics while it moves).
 
+    Protective stop (the UR controller's, simulated): every ``check_s`` of a motion while
+    :attr:`guarded` (approach and closing, set by :func:`grasp_core.motion.run_pick` through
+    :meth:`BuiltinBackend.set_guarded`) the arm's tracking error (servo setpoint vs measured joints,
+    :meth:`SimCell.tracking_error`) is compared with ``max_tracking_error``, and in every motion
+    (``stop_on_contact``) the cell's record of unexpected robot
+    contacts (:meth:`SimCell.robot_contacts`, standing in for the real arm's force limit) is read;
+    either stops the arm where it is (:meth:`SimCell.hold`) and fails the move with
+    :attr:`last_collision` set and :attr:`last_error` starting ``collision``.
+
     Args:
         cell: the simulated cell.
         settle_s: simulated seconds held at the end of every trajectory.
         goal_tolerance: max joint error at the end, rad (as the ROS executor's ``goal_tolerance``).
+        max_tracking_error: rad (:attr:`grasp_core.config.ExecutorConfig.max_tracking_error`).
+        stop_on_contact: stop on an unexpected contact too.
+        check_s: monitoring period, simulated s.
     """
 
-    def __init__(self, cell, settle_s: float = 0.2, goal_tolerance: float = 0.01) -> None:
+    def __init__(self, cell, settle_s: float = 0.2, goal_tolerance: float = 0.01, max_tracking_error: float = 0.1,
+                 stop_on_contact: bool = True, check_s: float = 0.01) -> None:
         self.cell = cell
         self.settle_s = float(settle_s)
         self.goal_tolerance = float(goal_tolerance)
+        self.max_tracking_error = float(max_tracking_error)
+        self.stop_on_contact = bool(stop_on_contact)
+        self.check_steps = max(1, int(round(check_s / cell.timestep)))
+        self.last_error = ""
+        self.last_collision = False
+        self.guarded = False
 
     def joint_positions(self) -> np.ndarray:
         return self.cell.joint_positions()
 
     def execute(self, traj: JointTrajectory) -> bool:
-        """Follow ``traj`` (cubic Hermite with its velocities), hold ``settle_s``; True when at the end point."""
-        self.cell.run_trajectory(np.asarray(traj.times), np.asarray(traj.positions), np.asarray(traj.velocities),
-                                 settle=self.settle_s)
-        return float(np.max(np.abs(self.cell.joint_positions() - traj.positions[-1]))) <= self.goal_tolerance
+        """Follow ``traj`` (cubic Hermite with its velocities), hold ``settle_s``; True when at the end point.
+
+        False with :attr:`last_error` when it stopped on a collision (class docstring) or ended
+        farther than ``goal_tolerance`` from the last point.
+        """
+        cell = self.cell
+        self.last_error, self.last_collision = "", False
+        t0 = cell.time
+        end = cell.follow_trajectory(np.asarray(traj.times), np.asarray(traj.positions),
+                                     np.asarray(traj.velocities)) + self.settle_s
+        while cell.time < end - 1e-9:
+            cell.step(self.check_steps)
+            err = cell.tracking_error() if self.guarded else 0.0
+            touch = cell.robot_contacts(since=t0) if self.stop_on_contact else []
+            if err > self.max_tracking_error or touch:
+                cell.hold()
+                self.last_collision = True
+                self.last_error = (f"collision: {touch[0][1]} touched {touch[0][2]} at t = {touch[0][0]:.2f} s"
+                                   if touch else
+                                   f"collision: tracking error {err:.3f} rad > {self.max_tracking_error} rad")
+                self.last_error += "; arm stopped"
+                return False
+        cell.set_joint_targets(np.asarray(traj.positions[-1]))
+        err = float(np.max(np.abs(cell.joint_positions() - traj.positions[-1])))
+        if err > self.goal_tolerance:
+            self.last_error = f"arm {err:.3f} rad from the trajectory's end"
+            return False
+        return True
+
+
+class GripperCollision(RuntimeError):
+    """The simulated gripper stopped closing on an unexpected contact (:class:`SimGripper`)."""
+
+    collision = True
 
 
 class SimGripper:
     """:class:`grasp_core.motion.Gripper` on a :class:`grasp_core.sim.SimCell`: command, step until the fingers stop."""
 
-    def __init__(self, cell, timeout_s: float = 3.0) -> None:
+    def __init__(self, cell, timeout_s: float = 3.0, stop_on_contact: bool = True) -> None:
         self.cell = cell
         self.timeout_s = float(timeout_s)
+        self.stop_on_contact = bool(stop_on_contact)
 
     def command(self, opening: float, max_effort: float) -> GripperResult:
+        """Command and step until the fingers stop. Raises :class:`GripperCollision` (fingers held where
+        they are) when an unexpected robot contact begins while they move (``stop_on_contact``)."""
         self.cell.command_gripper(float(opening), float(max_effort) if max_effort > 0 else None)
         t0 = self.cell.time
         while self.cell.time - t0 < self.timeout_s:
             self.cell.step(10)
+            touch = self.cell.robot_contacts(since=t0) if self.stop_on_contact else []
+            if touch:
+                self.cell.command_gripper(self.cell.gripper_opening(), float(max_effort) if max_effort > 0 else None)
+                raise GripperCollision(f"{touch[0][1]} touched {touch[0][2]} while the gripper moved; "
+                                       "gripper stopped")
             if self.cell.time - t0 > 0.1 and not self.cell.gripper_moving():
                 break
         o = self.cell.gripper_opening()
@@ -111,6 +168,7 @@ class Settings:
     max_consecutive_failures: int = 3
     max_empty_frames: int = 3
     go_home_between_picks: bool = False
+    max_tracking_error: float = 0.1
 
 
 def settings_from_config(path: str | Path) -> Settings:
@@ -133,7 +191,8 @@ def settings_from_config(path: str | Path) -> Settings:
         validation=ex.validation_config(layout), limits=ex.motion_limits(), pick=ex.pick_config(),
         home_joints=ex.joints("home_joints", layout), place_joints=ex.joints("place_joints", layout),
         use_depth_collision=ex.use_depth_collision, max_consecutive_failures=ex.max_consecutive_failures,
-        max_empty_frames=ex.max_empty_frames, go_home_between_picks=ex.go_home_between_picks)
+        max_empty_frames=ex.max_empty_frames, go_home_between_picks=ex.go_home_between_picks,
+        max_tracking_error=ex.max_tracking_error)
 
 
 @dataclass
@@ -179,6 +238,8 @@ class AttemptRecord:
     final_opening: float
     candidate_px: tuple      # (u, v, angle, width_px, length_px, quality) of the executed grasp
     rejected: int            # candidates of the frame rejected before this one
+    collisions: int = 0      # ground truth: unexpected robot contacts begun during the attempt (SimCell)
+    collision: bool = False  # the executor stopped on a collision (PickResult.collision)
 
 
 def choose_target(perception: Perception, cell, settings: Settings, extrinsics) -> tuple[GraspTarget | None,
@@ -372,7 +433,7 @@ def clear_table(cell, detector: GraspDetector, settings: Settings, extrinsics, m
     Returns:
         (attempt records, why the loop stopped).
     """
-    arm, gripper = SimArm(cell), SimGripper(cell)
+    arm, gripper = SimArm(cell, max_tracking_error=settings.max_tracking_error), SimGripper(cell)
     backend = BuiltinBackend(arm, settings.limits, collision=default_cell_checker(layout=cell.config.layout))
     records: list[AttemptRecord] = []
     chosen: dict = {}
@@ -385,6 +446,7 @@ def clear_table(cell, detector: GraspDetector, settings: Settings, extrinsics, m
 
     def execute(perception: Perception, target) -> bool:
         in_bin = len(cell.objects_in_bin())
+        t0 = cell.time
         cfg = PickConfig(**{**settings.pick.__dict__, "clock": lambda: cell.time})
         # blended (go_home_between_picks false): a placed pick ends over the bin; the next frame is
         # rendered from there when the arm is out of the camera's view, else the arm goes home first
@@ -398,7 +460,7 @@ def clear_table(cell, detector: GraspDetector, settings: Settings, extrinsics, m
         g = perception.detection.grasps[_detection_index(perception, chosen["idx"])]
         rec = AttemptRecord(result.success, placed, result.stage_reached, result.reason, result.cycle_time_s,
                             result.final_opening, (g.u, g.v, g.angle, g.width_px, g.length_px, g.quality),
-                            chosen["n_rej"])
+                            chosen["n_rej"], len(cell.robot_contacts(since=t0)), result.collision)
         records.append(rec)
         if on_attempt is not None:
             on_attempt(rec)
@@ -423,9 +485,11 @@ def _detection_index(perception: Perception, cand_index: int) -> int:
 
 
 def summarise(records: list[AttemptRecord]) -> dict:
-    """success_rate (ground truth placed / attempts), attempts, mean cycle time of successful picks (s)."""
+    """success_rate (ground truth placed / attempts), attempts, mean cycle time of successful picks (s),
+    collisions (ground-truth unexpected robot contacts over all attempts)."""
     n = len(records)
     ok = [r for r in records if r.placed]
     return {"success_rate": (len(ok) / n) if n else 0.0, "attempts": n,
             "mean_cycle_s": float(np.mean([r.cycle_time_s for r in ok])) if ok else math.nan,
+            "collisions": int(sum(r.collisions for r in records)),
             "executor_agrees": (sum(r.success == r.placed for r in records) / n) if n else math.nan}

@@ -87,6 +87,10 @@ class RosArm:
             simulator is gone altogether (its clock stopped too, so simulation time cannot tell).
         permit: () → "" when motion is allowed, else the reason (e.g. "disarmed").
         abort: the stop-request event to watch (default: a new one, :attr:`abort`).
+        max_tracking_error: rad; while :attr:`guarded` (approach and closing, set by
+            :func:`grasp_core.motion.run_pick`), measured joints farther than this from every
+            commanded sample of the last ``TRACKING_LAG_S`` stop the arm (a trajectory holding the
+            measured joints) and fail the move as a collision (:attr:`last_collision`).
 
     Attributes:
         abort: threading.Event; set it to stop the current motion. last_error: why the last
@@ -96,7 +100,8 @@ class RosArm:
     def __init__(self, node, trajectory_topic: str, joint_states_topic: str = "/joint_states",
                  tf_prefix: str = "", goal_tolerance: float = 0.01, settle_s: float = 1.0,
                  start_tolerance: float = 0.02, max_state_age_s: float = 0.1, robot_timeout_s: float = 0.5,
-                 clock_timeout_s: float = 5.0, permit=None, abort: threading.Event | None = None) -> None:
+                 clock_timeout_s: float = 5.0, permit=None, abort: threading.Event | None = None,
+                 max_tracking_error: float = math.inf) -> None:
         self.node = node
         self.tf_prefix = tf_prefix
         self.goal_tolerance = float(goal_tolerance)
@@ -132,6 +137,9 @@ class RosArm:
         self._js_thread.start()
         self.last_error = ""
         self.robot_lost = False
+        self.max_tracking_error = float(max_tracking_error)
+        self.guarded = False
+        self.last_collision = False
 
     @staticmethod
     def _sim_time_of(node) -> bool:
@@ -218,9 +226,22 @@ class RosArm:
                                                time_from_start=to_duration(0.0)))
         self.pub.publish(msg)
 
+    #: Delay allowed between a commanded sample and the measured joints (transport, controller), s.
+    TRACKING_LAG_S = 0.15
+
+    @classmethod
+    def _tracking_error(cls, traj, q: np.ndarray, s: float) -> float:
+        """Smallest max-joint distance (rad) of ``q`` from the commanded samples of [s − lag, s]."""
+        times = np.asarray(traj.times, dtype=np.float64)
+        pos = np.asarray(traj.positions, dtype=np.float64)
+        ts = np.clip(np.linspace(s - cls.TRACKING_LAG_S, s, 7), times[0], times[-1])
+        cmd = np.stack([np.interp(ts, times, pos[:, j]) for j in range(pos.shape[1])], axis=1)
+        return float(np.min(np.max(np.abs(cmd - q), axis=1)))
+
     def execute(self, traj) -> bool:
         """Publish ``traj`` and block until the arm reached its last point (True) or not (False, ``last_error``)."""
         self.robot_lost = False
+        self.last_collision = False
         why = self.permit()
         if why:
             self.last_error = f"not executed: {why}"
@@ -271,6 +292,14 @@ class RosArm:
                 self.robot_lost = True
                 self.last_error = "robot clock jumped back (driver restarted) during the motion"
                 return False
+            if self.guarded:
+                err = self._tracking_error(traj, q, now - t_start)
+                if err > self.max_tracking_error:
+                    self.stop()
+                    self.last_collision = True
+                    self.last_error = (f"collision: tracking error {err:.3f} rad > {self.max_tracking_error} rad; "
+                                       "arm stopped")
+                    return False
             if now < t_end:
                 continue
             err = float(np.max(np.abs(q - goal)))

@@ -101,7 +101,8 @@ class BuiltinRosBackend(MotionBackendPlugin):
         self.arm = RosArm(node, b.trajectory_topic, tf_prefix=b.tf_prefix, goal_tolerance=b.goal_tolerance,
                           start_tolerance=b.start_tolerance, max_state_age_s=config.max_joint_state_age_s,
                           robot_timeout_s=config.robot_timeout_s,
-                          clock_timeout_s=config.robot_clock_timeout_s, permit=safety.permit, abort=safety.abort)
+                          clock_timeout_s=config.robot_clock_timeout_s, permit=safety.permit, abort=safety.abort,
+                          max_tracking_error=config.max_tracking_error)
         self.impl = motion.BuiltinBackend(self.arm, config.motion_limits(),
                                            collision=motion.default_cell_checker(layout=layout))
 
@@ -111,6 +112,10 @@ class BuiltinRosBackend(MotionBackendPlugin):
 
     def current_joints(self) -> np.ndarray:
         return self.arm.joint_positions()
+
+    def set_guarded(self, guarded: bool) -> None:
+        """Approach and closing: the arm's tracking-error stop applies (:class:`.arm.RosArm`)."""
+        self.impl.set_guarded(guarded)
 
     def solve_ik(self, t_base_tool0, q_seed):
         return self.impl.solve_ik(t_base_tool0, q_seed)

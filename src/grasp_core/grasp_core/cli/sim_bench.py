@@ -5,11 +5,14 @@ automatic mode (:func:`grasp_core.picking.clear_table`); an attempt counts as a 
 ground truth saw one more object land in the bin. One line per trial, a comparison table when
 several models are given, and last one summary line per model::
 
-    success_rate=<0..1> attempts=<n> mean_cycle_s=<s> mpph=<m>                  (one model)
-    model=<name> success_rate=<0..1> attempts=<n> mean_cycle_s=<s> mpph=<m>     (several models, one line each)
+    success_rate=<0..1> attempts=<n> mean_cycle_s=<s> collisions=<c> mpph=<m>                (one model)
+    model=<name> success_rate=<0..1> attempts=<n> mean_cycle_s=<s> collisions=<c> mpph=<m>   (several models)
 
 ``success_rate`` = placed / attempts; ``mean_cycle_s`` = mean simulated cycle time of the placed
-picks (``nan`` when none); ``mpph`` = mean picks per hour, the figure Dex-Net and AnyGrasp publish:
+picks (``nan`` when none); ``collisions`` = unexpected contacts of the arm or gripper (anything but
+the pads on objects and the gripper on the object it holds; simulation ground truth,
+:meth:`grasp_core.sim.SimCell.robot_contacts`) over all attempts, also printed per trial;
+``mpph`` = mean picks per hour, the figure Dex-Net and AnyGrasp publish:
 placed picks / the simulated time of all trials' pick loops (from the first frame to the stop:
 failed attempts, declined objects and frames without a candidate included; the detector's compute
 time is not simulated, so it is not in it) × 3600. ``--json`` writes every trial and attempt record and the summaries; a
@@ -156,6 +159,7 @@ def model_summary(name: str, trials: list[dict], wall_s: float) -> dict:
     return {"model": name, "trials": len(trials), "success_rate": s["success_rate"], "attempts": s["attempts"],
             "placed": placed, "mean_cycle_s": s["mean_cycle_s"], "sim_s": sim_s,
             "mpph": placed / sim_s * 3600.0 if sim_s > 0 else math.nan,
+            "collisions": s["collisions"], "attempts_with_collision": sum(r.collisions > 0 for r in recs),
             "executor_agrees": s["executor_agrees"], "executor_success_not_placed": false_pos,
             "executor_failure_but_placed": missed, "objects_spawned": spawned, "objects_cleared": cleared,
             "clear_rate": cleared / spawned if spawned else math.nan,
@@ -231,7 +235,7 @@ def run_trial(cell, detector, settings, extrinsics, objects: str, clutter: int, 
             "attempts": [asdict(r) for r in records], "n_attempts": len(records),
             "placed": sum(r.placed for r in records), "in_bin": len(in_bin), "left_on_table": len(on_table),
             "off_table": len(names) - len(in_bin) - len(on_table), "stop": stop, "wall_s": wall,
-            "sim_s": sim_s}
+            "sim_s": sim_s, "collisions": sum(r.collisions for r in records)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -313,6 +317,7 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
                 bar.update(1)
                 tqdm.write(f"model={name} trial={i + 1}/{n} seed={seed} objects={tr['objects']} "
                            f"attempts={tr['n_attempts']} placed={tr['placed']} left={tr['left_on_table']} "
+                           f"collisions={tr['collisions']} "
                            f"stop=\"{tr['stop']}\"")
             walls[name] = time.perf_counter() - t_model
     finally:
@@ -355,7 +360,7 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
     for s in summaries:
         prefix = f"model={s['model']} " if len(summaries) > 1 else ""
         print(f"{prefix}success_rate={s['success_rate']:.3f} attempts={s['attempts']} "
-              f"mean_cycle_s={_fmt(s['mean_cycle_s'], 2)} mpph={_fmt(s['mpph'], 1)}")
+              f"mean_cycle_s={_fmt(s['mean_cycle_s'], 2)} collisions={s['collisions']} mpph={_fmt(s['mpph'], 1)}")
     return 0
 
 

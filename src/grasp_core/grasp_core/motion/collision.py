@@ -29,6 +29,7 @@ import numpy as np
 from ..camera import CameraIntrinsics
 from ..layout import CELL_LAYOUT, CellLayout
 from ..robot import FINGERTIP_REACH, STROKE, TCP_OFFSET, forward_kinematics, link_frames
+from ..robot.gripper import gripper_boxes
 from .trajectory import JointTrajectory
 
 
@@ -410,11 +411,66 @@ class DepthCollisionMap:
             counts[i] = int(np.count_nonzero(inside & (lam_lo <= lam_hi)))
         return counts
 
+    def gripper_hits(self, t_base_tool0_grasp, t_base_tool0_pregrasp, opening: float,
+                     margin: float = 0.003) -> dict[str, int]:
+        """Points inside each part of the whole simulated 2F-85 swept along the approach pre-grasp → grasp.
+
+        The parts are :func:`grasp_core.robot.gripper.gripper_boxes` at ``opening`` — the same
+        shapes the simulator's gripper is built from (coupling, housing, palm, both finger links and
+        pads) — each grown by ``margin`` on every face, swept exactly along the translation between
+        the two poses (slab test), so the orientations must agree as in :meth:`finger_hits`.
+
+        Args:
+            t_base_tool0_grasp, t_base_tool0_pregrasp: (4, 4) tool0 poses in ``base_link``, m.
+            opening: jaw opening during the approach (the pre-open width), m.
+            margin: growth of every part, m.
+
+        Returns:
+            {geom name: number of sensed points its swept volume holds}, every part listed.
+
+        Raises:
+            ValueError: bad transforms or differing orientations.
+        """
+        pts, d = self._in_grasp_frame(t_base_tool0_grasp, t_base_tool0_pregrasp)
+        return {name: _swept_count(pts, d, lo - margin, hi + margin) for name, lo, hi in gripper_boxes(opening)}
+
+    def in_grasp_frame(self, t_base_tool0_grasp) -> np.ndarray:
+        """(M, 3) the sensed points in the tool0 frame of a grasp pose (z = approach), m."""
+        tg = np.asarray(t_base_tool0_grasp, dtype=np.float64)
+        return (self.points - tg[:3, 3]) @ tg[:3, :3]
+
+    def _in_grasp_frame(self, t_base_tool0_grasp, t_base_tool0_pregrasp) -> tuple[np.ndarray, np.ndarray]:
+        tg = np.asarray(t_base_tool0_grasp, dtype=np.float64)
+        tp = np.asarray(t_base_tool0_pregrasp, dtype=np.float64)
+        if tg.shape != (4, 4) or tp.shape != (4, 4) or not (np.all(np.isfinite(tg)) and np.all(np.isfinite(tp))):
+            raise ValueError("grasp and pre-grasp must be finite (4, 4) transforms")
+        rg = tg[:3, :3]
+        if np.max(np.abs(rg.T @ tp[:3, :3] - np.eye(3))) > 1e-4:
+            raise ValueError("pre-grasp and grasp orientations differ: the sweep needs a pure translation")
+        return (self.points - tg[:3, 3]) @ rg, rg.T @ (tp[:3, 3] - tg[:3, 3])
+
     def collides(self, t_base_tool0_grasp, t_base_tool0_pregrasp, opening: float, max_points: int = 5,
                  fingers: FingerGeometry | None = None, margin: float = 0.003) -> bool:
         """True when either finger's swept volume holds ``max_points`` or more points (:meth:`finger_hits`)."""
         hits = self.finger_hits(t_base_tool0_grasp, t_base_tool0_pregrasp, opening, fingers, margin)
         return bool(np.max(hits) >= max_points)
+
+
+def _swept_count(pts: np.ndarray, d: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> int:
+    """How many of the (M, 3) points the box [lo, hi] meets when moved by λ·d, λ ∈ [0, 1] (slab test)."""
+    if len(pts) == 0:
+        return 0
+    lam_lo = np.zeros(len(pts))
+    lam_hi = np.ones(len(pts))
+    inside = np.ones(len(pts), dtype=bool)
+    for a in range(3):
+        if abs(d[a]) < 1e-12:
+            inside &= (pts[:, a] >= lo[a]) & (pts[:, a] <= hi[a])
+        else:  # x − λ·d ∈ [lo, hi]  ⇔  λ ∈ [(x − hi)/d, (x − lo)/d] (ordered)
+            l1, l2 = (pts[:, a] - hi[a]) / d[a], (pts[:, a] - lo[a]) / d[a]
+            lam_lo = np.maximum(lam_lo, np.minimum(l1, l2))
+            lam_hi = np.minimum(lam_hi, np.maximum(l1, l2))
+    return int(np.count_nonzero(inside & (lam_lo <= lam_hi)))
 
 
 __all__ = ["BIN_CENTER", "BIN_HEIGHT", "BIN_INNER", "Box", "CellCollisionChecker", "DepthCollisionMap",

@@ -18,8 +18,12 @@ gripper returns at once with its opening): the object is held iff the opening st
 :class:`Gripper` protocol. Success = held after the lift and still held at the place pose, then
 released and home.
 
-On a failure the gripper is opened, the arm retreats ``retreat_height`` straight up (when it was at or
-below the pre-grasp) and goes home; the result names the stage and the reason. A *fatal* failure
+On a failure the gripper is opened, the arm retreats ``retreat_height`` back along the approach
+(tool0 −z; straight up for a top-down grasp) when it was at or below the pre-grasp, and goes home;
+the result names the stage and the reason. A *collision* (:attr:`MoveResult.collision`, or an
+exception with a true ``collision`` attribute: the arm or gripper stopped on an unexpected contact
+or a tracking error — protective-stop semantics) is such a failure with :attr:`PickResult.collision`
+set and a reason starting ``collision``. A *fatal* failure
 (:attr:`MoveResult.fatal`, or an exception with a true ``fatal`` attribute: driver silent, stop
 requested, disarmed) ends the sequence where it is, with no recovery motion or gripper command.
 
@@ -50,12 +54,15 @@ class MoveResult:
 
     ``fatal``: the robot cannot be moved safely now (driver silent or restarted, stop requested,
     disarmed): :func:`run_pick` then ends without any recovery motion or gripper command.
+    ``collision``: the arm was stopped on an unexpected contact or a tracking error (it holds
+    where it stopped; a recovery motion is allowed).
     """
 
     ok: bool
     reason: str = ""
     duration_s: float = 0.0
     fatal: bool = False
+    collision: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,9 @@ class Gripper(Protocol):
 @runtime_checkable
 class Arm(Protocol):
     """A position-controlled arm: current joints (6,) rad; ``execute`` plays a trajectory, blocking,
-    True when it was tracked to the end."""
+    True when it was tracked to the end. Optional attributes read after a failed ``execute``:
+    ``last_error`` (why), ``robot_lost`` (fatal), ``last_collision`` (stopped on a contact or a
+    tracking error)."""
 
     def joint_positions(self) -> np.ndarray: ...
 
@@ -122,6 +131,12 @@ class BuiltinBackend:
         """(6,) float64 joint positions, rad."""
         return np.asarray(self.arm.joint_positions(), dtype=np.float64).reshape(6)
 
+    def set_guarded(self, guarded: bool) -> None:
+        """Approach and closing (:func:`run_pick`): the arm's tracking-error stop applies (sets the
+        arm's ``guarded`` attribute when it has one)."""
+        if hasattr(self.arm, "guarded"):
+            self.arm.guarded = bool(guarded)
+
     def solve_ik(self, t_base_tool0, q_seed) -> np.ndarray | None:
         """IK solution nearest to ``q_seed`` within the position limits, or None when unreachable."""
         try:
@@ -142,6 +157,8 @@ class BuiltinBackend:
         if not self.arm.execute(traj):
             detail = getattr(self.arm, "last_error", "") or "trajectory not tracked to the end"
             fatal = bool(getattr(self.arm, "robot_lost", False)) or detail.startswith(("stopped", "not executed"))
+            if getattr(self.arm, "last_collision", False):
+                return MoveResult(False, detail, traj.duration, fatal, collision=True)
             return MoveResult(False, f"execution failed ({detail})", traj.duration, fatal)
         return MoveResult(True, "", traj.duration)
 
@@ -163,7 +180,7 @@ class PickConfig:
         open_effort: force when opening, N (60).
         min_held_opening: object held iff the closed opening exceeds this, m (0.004).
         release_opening: opening to drop the object, m (the stroke).
-        retreat_height: straight-up retreat after a failure near the object, m (0.10).
+        retreat_height: retreat back along the approach after a failure near the object, m (0.10).
         release_retreat: straight-up move after opening over the bin, m (0.05): the fingers slide off
             the released object before the arm turns away, so a wide object wedged between the open
             jaws is not carried out of the bin; 0 disables it.
@@ -194,6 +211,7 @@ class PickResult:
         final_opening: gripper opening at the last held check, m (the object's width as held; ≤
             ``min_held_opening`` when the check failed); the last reported opening when no held check ran.
         stage_times: seconds spent per stage started (the recovery under ``recovery``).
+        collision: the failure was a collision (module docstring) in ``stage_reached``.
     """
 
     success: bool
@@ -202,13 +220,15 @@ class PickResult:
     cycle_time_s: float
     final_opening: float
     stage_times: dict = field(default_factory=dict)
+    collision: bool = False
 
 
 class _Failure(Exception):
-    def __init__(self, reason: str, fatal: bool = False) -> None:
+    def __init__(self, reason: str, fatal: bool = False, collision: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.fatal = fatal
+        self.collision = collision
 
 
 def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, config: PickConfig | None = None,
@@ -251,12 +271,18 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
 
     def move(result: MoveResult, what: str) -> None:
         if not result.ok:
+            if result.collision:
+                raise _Failure(f"collision during {state['stage']} ({what}): {result.reason}", result.fatal, True)
             raise _Failure(f"{what}: {result.reason}", result.fatal)
 
     def grip(opening: float, effort: float) -> GripperResult:
         r = gripper.command(float(opening), float(effort))
         state["opening"] = float(r.opening)
         return r
+
+    def guard(on: bool) -> None:
+        if hasattr(backend, "set_guarded"):
+            backend.set_guarded(on)
 
     def held(where: str) -> None:
         r = grip(0.0, config.close_effort)
@@ -265,7 +291,7 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
             raise _Failure(f"object not held {where}: gripper closed to {r.opening * 1000:.1f} mm "
                            f"(<= {config.min_held_opening * 1000:.1f} mm)")
 
-    failed_stage, reason, fatal = None, "", False
+    failed_stage, reason, fatal, collision = None, "", False, False
     try:
         begin("pregrasp")
         # seeded with the validated solution: the approach and lift were checked from that branch
@@ -279,9 +305,11 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
                            f"{target.pregrasp_opening * 1000:.1f} mm")
         begin("approach")
         state["near_object"] = True
+        guard(True)
         move(backend.move_linear(target.t_base_tool0_grasp), "approach")
         begin("close")
         grip(0.0, config.close_effort)
+        guard(False)
         begin("lift")
         move(backend.move_linear(target.t_base_tool0_lift), "lift")
         state["near_object"] = False
@@ -299,12 +327,19 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
             begin("home")
             move(backend.move_joints(home), "move home")
     except _Failure as exc:
-        failed_stage, reason, fatal = state["stage"], exc.reason, exc.fatal
+        failed_stage, reason, fatal, collision = state["stage"], exc.reason, exc.fatal, exc.collision
     except Exception as exc:  # noqa: BLE001 - a backend/gripper error fails the pick, the arm still recovers
         failed_stage, reason = state["stage"], f"{type(exc).__name__}: {exc}"
         fatal = bool(getattr(exc, "fatal", False))
+        collision = bool(getattr(exc, "collision", False))
+        if collision:
+            reason = f"collision during {failed_stage}: {exc}"
     now = clock()
     stage_times[state["stage"]] = stage_times.get(state["stage"], 0.0) + now - state["t0"]
+    try:
+        guard(False)
+    except Exception:  # noqa: BLE001 - the result is reported either way
+        pass
     if failed_stage and not fatal:
         if feedback is not None:
             feedback("recovery")
@@ -312,12 +347,14 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
         stage_times["recovery"] = clock() - now
     final = state["held_opening"] if np.isfinite(state["held_opening"]) else state["opening"]
     return PickResult(success=failed_stage is None, stage_reached=failed_stage or state["stage"], reason=reason,
-                      cycle_time_s=clock() - t_start, final_opening=float(final), stage_times=stage_times)
+                      cycle_time_s=clock() - t_start, final_opening=float(final), stage_times=stage_times,
+                      collision=collision)
 
 
 def _recover(backend: MotionBackend, gripper: Gripper, config: PickConfig, home: np.ndarray,
              near_object: bool) -> None:
-    """Open the gripper, back straight up when near the object, go home; best effort, never raises."""
+    """Open the gripper, back out along the approach (tool0 −z) when near the object, go home; best
+    effort, never raises."""
     try:
         gripper.command(config.release_opening, config.open_effort)
     except Exception:  # noqa: BLE001 - recovery is best effort; the original failure is reported
@@ -325,7 +362,7 @@ def _recover(backend: MotionBackend, gripper: Gripper, config: PickConfig, home:
     try:
         if near_object:
             t = forward_kinematics(backend.current_joints())
-            t[2, 3] += config.retreat_height
+            t[:3, 3] -= config.retreat_height * t[:3, 2]  # tool0 z is the approach direction
             backend.move_linear(t)
         backend.move_joints(home)
     except Exception:  # noqa: BLE001

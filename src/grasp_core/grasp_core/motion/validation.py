@@ -21,8 +21,10 @@ approach_angle a 6-DoF grasp whose approach is more than ``approach_cone_deg`` f
                (and ``project_approach_to_vertical`` is off)
 unreachable    no IK within the joint limits for pre-grasp, grasp or lift, or a straight
                approach / lift that cannot be followed (configuration flip, singularity)
-collision      the arm at a target collides with the table/cell, or (with a depth map) the
-               fingers' swept volumes hold ≥ ``max_collision_points`` sensed points
+collision      the arm at a target collides with the table/cell, or (with a depth map) no TCP
+               depth leaves ``min_pad_contact`` of pad on the object with the palm clear of it, or
+               a part of the whole gripper swept along the approach holds ≥
+               ``max_collision_points`` sensed points at every depth tried
 ============== ============================================================================
 
 Approach (:func:`approach_mode`): a *planar image grasp* — stamped in a camera optical frame with
@@ -38,6 +40,17 @@ point along the approach, or down to ``height_fraction`` of the point's height a
 that is deeper, but never below ``min_tcp_z`` (clamped); tool0 sits ``tcp_offset`` behind
 the TCP. Of the pose and its jaw-flipped twin (:func:`grasp_core.robot.flip_jaws`, equivalent for a
 parallel gripper) the one whose IK solution has wrist_3 nearer the current wrist_3 is taken.
+
+With a depth map (the sensed scene in ``base_link``, :class:`~.collision.DepthCollisionMap`) the
+depth comes from the gripper's geometry (:mod:`grasp_core.robot.gripper`, the shapes the simulator's
+2F-85 is built from), :func:`choose_tcp_depth`: the palm's underside (``PALM_BOTTOM``, 43 mm behind
+the TCP) must stay ``palm_clearance`` above the highest sensed point under the palm, and the pads
+(37 mm long) must overlap the object between the jaws — from the top of the sensed points between
+the pads down to the table — by at least ``min_pad_contact``. The whole gripper (coupling, housing,
+palm, finger links, pads at the pre-open width) is then swept pre-grasp → grasp against the sensed
+points (:meth:`~.collision.DepthCollisionMap.gripper_hits`); a touching sweep is retried up to
+``min_pad_contact`` shallower in 5 mm steps (:attr:`GraspTarget.depth_note` says so) before the
+candidate is rejected.
 
 Units: m, rad, s.
 """
@@ -62,6 +75,7 @@ from ..robot import (
     pregrasp_pose,
     vertical_grasp_frame,
 )
+from ..robot.gripper import PAD_HALF, PALM, PALM_BOTTOM
 from ..robot.transforms import CAMERA_FRAME
 from .collision import CellCollisionChecker, DepthCollisionMap, FingerGeometry
 from .planner import check_linear_path
@@ -90,7 +104,7 @@ class Workspace:
 
     x: tuple[float, float] = (0.25, 0.80)
     y: tuple[float, float] = (-0.35, 0.35)
-    z: tuple[float, float] = (-0.02, 0.25)
+    z: tuple[float, float] = (-0.02, 0.30)
 
     def contains(self, point) -> bool:
         """Whether the (3,) point (m, ``base_link``) lies inside (bounds included)."""
@@ -161,6 +175,10 @@ class ValidationConfig:
             lying cylinder or a sphere is widest; 0 disables it), never below ``min_tcp_z``.
         table_margin: grasp points lower than ``table_z − table_margin`` are refused (a point
             under the table is a sensing or calibration error, not an object), m (0.005).
+        palm_clearance: with a depth map, the palm's underside stays this far above the highest
+            sensed point under it, m (0.005).
+        min_pad_contact: with a depth map, the pads must overlap the sensed object between the
+            jaws by this much along the approach, m (0.010).
 
     The defaults equal ``config/grasp.yaml`` (:meth:`grasp_core.config.ExecutorConfig.validation_config`);
     ``test/test_config.py`` checks it.
@@ -187,6 +205,8 @@ class ValidationConfig:
     table_z: float = CELL_LAYOUT.table_z
     height_fraction: float = 0.5
     table_margin: float = 0.005
+    palm_clearance: float = 0.005
+    min_pad_contact: float = 0.010
 
 
 @dataclass(frozen=True)
@@ -223,6 +243,7 @@ class GraspTarget:
             own approach) or ``projected`` (a 6-DoF grasp outside the cone made vertical, on request).
         approach_angle_deg: the candidate's approach angle from vertical (−z of ``base_link``) as
             received, deg.
+        depth_note: how the TCP depth was adjusted (empty when it was not).
     """
 
     t_base_tool0_grasp: np.ndarray
@@ -240,6 +261,7 @@ class GraspTarget:
     flipped: bool = False
     approach: str = TOP_DOWN
     approach_angle_deg: float = 0.0
+    depth_note: str = ""
 
 
 def approach_angle_deg(t_base_grasp) -> float:
@@ -387,6 +409,14 @@ def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: Va
     if config.height_fraction > 0 and approach_down > 1e-6:
         height = float(surface[2]) - config.table_z
         depth = max(depth, config.height_fraction * height / approach_down)
+    pre_open = config.gripper.pregrasp_opening(opening, config.opening_margin)
+    note = ""
+    if depth_map is not None:
+        table_depth = ((float(surface[2]) - config.table_z) / approach_down) if approach_down > 1e-6 else math.inf
+        chosen = choose_tcp_depth(depth_map.in_grasp_frame(t_base_grasp), opening, depth, table_depth, config)
+        if isinstance(chosen, Rejection):
+            return chosen
+        depth, note = chosen
     t_tcp = offset_along_approach(t_base_grasp, depth)
     approach_z = float(t_tcp[2, 2])
     if t_tcp[2, 3] < config.min_tcp_z:  # clamp: back off along the approach to min_tcp_z
@@ -394,9 +424,14 @@ def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: Va
             t_tcp = offset_along_approach(t_tcp, (config.min_tcp_z - t_tcp[2, 3]) / approach_z)
         else:
             return _reject(INVALID, "TCP below min_tcp_z with an approach that does not point down")
+    if depth_map is not None:
+        swept = _sweep_clear(depth_map, t_tcp, surface, pre_open, opening, config)
+        if isinstance(swept, Rejection):
+            return swept
+        t_tcp, more = swept
+        note = "; ".join(n for n in (note, more) if n)
     tcp_point = t_tcp[:3, 3].copy()
     t_tool0 = offset_along_approach(t_tcp, -config.gripper.tcp_offset)
-    pre_open = config.gripper.pregrasp_opening(opening, config.opening_margin)
 
     # Of the pose and its jaw-flipped twin, the IK whose wrist_3 is nearer the current one.
     options = []
@@ -426,16 +461,83 @@ def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: Va
             if why:
                 last_reason = (COLLISION, f"arm at the grasp targets: {why}")
                 continue
-        if depth_map is not None:
-            hits = depth_map.finger_hits(pose, t_pre, pre_open, config.fingers, config.finger_margin)
-            if np.max(hits) >= config.max_collision_points:
-                return _reject(COLLISION, f"fingers would hit the sensed scene ({int(hits[0])} and {int(hits[1])} "
-                                          f"depth points in the swept finger volumes, max "
-                                          f"{config.max_collision_points - 1})")
         return GraspTarget(pose, t_pre, t_lift, q_pre, q_grasp, q_lift, tcp_point, surface, opening, pre_open,
-                           quality, stamp, flipped, approach, angle)
+                           quality, stamp, flipped, approach, angle, note)
     code, reason = last_reason
     return _reject(code, reason)
+
+
+#: Depth step of the shallower retries of a touching sweep, m.
+DEPTH_STEP = 0.005
+
+
+def _pad_overlap(depth: float, top: float, bottom: float) -> float:
+    """Length (m) of the pads (centred ``depth`` past the surface point) inside [top, bottom]."""
+    return min(depth + PAD_HALF[2], bottom) - max(depth - PAD_HALF[2], top)
+
+
+def choose_tcp_depth(points_tcp, opening: float, desired: float, table_depth: float,
+                     config: ValidationConfig) -> tuple[float, str] | Rejection:
+    """TCP depth past the surface point from the gripper's geometry (module docstring).
+
+    Args:
+        points_tcp: (M, 3) sensed points in the grasp frame at the surface point (tool0 axes: z =
+            approach, y = jaw closing; origin = the candidate's surface point), m.
+        opening: the object's width between the jaws (the candidate's opening), m.
+        desired: the depth the heuristics ask for (``grasp_depth`` / ``height_fraction``), m.
+        table_depth: how far along the approach the table lies past the surface point, m.
+        config: ``palm_clearance``, ``min_pad_contact``.
+
+    Returns:
+        (depth m, a note when it is shallower than ``desired``), or a :class:`Rejection`
+        (``collision``) when no depth leaves the palm clear with ``min_pad_contact`` of pad on the object.
+    """
+    p = np.asarray(points_tcp, dtype=np.float64).reshape(-1, 3)
+    palm_half = np.asarray(PALM[2][:2]) + config.finger_margin
+    under_palm = p[(np.abs(p[:, 0]) <= palm_half[0]) & (np.abs(p[:, 1]) <= palm_half[1])]
+    jaws = p[(np.abs(p[:, 0]) <= PAD_HALF[0]) & (np.abs(p[:, 1]) <= opening / 2.0)]
+    # the object's top between the jaws (robust to a stray point), else the surface point itself
+    top = min(0.0, float(np.percentile(jaws[:, 2], 5))) if len(jaws) else 0.0
+    highest = float(np.min(under_palm[:, 2])) if len(under_palm) else top
+    palm_limit = highest + (float(config.gripper.tcp_offset) - PALM_BOTTOM) - config.palm_clearance
+    depth, note = float(desired), ""
+    if depth > palm_limit:
+        depth, note = palm_limit, (f"TCP {1000 * (desired - palm_limit):.0f} mm shallower: the palm stays "
+                                   f"{1000 * config.palm_clearance:.0f} mm above the object")
+    overlap = _pad_overlap(depth, top, table_depth)
+    if overlap < config.min_pad_contact:
+        return _reject(COLLISION, f"no safe grasp depth: with the palm {1000 * config.palm_clearance:.0f} mm above "
+                                  f"the sensed object the pads overlap it by {1000 * overlap:.1f} mm "
+                                  f"(need {1000 * config.min_pad_contact:.0f} mm)")
+    return depth, note
+
+
+def _sweep_clear(depth_map: DepthCollisionMap, t_tcp: np.ndarray, surface: np.ndarray, pre_open: float,
+                 opening: float, config: ValidationConfig):
+    """(t_tcp, note) whose whole-gripper sweep pre-grasp → grasp is clear, trying up to the depth that
+    still leaves ``min_pad_contact`` of pad overlap in ``DEPTH_STEP`` steps back; else a Rejection."""
+    approach = t_tcp[:3, 2]
+    depth0 = float((t_tcp[:3, 3] - surface) @ approach)
+    down = -float(approach[2])
+    table_depth = ((float(surface[2]) - config.table_z) / down) if down > 1e-6 else math.inf
+    pts = depth_map.in_grasp_frame(t_tcp)  # TCP frame at depth0
+    jaws = pts[(np.abs(pts[:, 0]) <= PAD_HALF[0]) & (np.abs(pts[:, 1]) <= opening / 2.0)]
+    top = (min(0.0, float(np.percentile(jaws[:, 2] + depth0, 5))) if len(jaws) else 0.0)
+    hits: dict = {}
+    back = 0.0
+    while _pad_overlap(depth0 - back, top, table_depth) >= config.min_pad_contact - 1e-9:
+        t = offset_along_approach(t_tcp, -back)
+        tool0 = offset_along_approach(t, -config.gripper.tcp_offset)
+        hits = depth_map.gripper_hits(tool0, pregrasp_pose(tool0, config.pregrasp_clearance), pre_open,
+                                      config.finger_margin)
+        if max(hits.values()) < config.max_collision_points:
+            return t, (f"TCP {1000 * back:.0f} mm shallower: the gripper's sweep touched the sensed scene"
+                       if back > 0 else "")
+        back += DEPTH_STEP
+    worst = ", ".join(f"{k} {v}" for k, v in sorted(hits.items(), key=lambda kv: -kv[1]) if v) or "none"
+    return _reject(COLLISION, f"the gripper would hit the sensed scene at every depth that leaves "
+                              f"{1000 * config.min_pad_contact:.0f} mm of pad contact (depth points in the swept "
+                              f"parts: {worst}; max {config.max_collision_points - 1})")
 
 
 def validate_or_raise(*args, **kwargs) -> GraspTarget:

@@ -67,9 +67,55 @@ GRIP_KP, GRIP_KV, FINGER_ARMATURE = 40000.0, 400.0, 0.5
 GRIPPER_CONTACT = 'contype="1" conaffinity="1"'
 
 
+#: The gripper's solid parts (the one description of its geometry: :func:`gripper_xml` builds the
+#: simulated 2F-85 from it, :func:`gripper_boxes` gives the collision check and the planner the same
+#: shapes). Body parts: (name, MJCF type, MJCF half sizes, centre in tool0), m.
+COUPLING = ("coupling", "cylinder", (0.0375, 0.0075), (0.0, 0.0, 0.0075))
+HOUSING = ("housing", "box", (0.030, 0.045, 0.040), (0.0, 0.0, 0.055))
+PALM = ("palm", "box", (0.022, 0.065, 0.006), (0.0, 0.0, 0.101))
+BODY_PARTS = (COUPLING, HOUSING, PALM)
+#: tool0 → the palm's underside along z, m: nothing but the fingers reaches below it.
+PALM_BOTTOM = PALM[3][2] + PALM[2][2]
+#: Finger link behind (outboard of) each pad: half thickness (y), centre offset outboard of the
+#: pad's inner face (y), m; it runs from the palm's underside to the fingertip.
+FINGER_LINK_HALF_Y, FINGER_LINK_Y = 0.004, 0.012
+#: Usable finger length: fingertip → palm underside along z, m (0.0615).
+USABLE_FINGER_LENGTH = FINGERTIP_REACH - PALM_BOTTOM
+
+
+def _finger_parts() -> tuple[tuple[str, tuple, tuple], ...]:
+    """(part, half sizes, centre in the finger body frame (origin on the pad's inner face at the TCP
+    height, y outboard)) of one finger: its pad and its link."""
+    px, py, pz = PAD_HALF
+    link_top, link_bot = PALM_BOTTOM - TCP_OFFSET, pz
+    lz, lc = (link_bot - link_top) / 2, (link_bot + link_top) / 2
+    return (("pad", (px, py, pz), (0.0, py, 0.0)),
+            ("finger_link", (px, FINGER_LINK_HALF_Y, lz), (0.0, FINGER_LINK_Y, lc)))
+
+
+def gripper_boxes(opening: float) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The simulated 2F-85's parts as boxes in ``tool0`` at a jaw ``opening`` (m, clipped to
+    [0, STROKE]): ``(geom name, lo (3,), hi (3,))`` float64 corners, m, axis-aligned in tool0 (the
+    coupling cylinder by its bounding box). Names and shapes are those of :func:`gripper_xml`'s geoms
+    (``test/test_gripper_geometry.py`` compares them with MuJoCo's compiled model)."""
+    h = float(np.clip(opening, 0.0, STROKE)) / 2.0
+    out = []
+    for name, kind, size, pos in BODY_PARTS:
+        half = (size[0], size[0], size[1]) if kind == "cylinder" else size
+        c, e = np.asarray(pos, dtype=np.float64), np.asarray(half, dtype=np.float64)
+        out.append((name, c - e, c + e))
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        for part, half, pos in _finger_parts():
+            c = np.array([pos[0], sign * (h + pos[1]), TCP_OFFSET + pos[2]])
+            e = np.asarray(half, dtype=np.float64)
+            out.append((f"{side}_{part}", c - e, c + e))
+    return out
+
+
 def gripper_xml(contact: str = GRIPPER_CONTACT) -> str:
     """MJCF body ``gripper_base`` of the simulated 2F-85 (frame = tool0: z approach, y jaw closing).
 
+    Built from :data:`BODY_PARTS` and the finger parts (the shapes :func:`gripper_boxes` returns).
     Fingers: slide joints ``left_finger_joint`` / ``right_finger_joint`` (0 … STROKE/2 each, along
     ±y), pads ``left_pad`` / ``right_pad`` (geoms and sites), site ``tcp`` at ``TCP_OFFSET``. The
     caller adds the ``grip_opening`` tendon, the finger equality and the actuator.
@@ -77,12 +123,12 @@ def gripper_xml(contact: str = GRIPPER_CONTACT) -> str:
     Args:
         contact: MJCF contact attributes of every geom.
     """
-    px, py, pz = PAD_HALF
-    # Finger link behind (outboard of) the pad, from the palm (z 0.107) down to the fingertip.
-    link_top, link_bot = 0.107 - TCP_OFFSET, pz
-    lz, lc = (link_bot - link_top) / 2, (link_bot + link_top) / 2
     pad_cls = (f'friction="{PAD_FRICTION} 0.02 0.0005" condim="{PAD_CONDIM}" solref="0.004 1" '
                'solimp="0.95 0.99 0.001 0.5 2" priority="1"')
+    (_, pad_half, pad_pos), (_, link_half, link_pos) = _finger_parts()
+
+    def vec(v, sign: float = 1.0) -> str:
+        return f"{v[0]} {sign * v[1]} {v[2]}"
 
     def finger(side: str, sign: int) -> str:
         return (
@@ -90,22 +136,20 @@ def gripper_xml(contact: str = GRIPPER_CONTACT) -> str:
             f'<joint name="{side}_finger_joint" type="slide" axis="0 {sign} 0" range="0 {STROKE / 2}" '
             f'armature="{FINGER_ARMATURE}" damping="2"/>'
             f'<inertial pos="0 {sign * 0.010} -0.01" mass="{FINGER_MASS}" diaginertia="4e-5 4e-5 1.5e-5"/>'
-            f'<geom name="{side}_pad" type="box" size="{px} {py} {pz}" pos="0 {sign * py} 0" {pad_cls} '
+            f'<geom name="{side}_pad" type="box" size="{vec(pad_half)}" pos="{vec(pad_pos, sign)}" {pad_cls} '
             f'{contact} rgba="0.15 0.15 0.15 1"/>'
-            f'<geom name="{side}_finger_link" type="box" size="{px} 0.004 {lz}" pos="0 {sign * 0.012} {lc}" '
+            f'<geom name="{side}_finger_link" type="box" size="{vec(link_half)}" pos="{vec(link_pos, sign)}" '
             f'{contact} rgba="0.55 0.55 0.6 1"/>'
             f'<site name="{side}_pad" pos="0 0 0" size="0.003"/>'
             '</body>')
 
+    rgba = {"coupling": "0.2 0.2 0.2 1", "housing": "0.25 0.25 0.27 1", "palm": "0.55 0.55 0.6 1"}
+    body = "".join(f'<geom name="{n}" type="{k}" size="{" ".join(map(str, sz))}" pos="{vec(pos)}" {contact} '
+                   f'rgba="{rgba[n]}"/>' for n, k, sz, pos in BODY_PARTS)
     return (
         '<body name="gripper_base" gravcomp="1">'
         f'<inertial pos="0 0 0.055" mass="{GRIPPER_BODY_MASS}" diaginertia="0.0012 0.0012 0.0005"/>'
-        f'<geom name="coupling" type="cylinder" size="0.0375 0.0075" pos="0 0 0.0075" {contact} '
-        'rgba="0.2 0.2 0.2 1"/>'
-        f'<geom name="housing" type="box" size="0.030 0.045 0.040" pos="0 0 0.055" {contact} '
-        'rgba="0.25 0.25 0.27 1"/>'
-        f'<geom name="palm" type="box" size="0.022 0.065 0.006" pos="0 0 0.101" {contact} '
-        'rgba="0.55 0.55 0.6 1"/>'
+        + body +
         f'<site name="tcp" pos="0 0 {TCP_OFFSET}" size="0.004" rgba="1 0 0 0"/>'
         + finger("left", 1) + finger("right", -1) +
         '</body>')

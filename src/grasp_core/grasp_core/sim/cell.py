@@ -28,6 +28,13 @@ Conventions (shared with the rest of the stack):
   by a setpoint ramped at :attr:`CellConfig.gripper_speed` — the Robotiq behaviour: move at the
   set speed, squeeze with at most the set force when blocked (:mod:`.gripper`).
 
+* Contacts (simulation ground truth, :meth:`SimCell.robot_contacts`): every contact between an arm
+  or gripper geom and anything else is recorded, except the pads' contacts with objects (those made
+  before the gripper is commanded closed (to 0) are kept apart, :meth:`SimCell.pad_contacts_since`)
+  and any robot geom's contact with an object the closed pads held, until it has been apart from
+  the robot for ``RELEASE_GRACE_S`` (it left the hand). The executor never sees this record; the
+  benchmarks count it.
+
 Ground truth for scoring: :mod:`.ground_truth`; the optional calibration plate: :mod:`.board`;
 settings: :mod:`.config`.
 
@@ -62,6 +69,10 @@ class SimCell:
     SPAWN_MARGIN, DROP_HEIGHT = spawn.SPAWN_MARGIN, spawn.DROP_HEIGHT
     #: Object mass range, kg, and the nominal density, kg/m³.
     MASS_RANGE, DENSITY = spawn.MASS_RANGE, spawn.DENSITY
+
+    #: An object the pads held stays "in the hand" (its robot contacts are expected) until it has
+    #: touched no robot geom for this long, simulated s (it may lean on the fingers after release).
+    RELEASE_GRACE_S = 0.5
 
     def __init__(self, config: CellConfig | None = None) -> None:
         self.config = config or CellConfig()
@@ -114,6 +125,17 @@ class SimCell:
         self._obj_body = np.array([mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, n) for n in self._object_names],
                                   dtype=int)
         self._obj_dadr = [int(m.jnt_dofadr[m.body_jntadr[b]]) for b in self._obj_body]
+        # contact monitor: arm + gripper geoms (the UR5's kinematic tree), the pads, the object bodies
+        root = m.body_rootid[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, "base_link_inertia")]
+        self._robot_geom = m.body_rootid[m.geom_bodyid] == root
+        self._pad_geom = np.zeros(m.ngeom, dtype=bool)
+        for n in ("left_pad", "right_pad"):
+            self._pad_geom[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, n)] = True
+        self._object_geom = np.isin(m.geom_bodyid, self._obj_body)
+        self._held_bodies: dict[int, float] = {}  # body → last sim time it touched the robot
+        self.contacts: list[tuple[float, str, str]] = []
+        self.pad_contacts: list[tuple[float, str, str]] = []
+        self._contact_pairs: set[tuple[int, int]] = set()
         # arm at home, gripper open, setpoints there
         d = self.data
         d.time = time
@@ -253,7 +275,69 @@ class SimCell:
         for _ in range(int(n)):
             self._apply_controls()
             mujoco.mj_step(m, d)
+            if d.ncon:
+                self._record_contacts()
         mujoco.mj_kinematics(m, d)  # poses of the new state (mj_step leaves those of the previous one)
+
+    def _record_contacts(self) -> None:
+        """Append the new unexpected robot contacts of this step to :attr:`contacts` (module docstring)."""
+        m, d = self.model, self.data
+        g = d.contact.geom[: d.ncon]
+        g1, g2 = g[:, 0], g[:, 1]
+        rob1, rob2 = self._robot_geom[g1], self._robot_geom[g2]
+        touching = rob1 ^ rob2
+        if not np.any(touching):
+            self._contact_pairs.clear()
+            return
+        robot = np.where(rob1, g1, g2)[touching]
+        other = np.where(rob1, g2, g1)[touching]
+        closed = self._gripper.target <= 1e-3  # commanded closed (run_pick closes to 0)
+        pairs = set()
+        now = float(d.time)
+        for b in [b for b, t in self._held_bodies.items() if now - t > self.RELEASE_GRACE_S]:
+            del self._held_bodies[b]  # it left the hand
+        for r, o in zip(robot.tolist(), other.tolist(), strict=True):
+            body = int(m.geom_bodyid[o])
+            if self._object_geom[o] and self._pad_geom[r]:
+                if closed:
+                    self._held_bodies[body] = now
+                elif (r, o) not in self._contact_pairs and (r, o) not in pairs:
+                    self.pad_contacts.append((now, self._geom_name(r), self._geom_name(o)))
+                pairs.add((r, o))
+                continue
+            if body in self._held_bodies:
+                self._held_bodies[body] = now
+                continue
+            if (r, o) in pairs:  # several contact points of one pair
+                continue
+            pairs.add((r, o))
+            if (r, o) not in self._contact_pairs:  # a new touch, not the same contact persisting
+                self.contacts.append((now, self._geom_name(r), self._geom_name(o)))
+        self._contact_pairs = pairs
+
+    def _geom_name(self, k: int) -> str:
+        import mujoco
+
+        return mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_GEOM, k) or f"geom {k}"
+
+    def pad_contacts_since(self, since: float = -math.inf) -> list[tuple[float, str, str]]:
+        """Pad ↔ object contacts begun at or after ``since`` while the gripper was not commanded
+        closed (the pads grazing or landing on an object before closing): ``(time s, pad, object
+        geom)``. Not in :meth:`robot_contacts` (the issue's rule exempts the pads on objects)."""
+        return [c for c in self.pad_contacts if c[0] >= since]
+
+    def robot_contacts(self, since: float = -math.inf) -> list[tuple[float, str, str]]:
+        """Unexpected robot contacts (module docstring) that began at or after sim time ``since``, s:
+        ``(time s, robot geom, other geom)`` in order (a contact that persists is listed once)."""
+        return [c for c in self.contacts if c[0] >= since]
+
+    def tracking_error(self) -> float:
+        """Largest joint error between the servo setpoint and the measured arm joints, rad."""
+        return float(np.max(np.abs(self._q_ref - self.joint_positions())))
+
+    def hold(self) -> None:
+        """Protective stop: cancel the running trajectory and hold the arm where it is measured now."""
+        self.set_joint_targets(self.joint_positions())
 
     @property
     def joint_names(self) -> tuple[str, ...]:
