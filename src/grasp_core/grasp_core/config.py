@@ -119,10 +119,9 @@ class ExecutorConfig:
     max_empty_frames: int = _f(3, "... or this many fresh frames without a valid candidate")
     max_picks: int = _f(0, "... or this many attempts (0 = no limit)")
     settle_s: float = _f(0.3, "images must be taken this long after the arm left the camera's view, s")
-    go_home_between_picks: bool = _f(True, "automatic mode: return home after every pick (false: after placing, "
-                                           "detect again as soon as the arm is out of the camera's view and go "
-                                           "from the bin straight to the next pre-grasp; that transit is not "
-                                           "checked against the sensed scene)")
+    go_home_between_picks: bool = _f(False, "automatic mode: return home after every pick (false: after "
+                                            "placing, detect again as soon as the arm is out of the camera's "
+                                            "view and go from the bin straight to the next pre-grasp)")
     wait_timeout_s: float = _f(20.0, "wait this long (node clock) for fresh candidates, s")
 
     def validate(self) -> ExecutorConfig:

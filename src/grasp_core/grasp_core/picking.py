@@ -167,7 +167,7 @@ class Settings:
     use_depth_collision: bool = True
     max_consecutive_failures: int = 3
     max_empty_frames: int = 3
-    go_home_between_picks: bool = True
+    go_home_between_picks: bool = False
     max_tracking_error: float = 0.1
 
 
