@@ -123,7 +123,10 @@ def test_disarmed_moves_nothing_and_arm_arms(spawn_node, sprobe, repo_root):
 
 
 def test_failure_then_success_then_cancel(spawn_node, sprobe, repo_root):
-    sim, ex = start_cell(spawn_node, repo_root, sprobe, "start_armed:=true", n_objects=2)
+    # a third of the UR5's speed: the move to the pre-grasp (≈ 1.1 s at full speed) must still be
+    # running when the cancel arrives, 1 s after the "pregrasp" feedback, on a loaded machine
+    sim, ex = start_cell(spawn_node, repo_root, sprobe, "start_armed:=true", "builtin.speed_scale:=0.33",
+                         n_objects=2)
     # 1. a grasp on bare table: executed, fails (nothing held)
     bare = candidate_msg(sprobe, sprobe.clock, BARE_TABLE)
     r1 = sprobe.result(sprobe.send_pick(Pick.Goal(use_candidate=True, header=bare.header,
