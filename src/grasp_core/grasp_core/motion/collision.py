@@ -385,31 +385,9 @@ class DepthCollisionMap:
             ValueError: bad transforms or the two orientations differ by more than ~1e-4 rad.
         """
         fingers = fingers or FingerGeometry()
-        tg = np.asarray(t_base_tool0_grasp, dtype=np.float64)
-        tp = np.asarray(t_base_tool0_pregrasp, dtype=np.float64)
-        if tg.shape != (4, 4) or tp.shape != (4, 4) or not (np.all(np.isfinite(tg)) and np.all(np.isfinite(tp))):
-            raise ValueError("grasp and pre-grasp must be finite (4, 4) transforms")
-        rg = tg[:3, :3]
-        if np.max(np.abs(rg.T @ tp[:3, :3] - np.eye(3))) > 1e-4:
-            raise ValueError("pre-grasp and grasp orientations differ: the sweep needs a pure translation")
-        pts = (self.points - tg[:3, 3]) @ rg            # into the grasp tool0 frame
-        d = rg.T @ (tp[:3, 3] - tg[:3, 3])             # pre-grasp offset in that frame
-        counts = np.zeros(2, dtype=np.int64)
-        if len(pts) == 0:
-            return counts
-        for i, (lo, hi) in enumerate(fingers.finger_boxes(opening, margin)):
-            lam_lo = np.zeros(len(pts))
-            lam_hi = np.ones(len(pts))
-            inside = np.ones(len(pts), dtype=bool)
-            for a in range(3):
-                if abs(d[a]) < 1e-12:
-                    inside &= (pts[:, a] >= lo[a]) & (pts[:, a] <= hi[a])
-                else:  # x − λ·d ∈ [lo, hi]  ⇔  λ ∈ [(x − hi)/d, (x − lo)/d] (ordered)
-                    l1, l2 = (pts[:, a] - hi[a]) / d[a], (pts[:, a] - lo[a]) / d[a]
-                    lam_lo = np.maximum(lam_lo, np.minimum(l1, l2))
-                    lam_hi = np.minimum(lam_hi, np.maximum(l1, l2))
-            counts[i] = int(np.count_nonzero(inside & (lam_lo <= lam_hi)))
-        return counts
+        pts, d = self._in_grasp_frame(t_base_tool0_grasp, t_base_tool0_pregrasp)
+        return np.array([_swept_count(pts, d, lo, hi) for lo, hi in fingers.finger_boxes(opening, margin)],
+                        dtype=np.int64)
 
     def gripper_hits(self, t_base_tool0_grasp, t_base_tool0_pregrasp, opening: float,
                      margin: float = 0.003) -> dict[str, int]:
@@ -440,6 +418,11 @@ class DepthCollisionMap:
         return (self.points - tg[:3, 3]) @ tg[:3, :3]
 
     def _in_grasp_frame(self, t_base_tool0_grasp, t_base_tool0_pregrasp) -> tuple[np.ndarray, np.ndarray]:
+        """(points in the grasp's tool0 frame (M, 3), pre-grasp offset (3,) in that frame), m.
+
+        Raises:
+            ValueError: non-finite or non-(4, 4) poses, or orientations that differ (not a translation).
+        """
         tg = np.asarray(t_base_tool0_grasp, dtype=np.float64)
         tp = np.asarray(t_base_tool0_pregrasp, dtype=np.float64)
         if tg.shape != (4, 4) or tp.shape != (4, 4) or not (np.all(np.isfinite(tg)) and np.all(np.isfinite(tp))):
