@@ -75,6 +75,18 @@ def library_latency(model: str, frames: list[np.ndarray], intr) -> np.ndarray:
     return np.asarray(out)
 
 
+def run_p50(sess, name: str, x: np.ndarray, n: int = 200) -> float:
+    """p50 seconds of ``sess.run`` on the input ``x`` (after 10 warm-up runs)."""
+    for _ in range(10):
+        sess.run(None, {name: x})
+    t = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        sess.run(None, {name: x})
+        t.append(time.perf_counter() - t0)
+    return float(np.percentile(t, 50))
+
+
 def network_rate(model: str, frame: np.ndarray, intr, threads: int = 0, n: int = 200) -> tuple[float, float]:
     """(p50 s of ``session.run`` on the detector's input for ``frame``, FLOPs of one pass)."""
     from grasp_core.inference import GraspDetector
@@ -82,15 +94,8 @@ def network_rate(model: str, frame: np.ndarray, intr, threads: int = 0, n: int =
 
     det = GraspDetector(model, threads=threads)
     x, _ = det.preprocess(frame)
-    name = det.session.get_inputs()[0].name
-    for _ in range(10):
-        det.session.run(None, {name: x})
-    t = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        det.session.run(None, {name: x})
-        t.append(time.perf_counter() - t0)
-    return float(np.percentile(t, 50)), 2.0 * network_macs(det.card.model_file)
+    p50 = run_p50(det.session, det.session.get_inputs()[0].name, x, n)
+    return p50, 2.0 * network_macs(det.card.model_file)
 
 
 def option_sweep(model: str, frame: np.ndarray, n: int = 200) -> list[tuple[str, float]]:
@@ -112,15 +117,8 @@ def option_sweep(model: str, frame: np.ndarray, n: int = 200) -> list[tuple[str,
                 o.graph_optimization_level, o.intra_op_num_threads, o.enable_cpu_mem_arena = level, threads, arena
                 o.log_severity_level = 3
                 sess = ort.InferenceSession(str(det.card.model_file), o, providers=["CPUExecutionProvider"])
-                for _ in range(10):
-                    sess.run(None, {name: x})
-                t = []
-                for _ in range(n):
-                    t0 = time.perf_counter()
-                    sess.run(None, {name: x})
-                    t.append(time.perf_counter() - t0)
                 rows.append((f"{lname}, {threads} thread(s), arena {'on' if arena else 'off'}",
-                             1e3 * float(np.percentile(t, 50))))
+                             1e3 * run_p50(sess, name, x, n)))
     return rows
 
 

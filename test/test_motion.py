@@ -441,14 +441,20 @@ def _target(extr):
     return validate_or_raise(camera_candidate(extr, [0.52, -0.04, 0.05], [1, 1, 0], 0.03), extr, HOME_JOINTS)
 
 
-def test_run_pick_succeeds_for_an_object():
+def _pick_an_object(**kwargs):
+    """run_pick of a 3 cm object on the kinematic arm: (result, arm, gripper, stages, extrinsics)."""
     extr = load_extrinsics(EXTRINSICS)
     clock = SimClock()
     arm = KinematicArm(HOME_JOINTS, clock)
     gripper = ModelGripper(0.03)
     stages = []
     res = run_pick(_target(extr), BuiltinBackend(arm, collision=default_cell_checker()), gripper,
-                   PickConfig(clock=clock), feedback=stages.append)
+                   PickConfig(clock=clock), feedback=stages.append, **kwargs)
+    return res, arm, gripper, stages, extr
+
+
+def test_run_pick_succeeds_for_an_object():
+    res, arm, gripper, stages, _ = _pick_an_object()
     assert res.success, res
     assert res.stage_reached == "home" and res.reason == ""
     assert tuple(stages) == STAGES
@@ -464,13 +470,7 @@ def test_run_pick_succeeds_for_an_object():
 def test_run_pick_without_return_home_ends_over_the_bin_out_of_the_camera_view():
     """The automatic mode's blended cycle: after the release the fingers rise 5 cm off the object and
     the sequence ends there, over the bin, where the arm hides nothing of the pick area."""
-    extr = load_extrinsics(EXTRINSICS)
-    clock = SimClock()
-    arm = KinematicArm(HOME_JOINTS, clock)
-    gripper = ModelGripper(0.03)
-    stages = []
-    res = run_pick(_target(extr), BuiltinBackend(arm, collision=default_cell_checker()), gripper,
-                   PickConfig(clock=clock), feedback=stages.append, return_home=False)
+    res, arm, gripper, stages, extr = _pick_an_object(return_home=False)
     assert res.success and res.stage_reached == "release", res
     assert tuple(stages) == STAGES[:-1] and gripper.opening == pytest.approx(STROKE)
     assert len(arm.executed) == 5  # pregrasp, approach, lift, place, retreat after the release
