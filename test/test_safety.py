@@ -123,8 +123,8 @@ def test_disarmed_moves_nothing_and_arm_arms(spawn_node, sprobe, repo_root):
 
 
 def test_failure_then_success_then_cancel(spawn_node, sprobe, repo_root):
-    # a third of the UR5's speed: the move to the pre-grasp (≈ 1.1 s at full speed) must still be
-    # running when the cancel arrives, 1 s after the "pregrasp" feedback, on a loaded machine
+    # a third of the UR5's speed: the move to the pre-grasp (≈ 1.1 s at full speed) is still running
+    # when the cancel arrives, sent as soon as the probe sees the arm move, on a loaded machine
     sim, ex = start_cell(spawn_node, repo_root, sprobe, "start_armed:=true", "builtin.speed_scale:=0.33",
                          n_objects=2)
     # 1. a grasp on bare table: executed, fails (nothing held)
@@ -141,10 +141,14 @@ def test_failure_then_success_then_cancel(spawn_node, sprobe, repo_root):
     # 3. cancelled while moving: the arm stops at once, the result names the stage
     cands = fresh_detection(sprobe)
     feedback: list[str] = []
+    n_before, q_before = len(sprobe.events), sprobe.arm()
     handle = sprobe.send_pick(Pick.Goal(use_candidate=True, header=cands.header, candidate=cands.candidates[0]),
                               feedback)
     assert wait_for(lambda: "pregrasp" in feedback, 30, sprobe.spin)
-    sprobe.spin_for(1.0)
+    # cancel while a trajectory runs (a cancel between moves has nothing to stop: no hold is needed)
+    assert wait_for(lambda: any(e["accepted"] and e["points"] > 1 for e in sprobe.events[n_before:]), 30,
+                    sprobe.spin), sprobe.events[n_before:]
+    assert wait_for(lambda: np.max(np.abs(sprobe.arm() - q_before)) > 0.05, 10, sprobe.spin)
     cancel = handle.cancel_goal_async()
     assert wait_for(cancel.done, 10, sprobe.spin)
     res = sprobe.result(handle, 30)
