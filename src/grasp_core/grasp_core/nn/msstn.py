@@ -42,8 +42,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..grasp import Grasp, wrap_angle
+from ..grasp import Grasp
 from . import stn
+from .msstn_onnx import decode_candidates, norm_to_pixels, pixels_to_norm  # noqa: F401 (re-exported)
 
 #: Names of the exported model's outputs, one per stage (``grasp_core.nn.msstn_onnx``).
 OUTPUT_NAMES = ("crop_xy", "rotation", "scale_crop", "score")
@@ -222,16 +223,6 @@ def crop_targets(grasps: list[Grasp], k: int, size: int, min_separation_px: floa
     return xy, mask, chosen
 
 
-def pixels_to_norm(u, v, size: int) -> np.ndarray:
-    """(x, y) normalised of network pixel (u, v): x = (2u + 1)/S − 1 (as :func:`grasp_core.nn.stn.pixels_to_normalised`)."""
-    return np.array([(2 * u + 1) / size - 1, (2 * v + 1) / size - 1], np.float32)
-
-
-def norm_to_pixels(xy: np.ndarray, size: int) -> np.ndarray:
-    """Inverse of :func:`pixels_to_norm` on (…, 2): u = ((x + 1)·S − 1)/2."""
-    return ((np.asarray(xy, np.float64) + 1) * size - 1) / 2
-
-
 def rotation_target(g: Grasp) -> np.ndarray:
     """STN_rotation's target (sin 2θ, cos 2θ) (2,) float32 for θ = −Φ of rectangle ``g``."""
     t = -g.angle
@@ -258,37 +249,3 @@ def nearest_grasp(grasps: list[Grasp], u: float, v: float) -> Grasp | None:
     if not grasps:
         return None
     return min(grasps, key=lambda g: (g.u - u) ** 2 + (g.v - v) ** 2)
-
-
-# --- decoding (numpy; shared with the torch-free ONNX runner) -----------------------------------------
-
-def decode_candidates(crop_xy: np.ndarray, theta: np.ndarray, scale_crop: np.ndarray, score: np.ndarray,
-                      cfg: MSSTNConfig | dict) -> dict:
-    """Every stage's candidates of one image in network px.
-
-    Args:
-        crop_xy (K, 2), theta (K,), scale_crop (K, 4), score (K,) logits: one image's outputs.
-        cfg: :class:`MSSTNConfig` or its dict (the model card's ``msstn`` section).
-
-    Returns:
-        dict with ``crop`` (K, 3) = (u, v, window side px), ``rotation`` (K, 4) = (u, v, Φ rad,
-        window side px), ``grasps`` list of K :class:`Grasp` (quality = sigmoid(score)), ``order``
-        (K,) candidate indices by score, best first (max-pooling is ``order[0]``).
-    """
-    c = cfg if isinstance(cfg, dict) else cfg.to_dict()
-    s0, size = float(c["crop_scale"]), int(c["input_size"])
-    crop_xy = np.asarray(crop_xy, np.float64)
-    theta = np.asarray(theta, np.float64)
-    sc = np.asarray(scale_crop, np.float64)
-    side = s0 * size
-    uv = norm_to_pixels(crop_xy, size)
-    cos, sin = np.cos(theta), np.sin(theta)
-    dxy = np.stack([cos * sc[:, 2] - sin * sc[:, 3], sin * sc[:, 2] + cos * sc[:, 3]], -1)
-    fuv = norm_to_pixels(crop_xy + s0 * dxy, size)
-    q = 1.0 / (1.0 + np.exp(-np.asarray(score, np.float64)))
-    phi = np.asarray(wrap_angle(-theta), np.float64).reshape(-1)
-    grasps = [Grasp(float(fuv[i, 0]), float(fuv[i, 1]), float(phi[i]), float(sc[i, 0] * side),
-                    float(sc[i, 1] * side), float(q[i])) for i in range(len(theta))]
-    return {"crop": np.column_stack([uv, np.full(len(uv), side)]),
-            "rotation": np.column_stack([uv, phi, np.full(len(uv), side)]),
-            "grasps": grasps, "order": np.argsort(-q, kind="stable")}

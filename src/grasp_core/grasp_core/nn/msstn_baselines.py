@@ -23,9 +23,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..grasp import Grasp, wrap_angle
+from ..grasp import Grasp
 from . import stn
-from .msstn import MSSTNConfig, angle_from_sincos, grasp_affine, norm_to_pixels, pixels_to_norm, scale_from_raw
+from .msstn import MSSTNConfig, angle_from_sincos, grasp_affine, pixels_to_norm, scale_from_raw
+from .msstn_onnx import decode_regression, window_grid  # noqa: F401 (re-exported)
 
 
 def regression_target(g: Grasp, cfg: MSSTNConfig) -> np.ndarray:
@@ -35,18 +36,6 @@ def regression_target(g: Grasp, cfg: MSSTNConfig) -> np.ndarray:
     t = -g.angle
     return np.array([x, y, math.sin(2 * t), math.cos(2 * t), math.log(g.width_px / (s0 * size) / cfg.scale_ref),
                      math.log(max(g.length_px, 1e-3) / (s0 * size) / cfg.scale_ref)], np.float32)
-
-
-def decode_regression(raw: np.ndarray, cfg: MSSTNConfig | dict, score: float = 1.0) -> Grasp:
-    """The grasp (network px) of one image's raw (6,) output (inverse of :func:`regression_target`)."""
-    c = cfg if isinstance(cfg, dict) else cfg.to_dict()
-    s0, size, ref = float(c["crop_scale"]), int(c["input_size"]), float(c["scale_ref"])
-    raw = np.asarray(raw, np.float64)
-    u, v = norm_to_pixels(raw[:2], size)
-    th = 0.5 * math.atan2(raw[2], raw[3])
-    side = s0 * size
-    sx, sy = ref * math.exp(float(np.clip(raw[4], -4, 4))), ref * math.exp(float(np.clip(raw[5], -4, 4)))
-    return Grasp(float(u), float(v), float(wrap_angle(-th)), sx * side, sy * side, float(score))
 
 
 class DirectRegression(nn.Module):
@@ -88,20 +77,6 @@ class SingleStageSTN(nn.Module):
         lam = self.affine(raw.detach() if detach_loc else raw)
         p = stn.warp(x, lam, (self.cfg.cls_patch, self.cfg.cls_patch))
         return raw, self.classifier(p)[:, 0]
-
-
-def window_grid(cfg: MSSTNConfig, stride_px: int = 10, angles: int = 6,
-                openings_px=(14.0, 26.0, 40.0)) -> np.ndarray:
-    """The sliding window's rectangles: (N, 5) = (u, v, Φ, opening, jaw length) in network px.
-
-    Centres every ``stride_px`` over the input, ``angles`` orientations in [0, π) and the given
-    openings (jaw length = opening / 2).
-    """
-    size = cfg.input_size
-    c = np.arange(stride_px / 2, size, stride_px)
-    rows = [(u, v, wrap_angle(math.pi * a / angles), w, w / 2)
-            for v in c for u in c for a in range(angles) for w in openings_px]
-    return np.asarray(rows, np.float32)
 
 
 class SlidingWindow(nn.Module):

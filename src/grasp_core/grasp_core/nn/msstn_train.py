@@ -152,6 +152,15 @@ def load_data(cfg: MSSTNTrainConfig) -> tuple[Data, Data, dict]:
 
 # --- patches of the stage-wise phases -------------------------------------------------------------------
 
+def holds(g: Grasp, labels: list[Grasp]) -> bool:
+    """:func:`grasp_core.grasp.rectangle_metric` of ``g`` against the labels that can overlap it (centres
+    closer than the sum of the two rectangles' half-diagonals; the others have IoU 0)."""
+    r = math.hypot(g.width_px, g.length_px) / 2
+    near = [h for h in labels
+            if (h.u - g.u) ** 2 + (h.v - g.v) ** 2 < (r + math.hypot(h.width_px, h.length_px) / 2) ** 2]
+    return bool(near) and rectangle_metric(g, near)
+
+
 def _sample_labels(d: Data, idx: np.ndarray, n: int, rng) -> tuple[np.ndarray, list[Grasp]]:
     """``n`` random labelled rectangles per image of ``idx``: (image index per rectangle, rectangles)."""
     im, gs = [], []
@@ -205,7 +214,7 @@ def classifier_batch(d: Data, idx, cfg: MSSTNTrainConfig, rng):
                 neg = Grasp(rng.uniform(0, size - 1), rng.uniform(0, size - 1), rng.uniform(-math.pi / 2, math.pi / 2),
                             rng.uniform(6, 0.35 * size), 0.0)
                 neg = Grasp(neg.u, neg.v, neg.angle, neg.width_px, neg.width_px * rng.uniform(0.3, 0.7))
-                if not rectangle_metric(neg, d.grasps[i]):
+                if not holds(neg, d.grasps[i]):
                     break
         else:  # a label turned or moved so that it no longer holds
             if rng.uniform() < 0.5:
@@ -215,7 +224,7 @@ def classifier_batch(d: Data, idx, cfg: MSSTNTrainConfig, rng):
                 a = rng.uniform(0, 2 * math.pi)
                 r = g.width_px * rng.uniform(0.6, 1.2)
                 neg = Grasp(g.u + r * math.cos(a), g.v + r * math.sin(a), g.angle, g.width_px, g.length_px)
-        for r_, lab in ((pos, 1.0), (neg, 0.0 if not rectangle_metric(neg, d.grasps[i]) else 1.0)):
+        for r_, lab in ((pos, 1.0), (neg, 1.0 if holds(neg, d.grasps[i]) else 0.0)):
             rects.append(r_)
             labels.append(lab)
             imgs.append(i)
@@ -242,7 +251,7 @@ def candidate_targets(out: dict, d: Data, idx, cfg: MSSTNTrainConfig):
             g = nearest_grasp(d.grasps[i], u, v)
             rot_t.append(rotation_target(g))
             sc_t.append(scale_crop_target(g, xy[b, k], float(th[b, k]), net))
-            ok.append(float(rectangle_metric(dec["grasps"][k], d.grasps[i])))
+            ok.append(float(holds(dec["grasps"][k], d.grasps[i])))
     return (torch.from_numpy(np.stack(rot_t)), torch.from_numpy(np.stack(sc_t)), torch.tensor(ok))
 
 
@@ -272,7 +281,7 @@ def evaluate_msstn(net: MultiStageSTN, d: Data, batch: int = 32) -> dict:
             for j, i in enumerate(idx):
                 dec = decode_candidates(xy[j].numpy(), th[j].numpy(), sc[j].numpy(), s[j].numpy(), net.cfg)
                 preds.append(dec["grasps"][dec["order"][0]])
-                anyok.append(any(rectangle_metric(g, d.grasps[i]) for g in dec["grasps"]))
+                anyok.append(any(holds(g, d.grasps[i]) for g in dec["grasps"]))
     net.train()
     return {"accuracy": rectangle_accuracy(preds, d.grasps), "any_candidate": float(np.mean(anyok)),
             "images": len(preds)}
@@ -343,9 +352,12 @@ def train_msstn(cfg: MSSTNTrainConfig, data: tuple[Data, Data, dict] | None = No
                     p, y = classifier_batch(train, idx[: max(1, len(idx) // 2)], cfg, rng)
                     loss = _bce_balanced(o["score"].reshape(-1), ok) + _bce_balanced(net.score(p), y)
                 else:
-                    own = {"crop": lambda: _crop_loss(o["crop_xy"], train, idx),
-                           "rotation": lambda: F.mse_loss(net.rotation(o["p_crop"]), rot_t),
-                           "scale_crop": lambda: F.mse_loss(net.scale_crop(o["p_rot"]), sc_t)}[block]()
+                    if block == "crop":
+                        own = _crop_loss(o["crop_xy"], train, idx)
+                    elif block == "rotation":
+                        own = F.mse_loss(net.rotation(o["p_crop"]), rot_t)
+                    else:
+                        own = F.mse_loss(net.scale_crop(o["p_rot"]), sc_t)
                     score = F.binary_cross_entropy_with_logits(o["score"].reshape(-1),
                                                                torch.ones_like(o["score"].reshape(-1)))
                     loss = own + cfg.score_weight * score
