@@ -18,7 +18,9 @@ Subscribes (sensor-data QoS, best effort):
 Publishes:
     /grasp_candidates (grasp_interfaces/GraspCandidateArray, reliable): header = the depth
         image's header (stamp and optical frame), image size, candidates best first.
-    ~/annotated (sensor_msgs/Image, bgr8, reliable): depth relief with the grasp rectangles.
+    ~/annotated (sensor_msgs/Image, bgr8, reliable): depth relief with the grasp rectangles
+        (and the plugin's own overlay, :meth:`DetectorPlugin.annotate`).
+    The plugin's own debug topics (:meth:`DetectorPlugin.publish_debug`, e.g. ``onnx_msstn``'s ``~/stages``).
 
 Unusable frames (all-NaN, wrong encoding, bytes that disagree with the encoding, size
 disagreeing with camera_info, empty message, camera_info with non-finite or non-positive
@@ -194,6 +196,7 @@ class DetectorNode(Node):
             return
         msg = detection_to_msg(det, img.header, img.width, img.height, self.detector.model_id)
         self.candidates_pub.publish(msg)
+        self.detector.publish_debug(det, img.header, img.width, img.height)
         self.processed += 1
         t1 = time.perf_counter()
         age = (self.get_clock().now() - Time.from_msg(img.header.stamp)).nanoseconds * 1e-9
@@ -202,7 +205,7 @@ class DetectorNode(Node):
                                 f"(net {1e3 * det.timings.get('inference', 0):.1f} ms), "
                                 f"stamp→publish {1e3 * age:.1f} ms")
         if self.publish_annotated and self.annotated_pub.get_subscription_count() > 0:
-            vis = draw_grasps(depth_to_bgr(depth), det.grasps)
+            vis = self.detector.annotate(draw_grasps(depth_to_bgr(depth), det.grasps), det)
             self.annotated_pub.publish(numpy_to_image(vis, "bgr8", img.header))
 
     def destroy_node(self) -> None:

@@ -56,6 +56,13 @@ class DetectorPlugin(Plugin):
             grasp_core.depth.DepthError, ValueError: unusable input.
         """
 
+    def publish_debug(self, detection: Detection, header, image_width: int, image_height: int) -> None:
+        """Publish the plugin's own debug output of one published detection (default: nothing)."""
+
+    def annotate(self, image_bgr: np.ndarray, detection: Detection) -> np.ndarray:
+        """Draw the plugin's own overlay on the annotated (H, W, 3) uint8 BGR image (default: unchanged)."""
+        return image_bgr
+
 
 class OnnxGenerativeDetector(DetectorPlugin):
     """A GG-CNN-family network run by ONNX Runtime (:class:`grasp_core.inference.GraspDetector`).
@@ -89,7 +96,8 @@ class OnnxGenerativeDetector(DetectorPlugin):
 
 def load_detector(name: str) -> DetectorPlugin:
     """Instantiate detector plugin ``name`` (entry point, or ``module:Class``). Raises ValueError."""
-    return load_plugin(ENTRY_POINT_GROUP, name, {"onnx_generative": OnnxGenerativeDetector})()
+    return load_plugin(ENTRY_POINT_GROUP, name, {"onnx_generative": OnnxGenerativeDetector,
+                                                 "onnx_ssd": OnnxSSDDetector, "onnx_msstn": OnnxMSSTNDetector})()
 
 
 class OnnxSSDDetector(DetectorPlugin):
@@ -121,3 +129,82 @@ class OnnxSSDDetector(DetectorPlugin):
     def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
         return self.detector.detect(depth, intrinsics=intrinsics, top_k=top_k, min_distance_px=min_distance_px,
                                     quality_threshold=quality_threshold)
+
+
+#: Colours (BGR) of the multi-stage STN's stages in the annotated image.
+STAGE_COLOURS = {"crop": (0, 255, 255), "rotation": (255, 255, 0), "scale_crop": (255, 0, 255)}
+
+
+class OnnxMSSTNDetector(DetectorPlugin):
+    """The multi-stage spatial-transformer detector (Park & Chun 2018; :class:`grasp_core.nn.msstn_onnx.MSSTNDetector`).
+
+    Publishes on ``/grasp_candidates`` (through the node) the best candidate and the others ranked by
+    classifier score (max-pooling first), and every stage's intermediate candidates on
+    ``~/stages`` (grasp_interfaces/GraspCandidateArray, reliable): per stage, the K candidates in
+    candidate order with ``model_id`` ``<model>/<stage>`` (``crop``: STN_crop's window, axis-aligned,
+    width = length = window side; ``rotation``: the window turned to STN_rotation's angle;
+    ``scale_crop``: the final rectangle), ``quality`` = the candidate's classifier probability,
+    ``pose_valid`` false. They are drawn in the annotated image too (crop yellow, rotation cyan,
+    final magenta). Use with ``detector: onnx_msstn`` and ``model: msstn_synth``.
+
+    Own parameters: ``<name>.threads`` (int, 0 = ONNX Runtime's default),
+    ``<name>.verify`` (bool, check the model file's sha256 against its card).
+    """
+
+    def configure(self, node, name: str, model: str) -> None:
+        from grasp_bridge.qos import result_qos
+        from grasp_core.nn.msstn_onnx import MSSTNDetector
+
+        from grasp_interfaces.msg import GraspCandidateArray
+
+        super().configure(node, name, model)
+        c = declare_config(node, OnnxDetectorConfig, prefix=f"{name}.")
+        self.detector = MSSTNDetector(model or "msstn_synth", verify=c.verify, threads=c.threads)
+        self._model_id = self.detector.name
+        self.stages_pub = node.create_publisher(GraspCandidateArray, "~/stages", result_qos())
+
+    def cleanup(self) -> None:
+        self.detector = None  # releases the ONNX Runtime session
+        if getattr(self, "stages_pub", None) is not None:
+            self.node.destroy_publisher(self.stages_pub)
+            self.stages_pub = None
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
+        return self.detector.detect(depth, intrinsics=intrinsics, top_k=top_k, min_distance_px=min_distance_px,
+                                    quality_threshold=quality_threshold)
+
+    def stages_message(self, detection, header, image_width: int, image_height: int):
+        """The ``~/stages`` message of one detection (every stage's candidates, stage by stage)."""
+        from grasp_bridge.candidates import detection_to_msg
+
+        out = None
+        for stage, grasps in getattr(detection, "stages", {}).items():
+            d = Detection(grasps, np.full(len(grasps), np.nan), [None] * len(grasps), None, detection.transform)
+            msg = detection_to_msg(d, header, image_width, image_height, f"{self._model_id}/{stage}")
+            if out is None:
+                out = msg
+            else:
+                out.candidates.extend(msg.candidates)
+        return out
+
+    def publish_debug(self, detection, header, image_width: int, image_height: int) -> None:
+        msg = self.stages_message(detection, header, image_width, image_height)
+        if msg is not None and self.stages_pub is not None:
+            self.stages_pub.publish(msg)
+
+    def annotate(self, image_bgr: np.ndarray, detection) -> np.ndarray:
+        import cv2
+
+        img = image_bgr
+        for stage, grasps in getattr(detection, "stages", {}).items():
+            for g in grasps:
+                p = np.round(g.polygon()).astype(np.int32)
+                cv2.polylines(img, [p], True, STAGE_COLOURS.get(stage, (255, 255, 255)), 1, cv2.LINE_AA)
+                if stage == "crop":
+                    cv2.putText(img, f"{g.quality:.2f}", (int(p[:, 0].min()), int(p[:, 1].min()) - 2),
+                                cv2.FONT_HERSHEY_SIMPLEX, 0.35, STAGE_COLOURS["crop"], 1, cv2.LINE_AA)
+        return img
