@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     from grasp_core.datasets import DatasetError
     from grasp_core.evaluate import metric_variants, scene_of
     from grasp_core.grasp import Grasp
-    from grasp_core.inference import GraspDetector
     from grasp_core.model_card import ModelCardError
+    from grasp_core.nn.msstn_onnx import open_detector
 
     if args.split != "all":
         ids = [i for i in ids if (scene_of(i) % 10 == args.heldout_mod) == (args.split == "test")]
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     if not ids:
         return _fail(f"no image in split {args.split!r}")
     try:
-        det = GraspDetector(args.model, threads=args.threads)
+        det = open_detector(args.model, threads=args.threads)
     except (ModelCardError, ValueError, OSError) as exc:
         return _fail(str(exc))
     preds, gts, records = [], [], []

@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--input-size", type=int, default=160)
     p.add_argument("--crop-size", type=int, default=300, help="centre crop of the source image, px")
     p.add_argument("--k", type=int, default=4, help="STN_crop candidates (paper: 4)")
+    p.add_argument("--width", type=int, default=16, help="channels of the ResNets' first stage")
     p.add_argument("--steps", type=int, default=400, help="optimiser steps of each stage-wise phase")
     p.add_argument("--ft-steps", type=int, default=150, help="optimiser steps of each fine-tuning phase")
     p.add_argument("--baseline-steps", type=int, default=400)
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     if not data.is_dir():
         print(f"{PROG}: error: dataset folder {data} does not exist", file=sys.stderr)
         return 2
-    if args.input_size < 32 or args.k < 1 or args.steps < 0 or args.ft_steps < 0 or args.batch_size < 1:
+    if (args.input_size < 32 or args.k < 1 or args.width < 1 or args.steps < 0 or args.ft_steps < 0
+            or args.batch_size < 1):
         print(f"{PROG}: error: need --input-size >= 32, --k >= 1, --steps/--ft-steps >= 0, --batch-size >= 1",
               file=sys.stderr)
         return 2
@@ -63,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     from grasp_core.nn.msstn_train import FINETUNE, STAGES, MSSTNTrainConfig, load_data, train_baselines, train_msstn
 
     steps = {**{p: args.steps for p in STAGES}, **{p: args.ft_steps for p in FINETUNE}}
-    cfg = MSSTNTrainConfig(data=str(data), out_dir=args.out, net=MSSTNConfig(input_size=args.input_size, k=args.k),
+    net_cfg = MSSTNConfig(input_size=args.input_size, k=args.k, width=args.width)
+    cfg = MSSTNTrainConfig(data=str(data), out_dir=args.out, net=net_cfg,
                            crop_size=args.crop_size, batch_size=args.batch_size, lr=args.lr, stage_steps=steps,
                            baseline_steps=args.baseline_steps, augment_copies=args.augment_copies,
                            max_images=args.max_images, threads=args.threads, seed=args.seed)

@@ -256,8 +256,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, models: list[str | None], config: Path, objects: str, max_attempts: int) -> int:
     from tqdm import tqdm
 
-    from ..inference import GraspDetector
     from ..model_card import ModelCardError
+    from ..nn.msstn_onnx import open_detector
     from ..picking import settings_from_config
     from ..robot import Extrinsics
     from ..sim import SimCell
@@ -269,7 +269,7 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
     detectors = []
     for m in models:
         try:
-            detectors.append(GraspDetector(m))
+            detectors.append(open_detector(m))
         except (ModelCardError, ValueError, OSError) as exc:
             raise _BenchError(f"model {m!r}: {exc}") from exc
         except Exception as exc:  # noqa: BLE001 - e.g. onnxruntime refusing the file: still bad input
