@@ -15,7 +15,9 @@ turned into that block's targets (:mod:`grasp_core.nn.msstn`):
    by ≥ 35° or moved by ≥ 0.6 × their opening; balanced binary cross-entropy;
 
 then end-to-end fine-tuning from the end backwards, each block with the blocks after it fixed
-(``requires_grad`` off, batch-norm statistics frozen) and the blocks before it detached:
+(``requires_grad`` off, batch-norm statistics frozen) and the blocks before it detached; with
+``keep_better_finetune`` a fine-tuning phase after which the held-out top-1 accuracy is lower than
+before it is undone (the paper keeps fine-tuning because it "was able to improve accuracy further"):
 
 5. ``ft_classifier``: the classifier on the cascade's own K candidates, labelled by the rectangle
    metric against the image's labels (plus a stage-4 batch so it keeps the background negatives);
@@ -84,6 +86,7 @@ class MSSTNTrainConfig:
     jitter_px: float = 3.0
     jitter_deg: float = 10.0
     score_weight: float = 0.5
+    keep_better_finetune: bool = True
     min_separation_px: float = 8.0
     augment_copies: int = 0
     heldout_mod: int = 9
@@ -323,6 +326,8 @@ def train_msstn(cfg: MSSTNTrainConfig, data: tuple[Data, Data, dict] | None = No
         steps = cfg.steps(phase)
         if steps <= 0:
             continue
+        before = ({k: v.clone() for k, v in net.state_dict().items()}, history[-1]["val_acc"]) \
+            if phase.startswith("ft_") and history else None
         block = phase.replace("ft_", "")
         later = order[order.index(block) + 1:]
         _freeze(blocks.values(), True)
@@ -369,12 +374,17 @@ def train_msstn(cfg: MSSTNTrainConfig, data: tuple[Data, Data, dict] | None = No
             if step % 20 == 0:
                 bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
         ev = evaluate_msstn(net, held)
+        reverted = bool(cfg.keep_better_finetune and before is not None and ev["accuracy"] < before[1])
         history.append({"phase": phase, "steps": steps, "losses": losses, "final_loss": float(np.mean(losses[-50:])),
                         "val_acc": ev["accuracy"], "val_any": ev["any_candidate"],
-                        "minutes": (time.time() - t0) / 60, "later_fixed": later})
+                        "minutes": (time.time() - t0) / 60, "later_fixed": later, "reverted": reverted})
         print(f"msstn {phase}: loss {history[-1]['final_loss']:.4f} held-out top-1 {ev['accuracy']:.3f} "
-              f"any-of-K {ev['any_candidate']:.3f} ({ev['images']} images) {(time.time() - t0) / 60:.1f} min",
-              flush=True)
+              f"any-of-K {ev['any_candidate']:.3f} ({ev['images']} images) {(time.time() - t0) / 60:.1f} min"
+              + (" (lower than before the phase: reverted)" if reverted else ""), flush=True)
+        if reverted:
+            net.load_state_dict(before[0])
+            ev = evaluate_msstn(net, held)
+            history[-1].update(val_acc=ev["accuracy"], val_any=ev["any_candidate"])
         torch.save(net.state_dict(), out / f"{phase}.pt")
         (out / "history.json").write_text(json.dumps(history, indent=1))
         plot_history(history, out / "curves.png")
