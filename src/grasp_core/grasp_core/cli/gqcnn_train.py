@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901
             opt.zero_grad()
             loss.backward()
             opt.step()
-            tot += float(loss)
+            tot += loss.item()
             nb += 1
         vloss, p = evaluate(torch.from_numpy(te))
         m = metrics_at(p, y[te], args.threshold)
