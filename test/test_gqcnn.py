@@ -10,9 +10,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "models" / "gqcnn_synth.json"
-#: Scenes of the classifier's own held-out split (grasp-dataset --seed 30000: scene % 5 == 4), with
-#: robust and non-robust candidates at these settings.
-HELDOUT_SEEDS = (30004, 30009)
+#: Scenes 24, 44 and 164 of the classifier's held-out split (grasp-dataset --seed 30000: scene % 5 == 4),
+#: regenerated with the dataset's settings (8 candidates per object, 4 perturbed trials): 48 grasps,
+#: 18 held in every trial. Per-scene AUC of the shipped model varies (0.44 on scene 44, 0.87 on 24).
+HELDOUT_SEEDS = (30024, 30044, 30164)
 
 
 def test_gqcnn_has_dexnet_2_shapes_and_onnx_matches_pytorch(tmp_path):
@@ -75,7 +76,7 @@ def test_shipped_classifier_ranks_physics_kept_grasps_above_rejected_ones_on_hel
 
     ps, ys = [], []
     for seed in HELDOUT_SEEDS:
-        _, _, rob = render_scene(seed, 1, physics=True, trials_per_object=4, robustness_trials=4)
+        _, _, rob = render_scene(seed, 1, physics=True, trials_per_object=8, robustness_trials=4)
         ps.append(clf.predict(rob["crops"], rob["z"], rob["centre_depth"]))
         ys.append(rob["held"] == rob["trials"])  # held in every perturbed trial vs not
     p, y = np.concatenate(ps), np.concatenate(ys)
