@@ -26,9 +26,11 @@ from grasp_core.motion import (  # noqa: E402
 from grasp_core.motion.validation import CameraGrasp  # noqa: E402
 from grasp_core.objects import GeomSpec, ObjectSpec  # noqa: E402
 from grasp_core.picking import SimArm, SimGripper, settings_from_config  # noqa: E402
-from grasp_core.robot import Extrinsics  # noqa: E402
+from grasp_core.robot import JOINT_NAMES, Extrinsics  # noqa: E402
+from grasp_core.robot.arm import ARM_LINKS, ARM_PARTS, arm_surface_points, link_poses  # noqa: E402
 from grasp_core.robot.gripper import STROKE, gripper_boxes, gripper_xml  # noqa: E402
 from grasp_core.sim import SimCell  # noqa: E402
+from grasp_core.sim.model import arm_xml  # noqa: E402
 
 TALL_BOX = ObjectSpec("tall_box", "box", [GeomSpec("box", (0.025, 0.025, 0.125))], half_height=0.125, radius=0.036)
 # a drill: battery base, vertical handle, and the motor body on top overhanging forwards (+x)
@@ -96,6 +98,43 @@ def test_gripper_boxes_are_the_simulated_gripper():
             half = [size[0], size[0], size[1]] if m.geom_type[g] == mujoco.mjtGeom.mjGEOM_CYLINDER else size
             np.testing.assert_allclose(d.geom_xpos[g] - half, lo, atol=1e-9, err_msg=name)
             np.testing.assert_allclose(d.geom_xpos[g] + half, hi, atol=1e-9, err_msg=name)
+
+
+def test_arm_parts_are_the_simulated_arm():
+    """One description: the arm's collision shapes the executor checks are MuJoCo's compiled geoms of the cell's UR5."""
+    import mujoco
+
+    m = mujoco.MjModel.from_xml_string(f"<mujoco><worldbody>{arm_xml()}</worldbody></mujoco>")
+    d = mujoco.MjData(m)
+    geoms = [g for g in range(m.ngeom) if m.geom_bodyid[g] != 0
+             and mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, m.geom_bodyid[g]) in ARM_LINKS]
+    assert len(geoms) == len(ARM_PARTS)
+    qadr = [m.jnt_qposadr[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, n)] for n in JOINT_NAMES]
+    for q in np.random.default_rng(4).uniform(-3.0, 3.0, (3, 6)):
+        d.qpos[qadr] = q
+        mujoco.mj_kinematics(m, d)
+        poses = link_poses(q)
+        for g, part in zip(geoms, ARM_PARTS, strict=True):
+            assert mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, m.geom_bodyid[g]) == part.link
+            t = poses[part.link]
+            p0, p1 = (t[:3, :3] @ np.asarray(p) + t[:3, 3] for p in (part.p0, part.p1))
+            np.testing.assert_allclose(d.geom_xpos[g], (p0 + p1) / 2, atol=1e-9)
+            axis = d.geom_xmat[g].reshape(3, 3)[:, 2]  # along the segment, either sense
+            assert abs(abs(axis @ (p1 - p0)) - np.linalg.norm(p1 - p0)) < 1e-9
+            assert 2 * m.geom_size[g][1] == pytest.approx(np.linalg.norm(p1 - p0))
+            assert m.geom_size[g][0] == pytest.approx(part.radius)
+        # the surface samples lie on the shapes' surfaces
+        pts = arm_surface_points(q, spacing=0.02)
+        dist = np.full(len(pts), np.inf)
+        for part in ARM_PARTS:
+            t = poses[part.link]
+            p0, p1 = (t[:3, :3] @ np.asarray(p) + t[:3, 3] for p in (part.p0, part.p1))
+            ax = (p1 - p0) / np.linalg.norm(p1 - p0)
+            s = np.clip((pts - p0) @ ax, 0.0, np.linalg.norm(p1 - p0))
+            radial = np.linalg.norm(pts - p0 - s[:, None] * ax, axis=1)
+            dist = np.minimum(dist, np.abs(radial - part.radius) if part.kind == "capsule" else
+                              np.where(radial <= part.radius + 1e-9, 0.0, radial - part.radius))
+        assert dist.max() < 1e-9
 
 
 @pytest.mark.parametrize("spec, point, axis, width, placed", [

@@ -21,6 +21,7 @@ from grasp_core.motion import (
     FingerGeometry,
     GraspTarget,
     GripperResult,
+    HeightMap,
     JointTrajectory,
     MotionLimits,
     PickConfig,
@@ -40,6 +41,7 @@ from grasp_core.motion import (
     validate_candidate,
     validate_or_raise,
 )
+from grasp_core.motion.validation import THIN_PAD_CONTACT
 from grasp_core.robot import (
     STROKE,
     TCP_OFFSET,
@@ -324,6 +326,95 @@ def test_depth_map_flags_a_finger_on_a_neighbouring_box():
                                          HOME_JOINTS, cfg, now=100.0, depth_map=clear), GraspTarget)
     with pytest.raises(ValueError, match="shape"):
         DepthCollisionMap.from_depth(depth[:100], INTR, extr.matrix)
+
+
+def test_depth_map_keeps_the_top_of_a_thin_spike():
+    """One point per stride block is the block's nearest pixel: a 1.5 mm rod 10 cm tall is not lost between samples."""
+    extr = load_extrinsics(EXTRINSICS)
+    for x0, y0 in ((0.5003, 0.0011), (0.5012, -0.0021), (0.4991, 0.0032)):
+        depth = render_depth([(x0, x0 + 0.0015, y0, y0 + 0.0015, 0.10)], extr)
+        assert int(np.sum(depth < 0.62)) <= 2  # the rod covers a pixel or two of the image
+        dmap = DepthCollisionMap.from_depth(depth, INTR, extr.matrix, stride=4)
+        assert len(dmap) >= 1 and abs(float(dmap.points[:, 2].max()) - 0.10) < 1e-6
+        top = dmap.points[np.argmax(dmap.points[:, 2])]
+        assert x0 - 1e-3 <= top[0] <= x0 + 0.0025 and y0 - 1e-3 <= top[1] <= y0 + 0.0025  # at its own pixel
+
+
+def test_thin_flat_object_is_grasped_as_deep_as_allowed():
+    """A 12 mm plate cannot give 10 mm of pad contact with the TCP at min_tcp_z: the pads take what the deepest
+    TCP leaves (here 12 − 6 mm) instead of refusing every thin object; a 2 mm sheet is still refused."""
+    extr = load_extrinsics(EXTRINSICS)
+    cfg = ValidationConfig()
+    plate = [(0.47, 0.53, -0.015, 0.015, 0.012)]
+    dmap = DepthCollisionMap.from_depth(render_depth(plate, extr), INTR, extr.matrix)
+    target = validate_candidate(camera_candidate(extr, [0.5, 0.0, 0.012], [0, 1, 0], 0.03), extr, HOME_JOINTS, cfg,
+                                now=100.0, depth_map=dmap)
+    assert isinstance(target, GraspTarget), target
+    assert target.tcp_point[2] == pytest.approx(cfg.min_tcp_z, abs=1e-6)
+    sheet = DepthCollisionMap.from_depth(render_depth([(0.47, 0.53, -0.015, 0.015, 0.002)], extr), INTR, extr.matrix,
+                                         floor_z=0.001)
+    low = validate_candidate(camera_candidate(extr, [0.5, 0.0, 0.002], [0, 1, 0], 0.03), extr, HOME_JOINTS, cfg,
+                             now=100.0, depth_map=sheet)
+    assert isinstance(low, Rejection) and low.code == "collision" and f"{1000 * THIN_PAD_CONTACT:.1f} mm" in low.reason
+
+
+def test_too_narrow_candidate_is_opened_wider_before_the_sweep_refuses_it():
+    """A 50 mm wide box grasped with a 30 mm candidate: at the 50 mm pre-open the pads come down on its rims;
+    opened 10 mm wider they clear it, and the target says so. With a neighbour beside it, still refused."""
+    extr = load_extrinsics(EXTRINSICS)
+    cfg = ValidationConfig()
+    box = (0.485, 0.515, -0.025, 0.025, 0.06)
+    cand = camera_candidate(extr, [0.5, 0.0, 0.06], [0, 1, 0], 0.03)
+    dmap = DepthCollisionMap.from_depth(render_depth([box], extr), INTR, extr.matrix)
+    target = validate_candidate(cand, extr, HOME_JOINTS, cfg, now=100.0, depth_map=dmap)
+    assert isinstance(target, GraspTarget), target
+    assert target.pregrasp_opening > 0.05 + 1e-6 and "pre-open" in target.depth_note
+    assert max(dmap.gripper_hits(target.t_base_tool0_grasp, target.t_base_tool0_pregrasp, target.pregrasp_opening,
+                                 cfg.finger_margin).values()) < cfg.max_collision_points
+    walls = [box, (0.48, 0.52, 0.04, 0.08, 0.06), (0.48, 0.52, -0.08, -0.04, 0.06)]
+    crowded = DepthCollisionMap.from_depth(render_depth(walls, extr), INTR, extr.matrix)
+    refused = validate_candidate(cand, extr, HOME_JOINTS, cfg, now=100.0, depth_map=crowded)
+    assert isinstance(refused, Rejection) and refused.code == "collision", refused
+
+
+def test_height_map_reads_sensed_points_as_columns_from_the_table():
+    hmap = HeightMap(np.array([[0.50, 0.00, 0.20], [0.70, 0.10, 0.05]]), cell=0.005)
+    query = np.array([[0.50, 0.00, 0.05],    # inside the column under the first point (unseen side)
+                      [0.50, 0.00, 0.25],    # above it, 4 cm clear
+                      [0.56, 0.00, 0.05],    # 6 cm beside it
+                      [0.70, 0.10, 0.058],   # 8 mm above the second: within a 1 cm margin
+                      [0.70, 0.10, 0.075]])  # 2.5 cm above it
+    assert hmap.meets(query, 0.01).tolist() == [True, False, False, True, False]
+    assert hmap.meets(query[2:3], 0.07).tolist() == [True]  # the column within 7 cm
+    assert not HeightMap(np.empty((0, 3))).meets(query, 0.05).any()
+    with pytest.raises(ValueError, match="cell"):
+        HeightMap(query, cell=0.0)
+
+
+def test_blocked_move_to_the_pregrasp_goes_through_a_waypoint_above_it():
+    """A 25 cm column beside the object stands in the direct joint move: validation plans a waypoint straight
+    above the pre-grasp whose moves (joint move there, straight down) keep clear of the sensed scene."""
+    extr = load_extrinsics(EXTRINSICS)
+    cfg = ValidationConfig()
+    cand = camera_candidate(extr, [0.55, 0.05, 0.08], [0, 1, 0], 0.04)
+    block = np.mgrid[-0.02:0.021:0.005, -0.02:0.021:0.005].reshape(2, -1).T
+    obj = np.c_[block + [0.55, 0.05], np.full(len(block), 0.08)]
+    square = np.mgrid[-0.015:0.016:0.005, -0.015:0.016:0.005].reshape(2, -1).T
+    column = np.c_[square + [0.55, 0.16], np.full(len(square), 0.25)]
+    free = validate_candidate(cand, extr, HOME_JOINTS, cfg, now=100.0, depth_map=DepthCollisionMap(obj))
+    assert isinstance(free, GraspTarget) and free.q_approach is None and free.t_base_tool0_approach is None
+    scene = np.r_[obj, column]
+    target = validate_candidate(cand, extr, HOME_JOINTS, cfg, now=100.0, depth_map=DepthCollisionMap(scene))
+    assert isinstance(target, GraspTarget) and target.q_approach is not None, target
+    hmap = HeightMap(scene)
+    assert hmap.check_path(plan_joint_motion(HOME_JOINTS, target.q_pregrasp, cfg.limits).positions) is not None
+    via, pre = target.t_base_tool0_approach, target.t_base_tool0_pregrasp
+    np.testing.assert_allclose(via[:3, :3], pre[:3, :3], atol=1e-12)
+    np.testing.assert_allclose(via[:2, 3], pre[:2, 3], atol=1e-12)
+    assert via[2, 3] - cfg.fingers.tip_reach >= 0.25 + 0.05 - 1e-9  # fingertips 5 cm above the column
+    assert max(pose_error(forward_kinematics(target.q_approach), via)) < 1e-6
+    assert hmap.check_path(plan_joint_motion(HOME_JOINTS, target.q_approach, cfg.limits).positions) is None
+    assert hmap.check_path(plan_linear_motion(target.q_approach, pre, cfg.limits).positions) is None
 
 
 # ------------------------------------------------------------------------------------------ validation

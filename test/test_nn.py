@@ -114,8 +114,10 @@ def _project_model_cards():
     from pathlib import Path
 
     models = Path(__file__).resolve().parents[1] / "models"
-    return sorted(p.stem for p in models.glob("*.json")
-                  if json.loads(p.read_text()).get("decoding", {}).get("type", "generative") == "generative")
+    cards = {p.stem: json.loads(p.read_text()) for p in models.glob("*.json")}
+    return sorted(n for n, c in cards.items()  # grasp networks only (not the robustness classifier's card)
+                  if c.get("format") == "grasp_model_card/1"
+                  and c.get("decoding", {}).get("type", "generative") == "generative")
 
 
 @pytest.mark.parametrize("name", _project_model_cards())

@@ -27,6 +27,7 @@ setup(
             "grasp-shapes-experiments = grasp_core.cli.shapes:experiments_main",
             "grasp-handeye = grasp_core.cli.handeye:main",
             "grasp-quantize = grasp_core.cli.quantize:main",
+            "grasp-gqcnn-train = grasp_core.cli.gqcnn_train:main",
             "grasp-msstn-train = grasp_core.cli.msstn:main",
         ],
     },

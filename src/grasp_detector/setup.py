@@ -21,6 +21,7 @@ setup(
         "grasp_detector.detectors": [
             "onnx_generative = grasp_detector.detectors:OnnxGenerativeDetector",
             "onnx_ssd = grasp_detector.detectors:OnnxSSDDetector",
+            "prop_gqcnn = grasp_detector.detectors:PropGQCNNDetector",
             "onnx_msstn = grasp_detector.detectors:OnnxMSSTNDetector",
         ],
     },

@@ -97,7 +97,8 @@ class OnnxGenerativeDetector(DetectorPlugin):
 def load_detector(name: str) -> DetectorPlugin:
     """Instantiate detector plugin ``name`` (entry point, or ``module:Class``). Raises ValueError."""
     return load_plugin(ENTRY_POINT_GROUP, name, {"onnx_generative": OnnxGenerativeDetector,
-                                                 "onnx_ssd": OnnxSSDDetector, "onnx_msstn": OnnxMSSTNDetector})()
+                                                 "onnx_ssd": OnnxSSDDetector, "onnx_msstn": OnnxMSSTNDetector,
+                                                 "prop_gqcnn": PropGQCNNDetector})()
 
 
 class OnnxSSDDetector(DetectorPlugin):
@@ -129,6 +130,39 @@ class OnnxSSDDetector(DetectorPlugin):
     def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
         return self.detector.detect(depth, intrinsics=intrinsics, top_k=top_k, min_distance_px=min_distance_px,
                                     quality_threshold=quality_threshold)
+
+
+class PropGQCNNDetector(DetectorPlugin):
+    """Prop+GQ-CNN (Dex-Net 2.0's policy; Gariépy et al.'s sampling baseline): antipodal edge pairs on
+    the depth image ranked by the GQ-CNN robustness classifier, refined by the cross-entropy method
+    (:class:`grasp_core.prop_gqcnn.PropGQCNN`); quality = P(robust). Depth only, ONNX Runtime only.
+    Use with ``detector: prop_gqcnn`` and ``model: gqcnn_synth`` (a ``grasp_robustness_card/1`` card).
+
+    Own parameters: ``<name>.threads`` (int, 0 = ONNX Runtime's default),
+    ``<name>.verify`` (bool, check the model file's sha256 against its card).
+    """
+
+    def configure(self, node, name: str, model: str) -> None:
+        from grasp_core.prop_gqcnn import PropGQCNN
+        from grasp_core.robust_metric import RobustnessClassifier
+
+        super().configure(node, name, model)
+        c = declare_config(node, OnnxDetectorConfig, prefix=f"{name}.")
+        self.policy = PropGQCNN(RobustnessClassifier(model or "gqcnn_synth", threads=c.threads, verify=c.verify))
+        self._model_id = self.policy.name
+
+    def cleanup(self) -> None:
+        self.policy = None  # releases the ONNX Runtime session
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
+        if intrinsics is None:
+            raise ValueError("prop_gqcnn needs the camera intrinsics (focal length)")
+        return self.policy.detect(depth, intrinsics=intrinsics, top_k=top_k, min_distance_px=min_distance_px,
+                                  quality_threshold=quality_threshold)
 
 
 #: Colours (BGR) of the multi-stage STN's stages in the annotated image.

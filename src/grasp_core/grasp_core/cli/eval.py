@@ -14,9 +14,17 @@ Layouts: Jacquard (``<id>_grasps.txt``, ``<id>_stereo_depth.tiff`` or
 scene % 10 == 9 (the held-out tenth the shipped models never trained on; Cornell:
 image number % 10 == 9), ``train`` = the others, ``all`` (default).
 
+``--metric robust`` also scores each top-1 grasp with the GQ-CNN robustness classifier
+(``--classifier``, default ``gqcnn_synth``; ONNX Runtime, :mod:`grasp_core.robust_metric`) and prints
+the robust precision (share of images whose top-1 grasp has P(robust) ≥ the card's threshold;
+Gariépy et al., IROS 2019, §V) and the mean P(robust) beside the rectangle metric, as
+``robust=<0..1> mean_p=<0..1>`` above the last line. The focal length comes from the dataset's
+``manifest.json`` (``per_image`` cameras of ``grasp-dataset``), else ``--fx``.
+
 Example::
 
     grasp-eval --dataset data/synth_v1 --split test
+    grasp-eval --dataset /work/data/heldout_procedural --metric robust
     grasp-eval --model models/mtgcnn_rgb.onnx --dataset data/cornell --json out/eval.json
 """
 from __future__ import annotations
@@ -25,6 +33,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+import numpy as np
 
 PROG = "grasp-eval"
 
@@ -64,7 +74,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-images", type=int, default=0, help="evaluate the first N images of the split (0: all)")
     p.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads")
     p.add_argument("--json", default=None, help="write every image's result and the summary here")
+    p.add_argument("--metric", default="rectangle", choices=["rectangle", "robust"],
+                   help="robust: also score the top-1 grasps with the robustness classifier")
+    p.add_argument("--classifier", default=None, help="robustness classifier card (default gqcnn_synth)")
+    p.add_argument("--fx", type=float, default=525.0,
+                   help="focal length, px, for --metric robust when the dataset's manifest has no camera")
     return p
+
+
+def _focal_lengths(folder: Path) -> dict:
+    """{image id: fx} from a grasp-dataset manifest's per_image cameras ({} when absent)."""
+    m = folder / "manifest.json"
+    try:
+        per = json.loads(m.read_text()).get("per_image", {}) if m.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return {i: float(v["camera"]["fx"]) for i, v in per.items() if "fx" in v.get("camera", {})}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +118,15 @@ def main(argv: list[str] | None = None) -> int:
         det = open_detector(args.model, threads=args.threads)
     except (ModelCardError, ValueError, OSError) as exc:
         return _fail(str(exc))
+    clf, fxs, probs = None, {}, []
+    if args.metric == "robust":
+        from grasp_core.robust_metric import ClassifierError, RobustnessClassifier
+
+        try:
+            clf = RobustnessClassifier(args.classifier, threads=args.threads)
+        except (ClassifierError, OSError) as exc:
+            return _fail(str(exc))
+        fxs = _focal_lengths(folder)
     preds, gts, records = [], [], []
     for i in tqdm(ids, desc=f"{PROG} {det.name}", unit="img", mininterval=2):
         try:
@@ -108,16 +142,27 @@ def main(argv: list[str] | None = None) -> int:
         preds.append(g)
         gts.append(gt)
         records.append({"id": i, "grasp": g.as_dict(), "labels": len(gt)})
+        if clf is not None:
+            probs.append(float(clf.score_grasps(depth, [g], fxs.get(i, args.fx))[0]) if found else 0.0)
+            records[-1]["p_robust"] = round(probs[-1], 4)
     if not preds:
         return _fail("no labelled image to evaluate")
     v = metric_variants(preds, gts)
     print(f"{PROG}: model {det.name}, {layout} layout, {folder}, split {args.split}")
     for k, acc in v.items():
         print(f"  {k:>9}: {acc:.4f}")
+    robust = {}
+    if clf is not None:
+        p = np.asarray(probs)
+        robust = {"classifier": clf.name, "threshold": clf.threshold,
+                  "robust_precision": float((p >= clf.threshold).mean()), "mean_p_robust": float(p.mean())}
+        print(f"robust={robust['robust_precision']:.4f} mean_p={robust['mean_p_robust']:.4f} "
+              f"classifier={clf.name} threshold={clf.threshold:g}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"model": det.name, "dataset": str(folder), "layout": layout,
                                                "split": args.split, "variants": v, "n": len(preds),
+                                               **({"robust": robust} if robust else {}),
                                                "images": records}, indent=1))
     print(f"accuracy={v['angle<30']:.4f} n={len(preds)}")
     return 0

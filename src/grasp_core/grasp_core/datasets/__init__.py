@@ -5,6 +5,9 @@
 * :mod:`.jacquard`: the Jacquard layout (Depierre et al., IROS 2018): reader and writer (the
   project's synthetic dataset is written in it).
 * :mod:`.cornell`: the Cornell layout (Jiang et al., ICRA 2011): reader and ``cpos`` writer.
+* :mod:`.robustness`: grasp-aligned 32 × 32 depth crops, gripper depth and physics robustness
+  labels (``grasp-dataset --robustness-trials``; .npz shards + manifest), the GQ-CNN's data.
+* :mod:`.dexnet`: reader of the Dex-Net 2.0 tensor layout into the same arrays.
 
 Used by :mod:`grasp_core.nn` (training), :mod:`grasp_core.synth` (the dataset generator),
 :mod:`grasp_core.frames` (frame folders) and the ``grasp-eval`` / ``grasp-dataset`` tools.

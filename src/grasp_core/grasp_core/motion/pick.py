@@ -4,7 +4,9 @@
 :class:`Gripper` through the stages::
 
     pregrasp  move_joints to the pre-grasp IK solution (``backend.solve_ik`` seeded with the validated
-              ``target.q_pregrasp``), open the gripper to the pre-open width
+              ``target.q_pregrasp``) — or, when validation found that move meeting the sensed scene,
+              move_joints to its waypoint above the pre-grasp and move_linear down — then open the
+              gripper to the pre-open width
     approach  move_linear down to the grasp pose
     close     close with ``close_effort``
     lift      move_linear up to the lift pose; held check
@@ -298,7 +300,14 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
         q_pre = backend.solve_ik(target.t_base_tool0_pregrasp, target.q_pregrasp)
         if q_pre is None:
             raise _Failure("pre-grasp pose is unreachable")
-        move(backend.move_joints(q_pre), "move to pre-grasp")
+        if getattr(target, "q_approach", None) is not None:  # the direct move would meet the sensed scene
+            q_via = backend.solve_ik(target.t_base_tool0_approach, target.q_approach)
+            if q_via is None:
+                raise _Failure("waypoint above the pre-grasp is unreachable")
+            move(backend.move_joints(q_via), "move above the pre-grasp")
+            move(backend.move_linear(target.t_base_tool0_pregrasp), "move down to the pre-grasp")
+        else:
+            move(backend.move_joints(q_pre), "move to pre-grasp")
         r = grip(target.pregrasp_opening, config.open_effort)
         if r.opening < target.pregrasp_opening - config.open_tolerance:
             raise _Failure(f"gripper opened to {r.opening * 1000:.1f} mm only, needs "

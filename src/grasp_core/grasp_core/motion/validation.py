@@ -46,11 +46,15 @@ depth comes from the gripper's geometry (:mod:`grasp_core.robot.gripper`, the sh
 2F-85 is built from), :func:`choose_tcp_depth`: the palm's underside (``PALM_BOTTOM``, 43 mm behind
 the TCP) must stay ``palm_clearance`` above the highest sensed point under the palm, and the pads
 (37 mm long) must overlap the object between the jaws — from the top of the sensed points between
-the pads down to the table — by at least ``min_pad_contact``. The whole gripper (coupling, housing,
+the pads down to the table — by at least ``min_pad_contact`` (on an object too low for that, what the
+deepest TCP leaves, at least 3 mm: :func:`required_pad_contact`). The whole gripper (coupling, housing,
 palm, finger links, pads at the pre-open width) is then swept pre-grasp → grasp against the sensed
-points (:meth:`~.collision.DepthCollisionMap.gripper_hits`); a touching sweep is retried up to
-``min_pad_contact`` shallower in 5 mm steps (:attr:`GraspTarget.depth_note` says so) before the
-candidate is rejected.
+points (:meth:`~.collision.DepthCollisionMap.gripper_hits`); a touching sweep is retried opened
+wider (10 mm steps, up to 20 mm wider, within the stroke) and then shallower in 5 mm steps, down to the required pad
+overlap (:attr:`GraspTarget.depth_note` says so), before the candidate is rejected. The free-space
+move to the pre-grasp is checked against the sensed scene read as a height field (the arm's own
+collision shapes, :mod:`grasp_core.robot.arm`, and the gripper; :class:`~.collision.HeightMap`); when
+it meets the scene, a waypoint straight above the pre-grasp is planned (:attr:`GraspTarget.q_approach`).
 
 Units: m, rad, s.
 """
@@ -77,8 +81,8 @@ from ..robot import (
 )
 from ..robot.gripper import PAD_HALF, PALM, PALM_BOTTOM
 from ..robot.transforms import CAMERA_FRAME
-from .collision import CellCollisionChecker, DepthCollisionMap, FingerGeometry
-from .planner import check_linear_path
+from .collision import CellCollisionChecker, DepthCollisionMap, FingerGeometry, HeightMap
+from .planner import check_linear_path, plan_joint_motion, plan_linear_motion
 from .trajectory import MotionLimits, PlanningError
 
 #: Rejection codes (module docstring).
@@ -244,6 +248,10 @@ class GraspTarget:
         approach_angle_deg: the candidate's approach angle from vertical (−z of ``base_link``) as
             received, deg.
         depth_note: how the TCP depth was adjusted (empty when it was not).
+        t_base_tool0_approach, q_approach: with a depth map, when the direct joint move to the
+            pre-grasp would meet the sensed scene: a waypoint straight above the pre-grasp (same
+            orientation; the joint move goes there, then tool0 moves straight down to the
+            pre-grasp), else None.
     """
 
     t_base_tool0_grasp: np.ndarray
@@ -262,6 +270,8 @@ class GraspTarget:
     approach: str = TOP_DOWN
     approach_angle_deg: float = 0.0
     depth_note: str = ""
+    t_base_tool0_approach: np.ndarray | None = None
+    q_approach: np.ndarray | None = None
 
 
 def approach_angle_deg(t_base_grasp) -> float:
@@ -428,7 +438,7 @@ def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: Va
         swept = _sweep_clear(depth_map, t_tcp, surface, pre_open, opening, config)
         if isinstance(swept, Rejection):
             return swept
-        t_tcp, more = swept
+        t_tcp, more, pre_open = swept
         note = "; ".join(n for n in (note, more) if n)
     tcp_point = t_tcp[:3, 3].copy()
     t_tool0 = offset_along_approach(t_tcp, -config.gripper.tcp_offset)
@@ -447,6 +457,7 @@ def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: Va
         return _reject(UNREACHABLE, f"no IK solution within the joint limits: {errors[0]}")
     options.sort(key=lambda o: o[0])
 
+    hmap = HeightMap(depth_map.points) if depth_map is not None else None
     last_reason = None
     for _, flipped, pose, (t_pre, t_lift, q_pre, q_grasp, q_lift) in options:
         if config.check_paths:
@@ -461,19 +472,92 @@ def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: Va
             if why:
                 last_reason = (COLLISION, f"arm at the grasp targets: {why}")
                 continue
+        via = None
+        if hmap is not None:
+            via = _free_move(hmap, q_cur, t_pre, q_pre, q_grasp, pre_open, config)
+            if isinstance(via, Rejection):
+                last_reason = (via.code, via.reason)
+                continue
+        t_via, q_via = via if via is not None else (None, None)
         return GraspTarget(pose, t_pre, t_lift, q_pre, q_grasp, q_lift, tcp_point, surface, opening, pre_open,
-                           quality, stamp, flipped, approach, angle, note)
+                           quality, stamp, flipped, approach, angle, note, t_via, q_via)
     code, reason = last_reason
     return _reject(code, reason)
 
 
-#: Depth step of the shallower retries of a touching sweep, m.
-DEPTH_STEP = 0.005
+#: Depth step of the shallower retries of a touching sweep, m; width step of its wider pre-open retries
+#: and how much wider at most, m.
+DEPTH_STEP, OPEN_STEP, MAX_EXTRA_OPEN = 0.005, 0.01, 0.02
+#: Clearance of the arm's links and the gripper from the sensed scene (a height field) on the
+#: free-space move to the pre-grasp, m; the fingertips of a waypoint above the pre-grasp clear the
+#: highest sensed point by ``VIA_CLEARANCE``.
+SCENE_MARGIN, VIA_CLEARANCE = 0.01, 0.05
+
+
+def _free_move(hmap: HeightMap, q_cur, t_pre, q_pre, q_grasp, pre_open: float, config: ValidationConfig):
+    """None when the joint move q_cur → q_pre is clear of the sensed scene (:class:`HeightMap`), else
+    (t_via, q_via) a waypoint above the pre-grasp whose moves are, else a ``collision`` Rejection.
+
+    Checked: the arm (links and gripper at ``pre_open``) at the pre-grasp, the links at the grasp (the
+    gripper there is the sweep's business), and the free-space move as :func:`plan_joint_motion` plans it
+    with ``config.limits`` (gripper at the full stroke: its opening during the move is not known here);
+    through a waypoint, the joint move to it and the straight move down to the pre-grasp. The
+    backend plans the executed move again from the joints it then measures, with its own speed
+    limits; uniformly scaled velocity and acceleration limits give the same time-synchronised path,
+    so the check holds for the built-in backend up to its jerk limit's effect on the path's shape.
+    """
+    why = hmap.arm_meets(q_pre, pre_open, margin=SCENE_MARGIN)
+    if why:
+        return _reject(COLLISION, f"at the pre-grasp {why}")
+    why = hmap.arm_meets(q_grasp, margin=SCENE_MARGIN, gripper=False)
+    if why:
+        return _reject(COLLISION, f"at the grasp {why}")
+    try:
+        direct = plan_joint_motion(q_cur, q_pre, config.limits)
+    except PlanningError as exc:
+        return _reject(UNREACHABLE, f"move to the pre-grasp cannot be planned: {exc}")
+    first = hmap.check_path(direct.positions, margin=SCENE_MARGIN, step=3)
+    if first is None:
+        return None
+    t_via = np.array(t_pre, dtype=np.float64)
+    t_via[2, 3] = max(float(t_pre[2, 3]), hmap.top + config.fingers.tip_reach + VIA_CLEARANCE)
+    try:
+        q_via = nearest_solution(t_via, q_pre, config.limits.position_limits)
+        to_via = plan_joint_motion(q_cur, q_via, config.limits)
+        down = plan_linear_motion(q_via, t_pre, config.limits)
+    except (IKError, PlanningError) as exc:
+        return _reject(COLLISION, f"the move to the pre-grasp meets the sensed scene ({first}) and no "
+                                  f"waypoint above it is reachable: {exc}")
+    why = (hmap.arm_meets(q_via, margin=SCENE_MARGIN) or hmap.check_path(to_via.positions, margin=SCENE_MARGIN, step=3)
+           or hmap.check_path(down.positions, margin=SCENE_MARGIN, step=3))
+    if why:
+        return _reject(COLLISION, f"the move to the pre-grasp meets the sensed scene ({first}), and so does "
+                                  f"the way through a waypoint {1000 * (t_via[2, 3] - t_pre[2, 3]):.0f} mm above "
+                                  f"it ({why})")
+    return t_via, q_via
 
 
 def _pad_overlap(depth: float, top: float, bottom: float) -> float:
     """Length (m) of the pads (centred ``depth`` past the surface point) inside [top, bottom]."""
     return min(depth + PAD_HALF[2], bottom) - max(depth - PAD_HALF[2], top)
+
+
+#: Least pad overlap accepted on an object too low for ``min_pad_contact``, m.
+THIN_PAD_CONTACT = 0.003
+
+
+def required_pad_contact(top: float, table_depth: float, config: ValidationConfig) -> float:
+    """Pad overlap a grasp must have, m: ``min_pad_contact``, or on an object too low for it the overlap
+    with the TCP at ``min_tcp_z`` (the deepest allowed), never below :data:`THIN_PAD_CONTACT`.
+
+    A 12 mm thin flat object (scissors, a hammer head lying down) leaves at most ~6 mm of pad on it with the
+    fingertips 5 mm above the table; asking 10 mm of it refused every such object. ``top`` and
+    ``table_depth`` along the approach from the surface point, m (the vertical offset of ``min_tcp_z``
+    is taken along the approach: exact top-down, asking more when tilted).
+    """
+    deepest = table_depth - (config.min_tcp_z - config.table_z)
+    possible = _pad_overlap(deepest, top, table_depth) if math.isfinite(deepest) else config.min_pad_contact
+    return max(THIN_PAD_CONTACT, min(config.min_pad_contact, possible - 1e-6))
 
 
 def choose_tcp_depth(points_tcp, opening: float, desired: float, table_depth: float,
@@ -504,18 +588,24 @@ def choose_tcp_depth(points_tcp, opening: float, desired: float, table_depth: fl
     if depth > palm_limit:
         depth, note = palm_limit, (f"TCP {1000 * (desired - palm_limit):.0f} mm shallower: the palm stays "
                                    f"{1000 * config.palm_clearance:.0f} mm above the object")
-    overlap = _pad_overlap(depth, top, table_depth)
-    if overlap < config.min_pad_contact:
+    overlap, need = _pad_overlap(depth, top, table_depth), required_pad_contact(top, table_depth, config)
+    if overlap < need:
         return _reject(COLLISION, f"no safe grasp depth: with the palm {1000 * config.palm_clearance:.0f} mm above "
                                   f"the sensed object the pads overlap it by {1000 * overlap:.1f} mm "
-                                  f"(need {1000 * config.min_pad_contact:.0f} mm)")
+                                  f"(need {1000 * need:.1f} mm)")
     return depth, note
 
 
 def _sweep_clear(depth_map: DepthCollisionMap, t_tcp: np.ndarray, surface: np.ndarray, pre_open: float,
                  opening: float, config: ValidationConfig):
-    """(t_tcp, note) whose whole-gripper sweep pre-grasp → grasp is clear, trying up to the depth that
-    still leaves ``min_pad_contact`` of pad overlap in ``DEPTH_STEP`` steps back; else a Rejection."""
+    """(t_tcp, note, pre-open width) whose whole-gripper sweep pre-grasp → grasp is clear, else a Rejection.
+
+    Tried at the TCP depth, then up to the depth that still leaves the required pad overlap
+    (:func:`required_pad_contact`) in ``DEPTH_STEP`` steps back; at each depth with the pre-open width,
+    then wider in :data:`OPEN_STEP` steps, at most :data:`MAX_EXTRA_OPEN` wider and never past the stroke
+    (a pad that lands on the object's rim with the candidate's width clears it opened wider); a wider
+    retry must leave no sensed point at all in the swept parts.
+    """
     approach = t_tcp[:3, 2]
     depth0 = float((t_tcp[:3, 3] - surface) @ approach)
     down = -float(approach[2])
@@ -523,20 +613,34 @@ def _sweep_clear(depth_map: DepthCollisionMap, t_tcp: np.ndarray, surface: np.nd
     pts = depth_map.in_grasp_frame(t_tcp)  # TCP frame at depth0
     jaws = pts[(np.abs(pts[:, 0]) <= PAD_HALF[0]) & (np.abs(pts[:, 1]) <= opening / 2.0)]
     top = (min(0.0, float(np.percentile(jaws[:, 2] + depth0, 5))) if len(jaws) else 0.0)
+    widest = min(float(config.gripper.stroke), pre_open + MAX_EXTRA_OPEN)
+    widths = [pre_open] + [min(widest, pre_open + k * OPEN_STEP)
+                           for k in range(1, int(math.ceil((widest - pre_open) / OPEN_STEP - 1e-9)) + 1)]
     hits: dict = {}
     back = 0.0
-    while _pad_overlap(depth0 - back, top, table_depth) >= config.min_pad_contact - 1e-9:
+    need = required_pad_contact(top, table_depth, config)
+    while _pad_overlap(depth0 - back, top, table_depth) >= need - 1e-9:
         t = offset_along_approach(t_tcp, -back)
         tool0 = offset_along_approach(t, -config.gripper.tcp_offset)
-        hits = depth_map.gripper_hits(tool0, pregrasp_pose(tool0, config.pregrasp_clearance), pre_open,
-                                      config.finger_margin)
-        if max(hits.values()) < config.max_collision_points:
-            return t, (f"TCP {1000 * back:.0f} mm shallower: the gripper's sweep touched the sensed scene"
-                       if back > 0 else "")
+        for width in widths:
+            hits = depth_map.gripper_hits(tool0, pregrasp_pose(tool0, config.pregrasp_clearance), width,
+                                          config.finger_margin)
+            # opened wider the sweep must be spotless: a search over widths would otherwise find the one
+            # that clips an object's edge with just under max_collision_points (seen: a wide box's side)
+            if max(hits.values()) < (config.max_collision_points if width == pre_open else 1):
+                notes = [f"TCP {1000 * back:.0f} mm shallower: the gripper's sweep touched the sensed scene"
+                         if back > 0 else "",
+                         f"pre-open {1000 * width:.0f} mm instead of {1000 * pre_open:.0f} mm: the sweep touched "
+                         "the sensed scene" if width > pre_open else ""]
+                return t, "; ".join(n for n in notes if n), width
         back += DEPTH_STEP
+    if not hits:  # e.g. the TCP was raised to min_tcp_z: the pads no longer reach into the object
+        return _reject(COLLISION, f"no safe grasp depth: at this TCP depth the pads overlap the sensed object by "
+                                  f"{1000 * max(0.0, _pad_overlap(depth0, top, table_depth)):.1f} mm "
+                                  f"(need {1000 * need:.1f} mm)")
     worst = ", ".join(f"{k} {v}" for k, v in sorted(hits.items(), key=lambda kv: -kv[1]) if v) or "none"
     return _reject(COLLISION, f"the gripper would hit the sensed scene at every depth that leaves "
-                              f"{1000 * config.min_pad_contact:.0f} mm of pad contact (depth points in the swept "
+                              f"{1000 * need:.0f} mm of pad contact (depth points in the swept "
                               f"parts: {worst}; max {config.max_collision_points - 1})")
 
 

@@ -1,6 +1,7 @@
 """Robot-side geometry of the UR5 + Robotiq 2F-85 cell, ROS-free (numpy in, numpy out).
 
 * :mod:`.ur5`: classic UR5 forward / closed-form inverse kinematics, joint names and limits.
+* :mod:`.arm`: the UR5's collision shapes (cylinders, capsules per link), shared by the simulator and the checks.
 * :mod:`.gripper`: Robotiq 2F-85 constants, TCP offset, opening ↔ knuckle-joint mapping.
 * :mod:`.transforms`: hand-eye extrinsics files, camera-frame grasps → ``tool0`` targets.
 """

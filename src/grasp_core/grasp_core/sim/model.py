@@ -31,6 +31,7 @@ from ..camera import CameraIntrinsics
 from ..layout import CELL_LAYOUT, CellLayout
 from ..objects import ObjectSpec, mesh_scale_attr
 from ..robot import JOINT_NAMES, UR5_DH
+from ..robot.arm import arm_parts
 from ..robot.gripper import (  # noqa: F401  (re-exported: the gripper's MJCF and constants)
     FINGER_ARMATURE,
     FINGER_MASS,
@@ -61,9 +62,6 @@ UR5_INERTIA = {"shoulder": (0.014972358333333331, 0.014972358333333331, 0.010406
                "wrist_1": (0.002013889583333333, 0.002013889583333333, 0.0021942),
                "wrist_2": (0.0018310395833333333, 0.0018310395833333333, 0.0021942),
                "wrist_3": (8.062475833333332e-05, 8.062475833333332e-05, 0.0001321171875)}
-#: physical_parameters.yaml offsets (upper arm / forearm tube offsets along the joint axes, m) and radii.
-SHOULDER_OFFSET, ELBOW_OFFSET = 0.13585, 0.0165
-UPPER_ARM_R, FOREARM_R, SHOULDER_R, WRIST_R = 0.054, 0.040, 0.060, 0.045
 #: joint_limits.yaml efforts, N·m.
 UR5_EFFORT = (150.0, 150.0, 150.0, 28.0, 28.0, 28.0)
 
@@ -126,30 +124,32 @@ def arm_xml(board_body: str = "") -> str:
     d = UR5_DH
     r_tool0 = mat_quat(_tool0_in_wrist3())
     grav = 'gravcomp="1"'
+
+    def geoms(link: str) -> str:  # the link's collision shapes, :data:`grasp_core.robot.arm.ARM_PARTS`
+        out = []
+        for p in arm_parts(d):
+            if p.link == link:
+                rgba = "0.45 0.6 0.75 1" if p.kind == "cylinder" else "0.75 0.75 0.78 1"
+                out.append(f'<geom type="{p.kind}" size="{_f(p.radius)}" fromto="{_f(p.p0)} {_f(p.p1)}" '
+                           f'{_ARM_COL} rgba="{rgba}"/>')
+        return "".join(out)
+
     return (
         '<body name="base_link_inertia" quat="0 0 0 1">'
         f'<inertial pos="0 0 0.03" mass="{UR5_MASSES["base"]}" diaginertia="0.0044 0.0044 0.0072"/>'
         f'<geom name="base" type="cylinder" size="0.075 0.04" pos="0 0 0.04" {_ARM_COL} rgba="0.3 0.3 0.32 1"/>'
         f'<body name="shoulder_link" pos="0 0 {d.d1}" {grav}>{_joint(0)}{_inertial("shoulder")}'
-        f'<geom type="cylinder" size="{SHOULDER_R} 0.06" pos="0 0 -0.02" {_ARM_COL} rgba="0.45 0.6 0.75 1"/>'
+        f'{geoms("shoulder_link")}'
         f'<body name="upper_arm_link" quat="{_f(rpy_quat(math.pi / 2, 0, 0))}" {grav}>{_joint(1)}'
-        f'{_inertial("upper_arm")}'
-        f'<geom type="cylinder" size="{SHOULDER_R} 0.07" pos="0 0 {SHOULDER_OFFSET - 0.01}" {_ARM_COL} '
-        'rgba="0.45 0.6 0.75 1"/>'
-        f'<geom type="capsule" size="{UPPER_ARM_R}" fromto="-0.05 0 {SHOULDER_OFFSET} {d.a2 + 0.05} 0 '
-        f'{SHOULDER_OFFSET}" {_ARM_COL} rgba="0.75 0.75 0.78 1"/>'
+        f'{_inertial("upper_arm")}{geoms("upper_arm_link")}'
         f'<body name="forearm_link" pos="{d.a2} 0 0" {grav}>{_joint(2)}{_inertial("forearm")}'
-        f'<geom type="cylinder" size="{SHOULDER_R} 0.065" pos="0 0 0.06" {_ARM_COL} rgba="0.45 0.6 0.75 1"/>'
-        f'<geom type="capsule" size="{FOREARM_R}" fromto="-0.05 0 {ELBOW_OFFSET} {d.a3 + 0.04} 0 {ELBOW_OFFSET}" '
-        f'{_ARM_COL} rgba="0.75 0.75 0.78 1"/>'
+        f'{geoms("forearm_link")}'
         f'<body name="wrist_1_link" pos="{d.a3} 0 {d.d4}" {grav}>{_joint(3)}{_inertial("wrist_1")}'
-        f'<geom type="cylinder" size="{WRIST_R} 0.05" pos="0 0 -0.05" {_ARM_COL} rgba="0.45 0.6 0.75 1"/>'
+        f'{geoms("wrist_1_link")}'
         f'<body name="wrist_2_link" pos="0 {-d.d5} 0" quat="{_f(rpy_quat(math.pi / 2, 0, 0))}" {grav}>'
-        f'{_joint(4)}{_inertial("wrist_2")}'
-        f'<geom type="cylinder" size="{WRIST_R} 0.045" pos="0 0 -0.045" {_ARM_COL} rgba="0.45 0.6 0.75 1"/>'
+        f'{_joint(4)}{_inertial("wrist_2")}{geoms("wrist_2_link")}'
         f'<body name="wrist_3_link" pos="0 {d.d6} 0" quat="{_f(rpy_quat(math.pi / 2, math.pi, math.pi))}" '
-        f'{grav}>{_joint(5)}{_inertial("wrist_3")}'
-        f'<geom type="cylinder" size="{WRIST_R} 0.035" pos="0 0 -0.035" {_ARM_COL} rgba="0.45 0.6 0.75 1"/>'
+        f'{grav}>{_joint(5)}{_inertial("wrist_3")}{geoms("wrist_3_link")}'
         f'<site name="tool0" quat="{_f(r_tool0)}" size="0.005"/>'
         f'<frame quat="{_f(r_tool0)}">{gripper_xml(_WORLD_COL)}{board_body}</frame>'
         '</body></body></body></body></body></body></body>'

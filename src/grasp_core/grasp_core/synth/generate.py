@@ -71,7 +71,8 @@ def project_grasp(g, cam: Camera, labels: np.ndarray, pad_width: float) -> Grasp
 
 
 def render_scene(seed: int, views: int = 1, cfg: SceneConfig | None = None, mesh_dir: str | None = None,
-                 physics: bool = False, trials_per_object: int = 8, params=None, mesh_scale: float = 1.0):
+                 physics: bool = False, trials_per_object: int = 8, params=None, mesh_scale: float = 1.0,
+                 robustness_trials: int = 0):
     """Generate one scene and render ``views`` views with labels.
 
     Args:
@@ -84,6 +85,9 @@ def render_scene(seed: int, views: int = 1, cfg: SceneConfig | None = None, mesh
             False: silhouette labels per view.
         trials_per_object: candidates tried per object (physics only).
         params: :class:`grasp_core.synth.physics.GripperParams` (physics only; default parameters).
+        robustness_trials: > 0 (physics only): also try every candidate this many times under pose
+            perturbations and return its aligned crop and robustness label
+            (:func:`grasp_core.synth.robustness.robustness_arrays`).
 
     Returns:
         (views, trials): views is a list of dicts with keys depth (H, W float32 m),
@@ -92,7 +96,13 @@ def render_scene(seed: int, views: int = 1, cfg: SceneConfig | None = None, mesh
         kinds (object kinds); trials is a list of {"grasp": WorldGrasp.as_dict(),
         "kind", **TrialResult.as_dict(), "seconds"} (empty without physics).
         Without physics only the list of views is returned (the historical interface).
+        With ``robustness_trials`` > 0: (views, trials, robustness arrays).
+
+    Raises:
+        ValueError: robustness_trials > 0 without physics.
     """
+    if robustness_trials and not physics:
+        raise ValueError("robustness labels need physics=True")
     import mujoco
 
     scene = build_scene(seed, cfg, mesh_dir, mesh_scale)
@@ -103,19 +113,27 @@ def render_scene(seed: int, views: int = 1, cfg: SceneConfig | None = None, mesh
     try:
         if physics:
             from ..robot.gripper import PAD_HALF
-            from .physics import GraspTrials, GripperParams, world_candidates
+            from .physics import GraspTrials, GripperParams, world_candidates_view
 
             params = params or GripperParams()
             pad_width = 2 * PAD_HALF[0]
-            cands = world_candidates(scene, np.random.default_rng([seed, 2]), trials_per_object, renderer, params)
+            cands, top_view, top_cam, image_grasps = world_candidates_view(
+                scene, np.random.default_rng([seed, 2]), trials_per_object, renderer, params)
             runner = GraspTrials(scene, params) if cands else None
+            nominal = []
             for g in cands:
                 t0 = time.perf_counter()
                 res = runner.run(g)
                 trials.append({"grasp": g.as_dict(), "kind": scene.objects[g.obj].kind, **res.as_dict(),
                                "seconds": round(time.perf_counter() - t0, 4)})
+                nominal.append(res.kept)
                 if res.kept:
                     kept.append(g)
+            if robustness_trials:
+                from .robustness import robustness_arrays
+
+                robust = robustness_arrays(seed, scene, runner, cands, nominal, top_view, top_cam, image_grasps,
+                                           robustness_trials)
         for _ in range(views):
             cam = sample_camera(rng, cfg, scene.target)
             view = render_view(scene, cam, renderer)
@@ -135,6 +153,8 @@ def render_scene(seed: int, views: int = 1, cfg: SceneConfig | None = None, mesh
             })
     finally:
         renderer.close()
+    if robustness_trials:
+        return out, trials, robust
     return (out, trials) if physics else out
 
 
@@ -142,13 +162,15 @@ def generate_scene_to_disk(args: tuple) -> dict:
     """Worker: render scene ``k`` to ``out_dir`` unless complete. Returns its metadata.
 
     A scene is complete when its metadata (``.meta/scene_<k>.json``, written last) says
-    it was made with the same physics setting, trials per object, mesh scale and (with a
-    mesh folder) mesh fraction, and all its images are on disk.
+    it was made with the same physics setting, trials per object, mesh scale, (with a
+    mesh folder) mesh fraction and robustness trials, and all its images (and, with
+    robustness trials, its shard ``robustness/scene_<k>.npz``) are on disk.
 
     Args:
         args: (out_dir, scene_index, base_seed, views, mesh_dir[, physics, trials_per_object, mesh_scale,
-            mesh_fraction]); physics defaults to False, trials_per_object to 8, mesh_scale to 1 and
-            mesh_fraction to 0.5 (the historical 5-tuple).
+            mesh_fraction, robustness_trials]); physics defaults to False, trials_per_object to 8,
+            mesh_scale to 1, mesh_fraction to 0.5 (the historical 5-tuple) and robustness_trials to 0
+            (> 0: write the scene's robustness shard, :mod:`grasp_core.datasets.robustness`).
 
     Returns:
         {"scene", "seed", "kinds", "physics", "trials_per_object", "mesh_scale", "mesh_fraction",
@@ -159,7 +181,11 @@ def generate_scene_to_disk(args: tuple) -> dict:
     per_object = int(args[6]) if len(args) > 6 else 8
     mesh_scale = float(args[7]) if len(args) > 7 else 1.0
     cfg = SceneConfig(mesh_fraction=float(args[8]) if len(args) > 8 else 0.5)
+    rob_trials = int(args[9]) if len(args) > 9 else 0
     out_dir = Path(out_dir)
+    from ..datasets.robustness import SUBDIR, write_shard
+
+    shard_path = out_dir / SUBDIR / f"scene_{k:06d}.npz"
     meta_path = out_dir / ".meta" / f"scene_{k:06d}.json"
     ids = [image_id(k, v) for v in range(views)]
     if meta_path.is_file() and all(jacquard_complete(out_dir, i) for i in ids):
@@ -167,10 +193,17 @@ def generate_scene_to_disk(args: tuple) -> dict:
         if (meta.get("physics", False) == physics
                 and (not physics or meta.get("trials_per_object") == per_object)
                 and meta.get("mesh_scale", 1.0) == mesh_scale
-                and (not mesh_dir or meta.get("mesh_fraction", 0.5) == cfg.mesh_fraction)):
+                and (not mesh_dir or meta.get("mesh_fraction", 0.5) == cfg.mesh_fraction)
+                and (not rob_trials or (meta.get("robustness_trials") == rob_trials and shard_path.is_file()))):
             return meta
     seed = base_seed + k
-    if physics:
+    if physics and rob_trials:
+        res, trials, robust = render_scene(seed, views, cfg, mesh_dir=mesh_dir, physics=True,
+                                           trials_per_object=per_object, mesh_scale=mesh_scale,
+                                           robustness_trials=rob_trials)
+        robust["scene"] = np.full(len(robust["robust"]), k, np.int32)
+        write_shard(shard_path, robust)
+    elif physics:
         res, trials = render_scene(seed, views, cfg, mesh_dir=mesh_dir, physics=True, trials_per_object=per_object,
                                    mesh_scale=mesh_scale)
     else:
@@ -182,6 +215,8 @@ def generate_scene_to_disk(args: tuple) -> dict:
     meta = {"scene": k, "seed": seed, "kinds": res[0]["kinds"] if res else [], "physics": physics,
             "trials_per_object": per_object, "mesh_scale": mesh_scale, "mesh_fraction": cfg.mesh_fraction,
             "images": images, "trials": trials}
+    if rob_trials:
+        meta["robustness_trials"] = rob_trials
     meta_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = meta_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(meta))

@@ -178,6 +178,12 @@ def top_camera(scene: Scene) -> Camera:
 
 def world_candidates(scene: Scene, rng: np.random.Generator, per_object: int, renderer=None,
                      params: GripperParams | None = None) -> list[WorldGrasp]:
+    """Antipodal top-down candidates on each object (:func:`world_candidates_view` without the view)."""
+    return world_candidates_view(scene, rng, per_object, renderer, params)[0]
+
+
+def world_candidates_view(scene: Scene, rng: np.random.Generator, per_object: int, renderer=None,
+                          params: GripperParams | None = None, mu: float = 0.4):
     """Antipodal top-down candidates on each object, from the top camera's silhouettes.
 
     Args:
@@ -186,15 +192,19 @@ def world_candidates(scene: Scene, rng: np.random.Generator, per_object: int, re
         per_object: at most this many candidates per object (chosen at random among the labeller's).
         renderer: optional ``mujoco.Renderer`` (480 × 640) of ``scene.model``.
         params: gripper parameters (grasp depth).
+        mu: the labeller's friction coefficient (friction-cone half angle atan μ; 0.4 as the dataset).
 
     Returns:
-        candidates, object by object (index order).
+        (candidates object by object (index order), the top view
+        (:class:`grasp_core.synth.scene.View`), its camera, and each candidate's image grasp
+        (:class:`grasp_core.grasp.Grasp` in the top view's pixels)).
     """
     params = params or GripperParams()
     cam = top_camera(scene)
     view = render_view(scene, cam, renderer)
-    per_obj = antipodal_grasps(view.labels, view.depth, cam.fx, rng)
+    per_obj = antipodal_grasps(view.labels, view.depth, cam.fx, rng, mu=mu)
     out: list[WorldGrasp] = []
+    image_grasps = []
     h, w = view.depth.shape
     for k, gs in enumerate(per_obj):
         if not gs:
@@ -213,7 +223,8 @@ def world_candidates(scene: Scene, rng: np.random.Generator, per_object: int, re
             opening = g.width_px * z / cam.fx
             tip = max(MIN_FINGERTIP_Z, float(p[2]) - params.grasp_depth)
             out.append(WorldGrasp(k, (float(p[0]), float(p[1]), float(p[2])), yaw, opening, tip))
-    return out
+            image_grasps.append(g)
+    return out, view, cam, image_grasps
 
 
 def _hand_xml(params: GripperParams) -> str:
