@@ -18,9 +18,10 @@ LAYERS = {
     "parallel": 0,
     "camera": 1, "datasets": 1, "layout": 1, "postprocess": 1, "targets": 1,
     "frames": 2, "calibration": 2, "motion": 2, "evaluate": 2, "inference": 2, "visualise": 2, "tabletop": 2,
+    "robust_metric": 3,
     "config": 3,
     "sim": 4, "synth": 4, "nn": 4, "picking": 4,
-    "shapes": 5,
+    "shapes": 5, "prop_gqcnn": 5,
     "cli": 6,
 }
 
