@@ -3,9 +3,9 @@
 Method (Yokota et al.): per candidate layer l,
 
 1. PCA (``pca_dims`` components, clipped to what the data allow; no standardisation: the
-   vectors are already power- and L2-normalised, and z-scoring them cost 0.06-0.15 accuracy in
-   Exp. 2-5, docs/shapes.md) fitted on the support and query vectors together (transductive, as
-   the paper does; with no query yet, on the support alone);
+   vectors are already power- and L2-normalised, and z-scoring them cost the ``refined_roi``
+   features 0.10-0.15 accuracy in Exp. 2-5, docs/shapes.md) fitted on the support and query
+   vectors together (transductive, as the paper does; with no query yet, on the support alone);
 2. an RBF-kernel SVM (γ = "scale": 1 / (n_features · Var(X))) with C chosen by grid
    search over :data:`C_GRID`, scored by stratified k-fold cross-validation on the
    support set (k = min(5, smallest class size); with one image per class, the
