@@ -341,7 +341,7 @@ class ShapeClassifierConfig:
     model: str = _f("ssd_shapes", "SSD model card whose refined activations are the features")
     state_file: str = _f("~/.local/share/grasp_stack/shape_classifier", "classifier state (.npz + .json)")
     support_folder: str = _f("", "support folder loaded at start when there is no state file")
-    pca_dims: int = _f(10, "PCA dimensions")
+    pca_dims: int = _f(20, "PCA dimensions")
     match_radius_px: float = _f(12.0, "candidate ↔ SSD detection matching radius, network px")
     queue_size: int = _f(5, "image/candidates pairing queue")
     threads: int = _f(1, "torch threads")

@@ -4,7 +4,9 @@ Method: :mod:`grasp_core.shapes` — each candidate is attached to the SSD grasp
 detector's best default box near its centre; that detection's grasp score is
 back-propagated with guided backpropagation to the SSD's 10 base layers (Yokota
 et al., Eq. 1-2); the pooled refined activations of the layer chosen on the
-support set are classified by PCA + RBF-SVM.
+support set are classified by PCA + RBF-SVM. The features are the refined activations in a
+window turned to the grasp's axis, not pooled (``refined_roi``, :mod:`grasp_core.shapes.roi`);
+the saved state records the variant, and a state of another variant is ignored at start.
 
 Run-time needs: PyTorch (the guided backward pass needs gradients; the SSD
 weights come from the model's ``.npz``, no pickle) and scikit-learn. Without
@@ -20,7 +22,7 @@ Parameters (config/grasp.yaml, section ``grasp_shape_classifier``):
     state_file (str): classifier state path without suffix (``.npz`` + ``.json``), loaded at start when
         present and written after every successful support-set load; ``~`` is expanded.
     support_folder (str, ""): a support folder to load at start when no state file exists.
-    pca_dims (int, 10): PCA components per layer.
+    pca_dims (int, 20): PCA components per layer (the experiments' Exp. 2-5 setting).
     match_radius_px (float, 12.0): candidate ↔ SSD detection distance limit, network px.
     queue_size (int, 5): stamp pairing depth.
     threads (int, 1): PyTorch threads.

@@ -35,6 +35,9 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--widths", default="16,16,32,32,48,48,48,64,64,64",
                    help="channels of the 10 base layers 1-1 … 4-3, comma-separated (VGG-16: 64,64,128,…,512)")
+    p.add_argument("--modality", choices=("depth", "rgb"), default="depth",
+                   help="network input: depth (exported for the stack) or the colour render (rgb, the paper's "
+                        "input; weights in <out>/weights.npz only, for grasp-shapes-experiments --weights)")
     p.add_argument("--export-only", action="store_true", help="export <out>/weights.npz without training")
     return p
 
@@ -69,9 +72,14 @@ def train_main(argv: list[str] | None = None) -> int:
     else:
         cfg = ShapeTrainConfig(out_dir=str(out), n_images=args.images, n_heldout=args.heldout, seed=args.seed,
                                epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                               max_minutes=args.max_minutes, threads=args.threads, widths=widths)
+                               max_minutes=args.max_minutes, threads=args.threads, widths=widths,
+                               modality=args.modality)
         net, summary = train_ssd(cfg)
         print(json.dumps({k: v for k, v in summary.items() if k != "config"}))
+    if net.in_channels != 1:
+        print(f"{prog}: {out / 'weights.npz'} takes colour input: not exported (the ONNX plugin and the node "
+              "take depth); use it with grasp-shapes-experiments --weights")
+        return 0
     card = export_ssd(net, args.models_dir, args.name, summary)
     copy_figure(out / "curves.png", Path(args.models_dir) / "figures", f"{args.name}_training_curves.png")
     print(f"{prog}: wrote {card.with_suffix('.onnx')}, {card.with_suffix('.npz')} and {card}")
@@ -82,6 +90,8 @@ def _exp_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="grasp-shapes-experiments",
                                 description="The paper's few-shot experiments 1-5 on simulated data.")
     p.add_argument("--model", default="ssd_shapes", help="model card name or path (its weights_npz is used)")
+    p.add_argument("--weights", default="", help="an SSD .npz to use instead of --model's (e.g. a colour network "
+                                                   "of grasp-shapes-train --modality rgb)")
     p.add_argument("--out", default="out/shapes_experiments", help="output folder for tables and figures")
     p.add_argument("--seed", type=int, default=1000)
     p.add_argument("--trials", type=int, default=3, help="random support draws per Exp. 1 cell")
@@ -102,13 +112,18 @@ def experiments_main(argv: list[str] | None = None) -> int:
     from grasp_core.model_card import ModelCardError, load_card
     from grasp_core.shapes.experiments import ExperimentConfig, run_experiments
 
-    try:
-        card = load_card(args.model)
-        weights = card.path.parent / card.data["weights_npz"]
-    except (ModelCardError, KeyError) as exc:
-        return _fail(prog, f"model {args.model!r}: {exc}")
-    if not weights.is_file():
-        return _fail(prog, f"weights {weights} of model {card.name} not found")
+    if args.weights:
+        weights = Path(args.weights)
+        if not weights.is_file():
+            return _fail(prog, f"weights {weights} not found")
+    else:
+        try:
+            card = load_card(args.model)
+            weights = card.path.parent / card.data["weights_npz"]
+        except (ModelCardError, KeyError) as exc:
+            return _fail(prog, f"model {args.model!r}: {exc}")
+        if not weights.is_file():
+            return _fail(prog, f"weights {weights} of model {card.name} not found")
     cfg = ExperimentConfig(out_dir=args.out, weights=str(weights), seed=args.seed, trials=args.trials)
     if args.quick:
         cfg = ExperimentConfig(out_dir=args.out, weights=str(weights), seed=args.seed, trials=1, n_support_max=5,

@@ -60,6 +60,7 @@ class ShapeImage:
         boxes: (N, 5) float32 grasp rectangles (u, v, w, h, θ): centre px, opening px,
             jaw length px, angle rad in (−π/2, π/2].
         box_object: (N,) int32 object index of each grasp rectangle.
+        rgb: (S, S, 3) uint8 colour render of the same view (objects in random colours), or None.
     """
 
     depth: np.ndarray
@@ -67,6 +68,7 @@ class ShapeImage:
     shapes: list[str]
     boxes: np.ndarray
     box_object: np.ndarray
+    rgb: np.ndarray | None = None
 
 
 def _piece_grasps(spec: ObjectSpec) -> list[tuple[float, float, float, float]]:
@@ -211,7 +213,8 @@ def render_shapes(shapes: list[str], rng: np.random.Generator, noise_m: float = 
             boxes.append((u, v, (opening + OPENING_MARGIN_M) * s, JAW_M * s, float(wrap_angle(gyaw + yaw))))
             owner.append(k)
     return ShapeImage(depth.astype(np.float32), view.labels, list(shapes),
-                      np.asarray(boxes, np.float32).reshape(-1, 5), np.asarray(owner, np.int32))
+                      np.asarray(boxes, np.float32).reshape(-1, 5), np.asarray(owner, np.int32),
+                      np.ascontiguousarray(view.rgb, np.uint8))
 
 
 def random_shape_list(rng: np.random.Generator, shapes: tuple[str, ...] = TRAIN_SHAPES,
@@ -219,6 +222,26 @@ def random_shape_list(rng: np.random.Generator, shapes: tuple[str, ...] = TRAIN_
     """1-4 (by default) shapes drawn uniformly with replacement."""
     n = int(rng.integers(n_range[0], n_range[1] + 1))
     return [shapes[int(i)] for i in rng.integers(0, len(shapes), n)]
+
+
+def normalise_rgb_image(rgb: np.ndarray) -> np.ndarray:
+    """Network input from an (H, W, 3) uint8 colour image: (3, H, W) float32 ``rgb / 127.5 − 1`` in [−1, 1]."""
+    return (np.moveaxis(np.asarray(rgb, np.float32), -1, 0) / 127.5 - 1.0).astype(np.float32)
+
+
+def network_input(im: ShapeImage, modality: str = "depth") -> np.ndarray:
+    """(C, S, S) float32 network input of a rendered image: ``depth`` (C = 1) or ``rgb`` (C = 3).
+
+    Raises:
+        ValueError: unknown modality, or ``rgb`` of an image rendered without colour.
+    """
+    if modality == "depth":
+        return normalise_depth_image(im.depth)[None]
+    if modality == "rgb":
+        if im.rgb is None:
+            raise ValueError("image has no colour render")
+        return normalise_rgb_image(im.rgb)
+    raise ValueError(f"unknown input modality {modality!r}; expected 'depth' or 'rgb'")
 
 
 def normalise_depth_image(depth: np.ndarray, scale: float = 20.0) -> np.ndarray:

@@ -24,8 +24,14 @@ Experiments:
 3. four objects of one shape per image; 4. four different shapes; 5. the unseen ring among them
    (3-5 at ``n_shot`` support images per class and ``pca_dims`` dims).
 
-Each with the three feature variants of :data:`grasp_core.shapes.refine.VARIANTS`: refined
-(Eq. 1-2), raw activations pooled around the detection, raw activations pooled over the image.
+Each with the feature variants of :data:`grasp_core.shapes.refine.VARIANTS` (the SSD's
+activations: refined (Eq. 1-2) or raw, pooled around the detection, over the image, or kept
+spatial in the grasp-aligned window: ``refined_roi`` / ``raw_roi``) and the image baselines of
+:data:`IMAGE_VARIANTS` that tell the features from the data: PCA + SVM on the grasp-aligned
+32 x 32 crop (128 px window, :func:`grasp_core.shapes.roi.image_crops`) of the normalised depth
+(``depth_crop``), of the colour render (``rgb_crop``, turned by the depth crop's moment) and of
+the ground-truth mask of the detection's object (``mask_crop``: the silhouette alone, an upper
+bound of what the images allow with this classifier; it needs the simulator's labels).
 A query image gives at most ``per_object`` = 2 detections per object (the best-scoring ones).
 """
 from __future__ import annotations
@@ -39,15 +45,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import ALL_SHAPES, TRAIN_SHAPES, normalise_depth_image, render_shapes
+from .data import ALL_SHAPES, TRAIN_SHAPES, network_input, normalise_depth_image, normalise_rgb_image, render_shapes
 from .fewshot import FewShotClassifier
-from .refine import VARIANTS, ShapeFeatureExtractor
+from .refine import VARIANTS as NET_VARIANTS
+from .refine import ShapeFeatureExtractor
+from .roi import image_crops
 from .ssd import LAYER_NAMES, nms
 
-#: Exp. 1 compares these two (with / without refinement); Exp. 2-5 all of VARIANTS.
-EXP1_VARIANTS = ("refined", "raw_global")
+#: Image baselines (one "layer" each, ``crop``): PCA + SVM on grasp-aligned crops (module docstring).
+IMAGE_VARIANTS = ("depth_crop", "rgb_crop", "mask_crop")
+#: All feature variants of the experiments.
+VARIANTS = NET_VARIANTS + IMAGE_VARIANTS
+#: Exp. 1 (the support size x PCA dims grid) for these; Exp. 2-5 all of VARIANTS.
+EXP1_VARIANTS = ("refined", "raw_global", "refined_roi", "refined_aligned", "mask_crop")
+#: Crop raster of the image baselines, px (of a 128 px window).
+CROP_GRID = 32
 #: Bumped when the features change (the cache in <out>/features/ is then recomputed).
-FEATURE_VERSION = "radial-sqrt-1"
+FEATURE_VERSION = "roi-crops-aligned-1"
 SUPPORT_SIZES = (3, 5, 10, 20, 30, 40)
 PCA_DIMS = (3, 5, 10, 20, 30, 40)
 #: The paper's reported accuracies (as listed in the issue), for the comparison table.
@@ -64,8 +78,8 @@ class ExperimentConfig:
     n_single: int = 20
     n_multi: int = 30
     trials: int = 3
-    n_shot: int = 10
-    pca_dims: int = 10
+    n_shot: int = 30
+    pca_dims: int = 20
     score_threshold: float = 0.2
     support_sizes: tuple = SUPPORT_SIZES
     pca_dims_grid: tuple = PCA_DIMS
@@ -112,32 +126,53 @@ def image_set(kind: str, n: int, seed: int, set_id: int, shape: str | None = Non
     return out
 
 
+def layers_of(variant: str) -> tuple[str, ...]:
+    """Candidate layers of a variant: the SSD's 10 base layers, or ``("crop",)`` for an image baseline."""
+    return ("crop",) if variant in IMAGE_VARIANTS else LAYER_NAMES
+
+
+def crop_features(im, boxes: np.ndarray, objects: list[int]) -> dict[str, np.ndarray]:
+    """Image-baseline vectors of detections ``boxes`` (K, 5) on objects ``objects`` (mask labels): {variant: (K, d)}."""
+    c, a = boxes[:, :2], boxes[:, 4]
+    depth = normalise_depth_image(im.depth)
+    height = np.clip(depth, 0, None)  # object heights: the mass that fixes the 180° turn
+    out = {"depth_crop": image_crops(depth, c, a, grid=CROP_GRID),
+           "rgb_crop": image_crops(np.moveaxis(normalise_rgb_image(im.rgb), 0, -1), c, a, grid=CROP_GRID,
+                                   mass=height),
+           "mask_crop": np.concatenate([image_crops((im.mask == o).astype(np.float32), c[i:i + 1], a[i:i + 1],
+                                                    grid=CROP_GRID, padding_mode="zeros")
+                                        for i, o in enumerate(objects)])}
+    return out
+
+
 def extract(fx: ShapeFeatureExtractor, images: list, best_only: bool, score_threshold: float,
             desc: str, per_object: int = 2) -> FeatureSet:
-    """Detect, attach shapes, and compute refined and raw features of every image's detections."""
+    """Detect, attach shapes, and compute every variant's features of every image's detections."""
     from tqdm import tqdm
 
-    feats = {v: {n: [] for n in LAYER_NAMES} for v in VARIANTS}
+    feats = {v: {n: [] for n in layers_of(v)} for v in VARIANTS}
     labels, owner = [], []
     for i, im in enumerate(tqdm(images, desc=desc, unit="img", mininterval=5)):
-        x = torch.from_numpy(normalise_depth_image(im.depth))[None, None]
+        x = torch.from_numpy(network_input(im, fx.modality))[None]
         scores, boxes = fx.detect(x)
         keep = nms(boxes, scores, score_threshold=score_threshold, top_k=12)
-        sel, lab, per_obj = [], [], {}
+        sel, lab, objs, per_obj = [], [], [], {}
         for j in keep:
             obj = object_at(im.mask, boxes[j, 0], boxes[j, 1])
             if obj and per_obj.get(obj, 0) < (1 if best_only else per_object):
                 per_obj[obj] = per_obj.get(obj, 0) + 1
                 sel.append(j)
                 lab.append(im.shapes[obj - 1])
+                objs.append(obj)
                 if best_only:
                     break
         if not sel:
             continue
+        f = fx.features_multi(x, np.asarray(sel), boxes[sel, :2], boxes[sel, 4], NET_VARIANTS)
+        f.update({v: {"crop": c} for v, c in crop_features(im, boxes[sel], objs).items()})
         for variant in VARIANTS:
-            f = fx.features(x, np.asarray(sel), boxes[sel, :2], variant)
-            for n in LAYER_NAMES:
-                feats[variant][n].append(f[n])
+            for n in layers_of(variant):
+                feats[variant][n].append(f[variant][n])
         labels += lab
         owner += [i] * len(sel)
     return FeatureSet({v: {n: (np.concatenate(a) if a else np.zeros((0, 1), np.float32)) for n, a in d.items()}
@@ -149,7 +184,7 @@ def cached_extract(path: Path, key: str, make) -> FeatureSet:
     if path.is_file():
         with np.load(path, allow_pickle=False) as z:
             if str(z["key"]) == key:
-                feats = {v: {n: z[f"{v}/{n}"] for n in LAYER_NAMES} for v in VARIANTS}
+                feats = {v: {n: z[f"{v}/{n}"] for n in layers_of(v)} for v in VARIANTS}
                 return FeatureSet(feats, z["labels"], z["image"])
     fs = make()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,7 +210,7 @@ def draw_support(support: FeatureSet, shapes: tuple[str, ...], n: int, rng: np.r
 def evaluate(support: FeatureSet, query: FeatureSet, variant: str, pca_dims: int) -> tuple[float, FewShotClassifier]:
     """Fit on the support (PCA with the queries), classify the queries with the selected layer; accuracy."""
     clf = FewShotClassifier(pca_dims).fit(support.feats[variant], support.labels, query.feats[variant],
-                                          list(LAYER_NAMES))
+                                          list(layers_of(variant)))
     pred, _ = clf.predict(query.feats[variant])
     return float(np.mean(np.asarray(pred) == query.labels)), clf
 
@@ -225,7 +260,7 @@ def run_experiments(cfg: ExperimentConfig) -> dict:
         sup = subset(train_support, ix)
         acc, clf = evaluate(sup, single, variant, cfg.pca_dims)
         rows = []
-        for n in LAYER_NAMES:
+        for n in layers_of(variant):
             pred, _ = clf.predict(single.feats[variant], layer=n)
             rows.append({"layer": n, "support_acc": clf.results[n].support_accuracy,
                          "train_acc": clf.results[n].train_accuracy, "C": clf.results[n].C,
@@ -256,18 +291,42 @@ def _md_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(f"| {r} |" for r in fmt) + "\n"
 
 
+#: Plain-language names of the variants, for the tables.
+VARIANT_NAMES = {"refined": "(c) refined, pooled in rings", "raw_local": "raw, pooled in rings",
+                 "raw_global": "raw, pooled over the image (paper's unrefined)",
+                 "refined_roi": "(d) refined, grasp-aligned ROI, not pooled",
+                 "raw_roi": "(d) raw, grasp-aligned ROI, not pooled",
+                 "refined_aligned": "refined, network run on the input turned to the grasp, ROI",
+                 "raw_aligned": "raw, network run on the input turned to the grasp, ROI",
+                 "depth_crop": "(a) depth crop, grasp-aligned", "rgb_crop": "(a) colour crop, grasp-aligned",
+                 "mask_crop": "(b) object-mask crop (upper bound)"}
+
+
 def write_tables(res: dict, cfg: ExperimentConfig, out: Path) -> None:
-    """results → ``tables.md``, ``exp*.csv``, ``exp1.png``, ``exp2.png``."""
+    """results → ``tables.md``, ``exp*.csv``, ``summary.csv``, ``exp1.png``, ``exp2.png``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     md = ["# Few-shot shape classification on simulated data (grasp-shapes-experiments)\n",
-          f"Support images: {res['counts']['support']}; query detections: Exp. 1-2 {res['counts']['exp1_queries']}, "
-          f"Exp. 3 {res['counts']['exp3_queries']}, Exp. 4 {res['counts']['exp4_queries']}, "
-          f"Exp. 5 {res['counts']['exp5_queries']}. Run time {res['minutes']['total']:.1f} min "
-          f"(features {res['minutes']['features']:.1f} min).\n"]
+          f"Seed {cfg.seed}. Support images: {res['counts']['support']}; query detections: Exp. 1-2 "
+          f"{res['counts']['exp1_queries']}, Exp. 3 {res['counts']['exp3_queries']}, "
+          f"Exp. 4 {res['counts']['exp4_queries']}, Exp. 5 {res['counts']['exp5_queries']}.\n"]
+    summary = []
+    for v in VARIANTS:
+        best = float(np.max(res["exp1"][v])) if v in res["exp1"] else "–"
+        summary.append([VARIANT_NAMES[v], v, best, *(res[k][v]["accuracy"] for k in ("exp2", "exp3", "exp4", "exp5")),
+                        " / ".join(res[k][v]["selected"] for k in ("exp2", "exp3", "exp4", "exp5"))])
+    summary.append(["paper, refined", "–", PAPER["exp1_best"], "–", PAPER["exp3"], PAPER["exp4"], PAPER["exp5"], "–"])
+    summary.append(["paper, unrefined", "–", "–", "–", PAPER["exp3_unrefined"], PAPER["exp4_unrefined"], "–", "–"])
+    md.append(f"\n## Summary: accuracy per feature variant (Exp. 2-5: {cfg.n_shot} support images per class, "
+              f"{cfg.pca_dims} PCA dims; Exp. 1 best: the best cell of its grid)\n\n")
+    header = ["features", "variant", "Exp. 1 best", "Exp. 2 single", "Exp. 3 four same", "Exp. 4 four different",
+              "Exp. 5 + unseen ring", "layers (Exp. 2/3/4/5)"]
+    md.append(_md_table(header, summary))
+    with open(out / "summary.csv", "w", newline="") as f:
+        csv.writer(f).writerows([header, *summary])
     rows_csv = []
     for variant in EXP1_VARIANTS:
         g = np.asarray(res["exp1"][variant])
@@ -281,7 +340,7 @@ def write_tables(res: dict, cfg: ExperimentConfig, out: Path) -> None:
     with open(out / "exp1.csv", "w", newline="") as f:
         csv.writer(f).writerows([["variant", "support_per_class", "pca_dims", "accuracy"], *rows_csv])
     rows2 = []
-    for variant in VARIANTS:
+    for variant in NET_VARIANTS:
         e = res["exp2"][variant]
         md.append(f"\n## Exp. 2 ({variant}): per layer, {cfg.n_shot} support images per class, {cfg.pca_dims} PCA "
                   f"dims; selected layer **{e['selected']}** (test accuracy {e['accuracy']:.3f})\n\n")
@@ -292,20 +351,8 @@ def write_tables(res: dict, cfg: ExperimentConfig, out: Path) -> None:
                   for r in e["rows"]]
     with open(out / "exp2.csv", "w", newline="") as f:
         csv.writer(f).writerows([["variant", "layer", "support_acc", "test_acc", "test_rank", "selected"], *rows2])
-    md.append(f"\n## Exp. 3-5 ({cfg.n_shot} support images per class, {cfg.pca_dims} PCA dims) and the paper\n\n")
-    best = {v: float(np.max(res["exp1"][v])) for v in EXP1_VARIANTS}
-    summary = [["Exp. 1 best (single objects)", best["refined"], "–", best["raw_global"], PAPER["exp1_best"], "–"]]
-    names = {"exp3": "Exp. 3 four of one shape", "exp4": "Exp. 4 four different shapes",
-             "exp5": "Exp. 5 unseen ring among them"}
-    for k, label in names.items():
-        summary.append([label + " (layers " + " / ".join(res[k][v]["selected"] for v in VARIANTS) + ")",
-                        *(res[k][v]["accuracy"] for v in VARIANTS), PAPER[k], PAPER.get(k + "_unrefined", "–")])
-    md.append(_md_table(["experiment", "ours refined", "ours raw local", "ours raw global", "paper refined",
-                         "paper unrefined"], summary))
-    with open(out / "summary.csv", "w", newline="") as f:
-        csv.writer(f).writerows([["experiment", *VARIANTS, "paper_refined", "paper_unrefined"], *summary])
     (out / "tables.md").write_text("".join(md))
-    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    fig, ax = plt.subplots(1, len(EXP1_VARIANTS), figsize=(4.2 * len(EXP1_VARIANTS), 4))
     for a, variant in zip(ax, EXP1_VARIANTS, strict=True):
         im = a.imshow(np.asarray(res["exp1"][variant]), vmin=0, vmax=1, cmap="viridis")
         a.set_xticks(range(len(cfg.pca_dims_grid)), cfg.pca_dims_grid)
@@ -318,18 +365,20 @@ def write_tables(res: dict, cfg: ExperimentConfig, out: Path) -> None:
     fig.colorbar(im, ax=ax)
     fig.savefig(out / "exp1.png", dpi=100)
     plt.close(fig)
-    fig, ax = plt.subplots(figsize=(10, 3.8))
+    fig, ax = plt.subplots(figsize=(11, 3.8))
     xs = np.arange(len(LAYER_NAMES))
-    for off, variant in ((-0.27, "refined"), (0.0, "raw_local"), (0.27, "raw_global")):
+    bw = 0.8 / len(NET_VARIANTS)
+    for k, variant in enumerate(NET_VARIANTS):
+        off = -0.4 + bw * (k + 0.5)
         rows = res["exp2"][variant]["rows"]
-        ax.bar(xs + off - 0.065, [r["support_acc"] for r in rows], 0.13, label=f"support ({variant})")
-        ax.bar(xs + off + 0.065, [r["test_acc"] for r in rows], 0.13, label=f"test ({variant})")
+        ax.bar(xs + off - bw / 4, [r["support_acc"] for r in rows], bw / 2, label=f"support ({variant})")
+        ax.bar(xs + off + bw / 4, [r["test_acc"] for r in rows], bw / 2, label=f"test ({variant})")
     ax.set_xticks(xs, LAYER_NAMES)
     ax.set_xlabel("candidate layer")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=7, ncol=2)
-    ax.set_title("Exp. 2: support vs test accuracy per layer")
+    ax.legend(fontsize=6, ncol=5)
+    ax.set_title(f"Exp. 2: support vs test accuracy per layer ({cfg.n_shot} support images, {cfg.pca_dims} dims)")
     fig.tight_layout()
     fig.savefig(out / "exp2.png", dpi=100)
     plt.close(fig)

@@ -2,9 +2,10 @@
 
 Method (Yokota et al.): per candidate layer l,
 
-1. standardisation (z-score per dimension) and PCA (``pca_dims`` components, clipped to
-   what the data allow) fitted on the support and query vectors together (transductive, as the paper does; with no
-   query yet, on the support alone);
+1. PCA (``pca_dims`` components, clipped to what the data allow; no standardisation: the
+   vectors are already power- and L2-normalised, and z-scoring them cost the ``refined_roi``
+   features 0.10-0.15 accuracy in Exp. 2-5, docs/shapes.md) fitted on the support and query
+   vectors together (transductive, as the paper does; with no query yet, on the support alone);
 2. an RBF-kernel SVM (γ = "scale": 1 / (n_features · Var(X))) with C chosen by grid
    search over :data:`C_GRID`, scored by stratified k-fold cross-validation on the
    support set (k = min(5, smallest class size); with one image per class, the
@@ -48,18 +49,15 @@ class LayerResult:
 
 
 def _projection(data: np.ndarray, dims: int):
-    """Standardisation + PCA fitted on ``data`` (N, d); returns the transform (M, d) → (M, k)."""
+    """PCA (centred, not standardised) fitted on ``data`` (N, d); returns the transform (M, d) → (M, k)."""
     from sklearn.decomposition import PCA
 
-    mu, sd = data.mean(0), data.std(0)
-    sd = np.where(sd > 1e-8, sd, 1.0)
     k = int(max(1, min(dims, data.shape[0] - 1, data.shape[1])))
-    pca = PCA(n_components=k, svd_solver="full").fit((data - mu) / sd)
-    return lambda x: pca.transform((x - mu) / sd)
+    return PCA(n_components=k, svd_solver="full").fit(data).transform
 
 
 def _project(train: np.ndarray, extra: np.ndarray | None, dims: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Standardisation + PCA fitted on train ∪ extra; returns their projections."""
+    """PCA fitted on train ∪ extra; returns their projections."""
     if extra is None or len(extra) == 0:
         return _projection(train, dims)(train), None
     t = _projection(np.concatenate([train, extra]), dims)

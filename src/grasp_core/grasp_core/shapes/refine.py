@@ -19,6 +19,11 @@ Without refinement: the raw activations f_l pooled the same way around the detec
 (``raw_local``), or over the whole image (``raw_global``, the paper's baseline: every
 detection of an image gets the same vector).
 
+Without pooling (``refined_roi``, ``raw_roi``): F_l (or f_l) sampled in a window of
+128 x 128 input px centred at the detection and turned to its grasp axis, on an 8 x 8 raster,
+flattened (C_l·64 values; :func:`grasp_core.shapes.roi.roi_vectors`): keeps where around
+the grasp the shape is, not only how far.
+
 Requires PyTorch (gradients); the runtime detector plugin does not.
 """
 from __future__ import annotations
@@ -28,6 +33,7 @@ import torch
 
 from ..depth import CropTransform, inpaint_depth
 from .data import normalise_depth_image
+from .roi import GRID, roi_vectors
 from .ssd import INPUT_SIZE, LAYER_NAMES, SSDExport, SSDGrasp, decode_torch, load_npz
 
 
@@ -54,8 +60,13 @@ def guided_relevance(f: torch.Tensor, r_above: torch.Tensor) -> torch.Tensor:
 #: Radial bin edges around the detection centre, input px (the last bin reaches the image border).
 RADIAL_BINS = (0.0, 12.0, 30.0, 60.0, 1e9)
 #: Feature variants: refined (Eq. 1-2), raw activations f pooled the same way around the detection
-#: ("raw_local"), raw activations pooled over the whole image ("raw_global", the paper's baseline).
-VARIANTS = ("refined", "raw_local", "raw_global")
+#: ("raw_local"), raw activations pooled over the whole image ("raw_global", the paper's baseline);
+#: refined / raw activations in the grasp-aligned window, flattened without pooling
+#: ("refined_roi" / "raw_roi", :func:`grasp_core.shapes.roi.roi_vectors`).
+#: "refined_aligned" / "raw_aligned": the same ROI vectors of the network run on the input image turned
+#: about the detection's centre so that its grasp is horizontal (:func:`align_inputs`): the
+#: network then sees every grasp in one orientation (its convolutions are not rotation equivariant).
+VARIANTS = ("refined", "raw_local", "raw_global", "refined_roi", "raw_roi", "refined_aligned", "raw_aligned")
 
 
 def pool(feat: np.ndarray, centres: np.ndarray | None = None, input_size: int = INPUT_SIZE) -> np.ndarray:
@@ -92,62 +103,141 @@ def pool(feat: np.ndarray, centres: np.ndarray | None = None, input_size: int = 
     return v / np.where(n > 0, n, 1.0)
 
 
-def layer_features(net: SSDGrasp, x: torch.Tensor, boxes: np.ndarray, centres: np.ndarray | None = None,
-                   variant: str = "refined", chunk: int = 12) -> dict[str, np.ndarray]:
-    """Pooled (refined) features of detections at every candidate layer.
+def align_inputs(net: SSDGrasp, x: torch.Tensor, boxes: np.ndarray, centres: np.ndarray, angles: np.ndarray
+                 ) -> tuple[torch.Tensor, np.ndarray]:
+    """Copies of the input turned about each detection's centre so that its grasp is horizontal.
+
+    Copy k samples the input at c_k + R(−θ_k)(p − c_k) (:func:`grasp_core.nn.stn.warp`, bilinear,
+    border padding: outside the view is the table), so the detection's closing line (angle θ_k)
+    becomes +u through the unchanged centre c_k. The detection's default box in copy k is the
+    one of the same source map whose prior centre is nearest to where the content of the
+    original box's prior centre went.
+
+    Args:
+        x: (1, C, S, S) input; boxes (K,) default-box indices; centres (K, 2) px; angles (K,) rad.
+
+    Returns:
+        ((K, C, S, S) turned inputs, (K,) int64 default-box indices in them).
+    """
+    from ..nn.stn import compose, pixels_to_normalised, rotation, translation
+    from ..nn.stn import warp as stn_warp
+
+    k, size = len(boxes), x.shape[-1]
+    c = torch.as_tensor(np.asarray(centres, np.float32).reshape(-1, 2))
+    xy = pixels_to_normalised(c, size, size)
+    phi = -torch.as_tensor(np.asarray(angles, np.float32).reshape(-1))
+    lam = compose(translation(xy[:, 0], xy[:, 1]), rotation(phi), translation(-xy[:, 0], -xy[:, 1]))
+    xa = stn_warp(x.expand(k, -1, -1, -1), lam, padding_mode="border")
+    pri = net.priors.numpy()
+    out = np.zeros(k, np.int64)
+    for i, b in enumerate(np.asarray(boxes, np.int64)):
+        d = pri[b, :2] - centres[i]
+        ca, sa = float(np.cos(phi[i])), float(np.sin(phi[i]))
+        q = centres[i] + np.array([ca * d[0] + sa * d[1], -sa * d[0] + ca * d[1]])  # c + Rᵀ (p_d − c)
+        same = np.nonzero(pri[:, 3] == pri[b, 3])[0]
+        out[i] = same[np.argmin(np.hypot(pri[same, 0] - q[0], pri[same, 1] - q[1]))]
+    return xa, out
+
+
+def _guided_maps(net: SSDGrasp, xb: torch.Tensor, idx: torch.Tensor) -> list[torch.Tensor]:
+    """Refined activations F (Eq. 1-2) of copy i's detection idx[i] at every base layer: 10 × (K, C_l, H_l, W_l)."""
+    old = net.relu
+    net.relu = GuidedReLU.apply
+    try:
+        sources, base = net.features(xb, keep=True)
+        for f in base:
+            f.retain_grad()
+        conf, _ = net.heads_out(sources)
+        score = conf[torch.arange(idx.numel()), idx, 1].sum()
+        net.zero_grad(set_to_none=True)
+        score.backward()
+        return [f.detach() * guided_relevance(f.detach(), f.grad) for f in base]  # Eq. 1 at the layer's ReLU, Eq. 2
+    finally:
+        net.relu = old
+
+
+def layer_features_multi(net: SSDGrasp, x: torch.Tensor, boxes: np.ndarray, centres: np.ndarray | None = None,
+                         angles: np.ndarray | None = None, variants: tuple[str, ...] = ("refined",),
+                         chunk: int = 12) -> dict[str, dict[str, np.ndarray]]:
+    """Features of detections at every candidate layer, for several variants at once.
+
+    The raw activations come from one forward pass; the refined ones (Eq. 1-2) from one guided
+    backward pass per chunk of detections (a batch of copies of the image, each back-propagating
+    its own detection's grasp score), shared by ``refined`` and ``refined_roi``; the ``*_aligned``
+    variants run the network (and the guided backward pass) once more on copies turned to each
+    detection's grasp (:func:`align_inputs`) and take the window at angle 0 there.
 
     Args:
         net: the SSD (eval mode).
-        x: (1, 1, 300, 300) float32 network input.
+        x: (1, C, 300, 300) float32 network input.
         boxes: (K,) int default-box indices of the detections.
-        centres: (K, 2) detection centres (u, v), network px, for the radial pooling; default:
+        centres: (K, 2) detection centres (u, v), network px (radial pooling, ROI windows); default:
             the default boxes' centres.
-        variant: one of :data:`VARIANTS`.
-        chunk: detections back-propagated together (one batch of copies of the image).
+        angles: (K,) detection angles θ, rad (ROI windows, :mod:`grasp_core.shapes.roi`); default 0.
+        variants: names of :data:`VARIANTS`.
+        chunk: detections back-propagated together.
 
     Returns:
-        {layer name: (K, d_l) float32} for the 10 names of :data:`LAYER_NAMES`.
+        {variant: {layer name: (K, d_l) float32}} for the 10 names of :data:`LAYER_NAMES`.
 
     Raises:
         ValueError: unknown variant.
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown feature variant {variant!r}; expected one of {VARIANTS}")
+    bad = [v for v in variants if v not in VARIANTS]
+    if bad:
+        raise ValueError(f"unknown feature variant(s) {bad}; expected some of {VARIANTS}")
     boxes = np.asarray(boxes, np.int64).reshape(-1)
     if centres is None:
         centres = net.priors.numpy()[boxes, :2]
     centres = np.asarray(centres, np.float64).reshape(-1, 2)
-    bins = 1 if variant == "raw_global" else len(RADIAL_BINS) - 1
-    out: dict[str, list[np.ndarray]] = {n: [] for n in LAYER_NAMES}
+    angles = np.zeros(boxes.size) if angles is None else np.asarray(angles, np.float64).reshape(-1)
+    out: dict[str, dict[str, list[np.ndarray]]] = {v: {n: [] for n in LAYER_NAMES} for v in variants}
     if boxes.size == 0:
-        return {n: np.zeros((0, 2 * w * bins), np.float32) for n, w in zip(LAYER_NAMES, net.widths, strict=True)}
-    if variant != "refined":
+        dims = {"raw_global": lambda w: 2 * w, "refined": lambda w: 8 * w, "raw_local": lambda w: 8 * w}
+        return {v: {n: np.zeros((0, dims.get(v, lambda w: w * GRID ** 2)(w)), np.float32)
+                    for n, w in zip(LAYER_NAMES, net.widths, strict=True)} for v in variants}
+    raw = [v for v in variants if v in ("raw_local", "raw_global", "raw_roi")]
+    if raw:
         with torch.no_grad():
             _, base = net.features(x, keep=True)
         for n, f in zip(LAYER_NAMES, base, strict=True):
-            fk = np.repeat(f.numpy(), boxes.size, 0)
-            out[n] = [pool(fk[:1], None).repeat(boxes.size, 0) if variant == "raw_global" else pool(fk, centres)]
-        return {n: np.concatenate(v) for n, v in out.items()}
-    old = net.relu
-    net.relu = GuidedReLU.apply
-    try:
-        for s in range(0, boxes.size, chunk):
-            idx = torch.from_numpy(boxes[s:s + chunk])
-            xb = x.expand(idx.numel(), -1, -1, -1).clone()
-            sources, base = net.features(xb, keep=True)
-            for f in base:
-                f.retain_grad()
-            conf, _ = net.heads_out(sources)
-            score = conf[torch.arange(idx.numel()), idx, 1].sum()
-            net.zero_grad(set_to_none=True)
-            score.backward()
-            for n, f in zip(LAYER_NAMES, base, strict=True):
-                fd = f.detach()
-                r = guided_relevance(fd, f.grad)  # Eq. 1 at the layer's own ReLU
-                out[n].append(pool((fd * r).numpy(), centres[s:s + chunk]))  # Eq. 2
-    finally:
-        net.relu = old
-    return {n: np.concatenate(v) for n, v in out.items()}
+            fn = f.numpy()
+            for v in raw:
+                if v == "raw_global":
+                    out[v][n] = [pool(fn, None).repeat(boxes.size, 0)]
+                elif v == "raw_local":
+                    out[v][n] = [pool(np.repeat(fn, boxes.size, 0), centres)]
+                else:
+                    out[v][n] = [roi_vectors(f, centres, angles, INPUT_SIZE)]
+    zero = np.zeros(boxes.size)
+    for s in range(0, boxes.size, chunk):
+        sl = slice(s, s + chunk)
+        if "refined" in variants or "refined_roi" in variants:
+            maps = _guided_maps(net, x.expand(len(boxes[sl]), -1, -1, -1).clone(), torch.from_numpy(boxes[sl]))
+            for n, m in zip(LAYER_NAMES, maps, strict=True):
+                if "refined" in variants:
+                    out["refined"][n].append(pool(m.numpy(), centres[sl]))
+                if "refined_roi" in variants:
+                    out["refined_roi"][n].append(roi_vectors(m, centres[sl], angles[sl], INPUT_SIZE))
+        if "refined_aligned" in variants or "raw_aligned" in variants:
+            xa, ia = align_inputs(net, x, boxes[sl], centres[sl], angles[sl])
+            if "raw_aligned" in variants:
+                with torch.no_grad():
+                    _, base = net.features(xa, keep=True)
+                for n, f in zip(LAYER_NAMES, base, strict=True):
+                    out["raw_aligned"][n].append(roi_vectors(f, centres[sl], zero[sl], INPUT_SIZE))
+            if "refined_aligned" in variants:
+                maps = _guided_maps(net, xa, torch.from_numpy(ia))
+                for n, m in zip(LAYER_NAMES, maps, strict=True):
+                    out["refined_aligned"][n].append(roi_vectors(m, centres[sl], zero[sl], INPUT_SIZE))
+    return {v: {n: np.concatenate(a) for n, a in d.items()} for v, d in out.items()}
+
+
+def layer_features(net: SSDGrasp, x: torch.Tensor, boxes: np.ndarray, centres: np.ndarray | None = None,
+                   variant: str = "refined", chunk: int = 12, angles: np.ndarray | None = None
+                   ) -> dict[str, np.ndarray]:
+    """One variant of :func:`layer_features_multi`: {layer name: (K, d_l) float32}. Raises ValueError."""
+    return layer_features_multi(net, x, boxes, centres, angles, (variant,), chunk)[variant]
 
 
 class ShapeFeatureExtractor:
@@ -183,10 +273,22 @@ class ShapeFeatureExtractor:
         scores, boxes = self.exporter(x)
         return scores[0].numpy(), boxes[0].numpy()
 
+    @property
+    def modality(self) -> str:
+        """The network's input: ``depth`` (1 channel) or ``rgb`` (3)."""
+        return "rgb" if self.net.in_channels == 3 else "depth"
+
     def features(self, x: torch.Tensor, boxes: np.ndarray, centres: np.ndarray | None = None,
-                 variant: str = "refined") -> dict[str, np.ndarray]:
-        """:func:`layer_features` of default boxes ``boxes`` (centred at ``centres``, network px) on input ``x``."""
-        return layer_features(self.net, x, boxes, centres, variant)
+                 variant: str = "refined", angles: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """:func:`layer_features` of default boxes ``boxes`` (centred at ``centres``, angles ``angles``,
+        network px / rad) on input ``x``."""
+        return layer_features(self.net, x, boxes, centres, variant, angles=angles)
+
+    def features_multi(self, x: torch.Tensor, boxes: np.ndarray, centres: np.ndarray | None = None,
+                       angles: np.ndarray | None = None, variants: tuple[str, ...] = VARIANTS
+                       ) -> dict[str, dict[str, np.ndarray]]:
+        """:func:`layer_features_multi` on input ``x``."""
+        return layer_features_multi(self.net, x, boxes, centres, angles, variants)
 
 
 def box_for_point(scores: np.ndarray, boxes: np.ndarray, u: float, v: float, radius: float = 12.0) -> int:
@@ -204,5 +306,6 @@ def box_for_point(scores: np.ndarray, boxes: np.ndarray, u: float, v: float, rad
     return int(near[np.argmax(scores[near])])
 
 
-__all__ = ["GuidedReLU", "guided_relevance", "pool", "layer_features", "ShapeFeatureExtractor", "box_for_point",
+__all__ = ["GuidedReLU", "guided_relevance", "pool", "layer_features", "layer_features_multi", "align_inputs",
+           "ShapeFeatureExtractor", "box_for_point",
            "decode_torch"]

@@ -82,6 +82,7 @@ class SSDGrasp(nn.Module):
         if len(widths) != 10:
             raise ValueError(f"need 10 base widths (layers 1-1 … 4-3), got {len(widths)}")
         self.widths = tuple(int(w) for w in widths)
+        self.in_channels = int(in_channels)
         convs, c = [], in_channels
         for w in self.widths:
             convs.append(_conv_bn(c, w))
@@ -233,7 +234,8 @@ def state_to_arrays(net: SSDGrasp) -> dict[str, np.ndarray]:
 def load_npz(path, widths: tuple[int, ...] | None = None) -> SSDGrasp:
     """An :class:`SSDGrasp` (eval mode) from a ``.npz`` of :func:`state_to_arrays` (``allow_pickle=False``).
 
-    The widths are read from the arrays (``base.<i>.weight`` shapes) unless given.
+    The widths are read from the arrays (``base.<i>.weight`` shapes) unless given, the input
+    channels (1 depth, 3 colour) always.
 
     Raises:
         FileNotFoundError, ValueError: missing file or arrays that do not fit.
@@ -242,7 +244,7 @@ def load_npz(path, widths: tuple[int, ...] | None = None) -> SSDGrasp:
         arrays = {k: z[k] for k in z.files}
     if widths is None:
         widths = tuple(int(arrays[f"base.{i}.0.weight"].shape[0]) for i in range(10))
-    net = SSDGrasp(widths)
+    net = SSDGrasp(widths, in_channels=int(arrays["base.0.0.weight"].shape[1]))
     missing = set(net.state_dict()) - set(arrays)
     if missing:
         raise ValueError(f"{path}: missing arrays {sorted(missing)[:5]}")

@@ -74,17 +74,27 @@ class ShapeClassifier:
         pca_dims: PCA components per layer.
         threads: torch threads.
         score_threshold: minimum SSD grasp score of a support image's detection.
+        variant: feature variant (:data:`grasp_core.shapes.refine.VARIANTS`); default ``refined_roi``
+            (refined activations in the grasp-aligned window, not pooled: the best of
+            ``grasp-shapes-experiments``, docs/shapes.md). Recorded in the saved state.
 
     Raises:
-        ModelCardError, FileNotFoundError, ValueError: no usable model.
+        ModelCardError, FileNotFoundError, ValueError: no usable model or unknown variant.
     """
 
     def __init__(self, model: str = "ssd_shapes", pca_dims: int = 10, threads: int = 1,
-                 score_threshold: float = 0.2) -> None:
+                 score_threshold: float = 0.2, variant: str = "refined_roi") -> None:
+        from .refine import VARIANTS
+
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown feature variant {variant!r}; expected one of {VARIANTS}")
+        self.variant = variant
         card = load_card(model)
         weights = card.path.parent / card.data.get("weights_npz", "")
         if not weights.is_file():
             raise FileNotFoundError(f"weights {weights} of model {card.name} not found")
+        if card.data.get("input", {}).get("modality", "depth") != "depth":
+            raise ValueError(f"model {card.name} does not take depth images")
         self.model_name = card.name
         self.weights_sha256 = sha256_file(weights)
         self.extractor = ShapeFeatureExtractor(weights, card.crop_size, threads)
@@ -97,13 +107,13 @@ class ShapeClassifier:
         return self.clf is not None
 
     def support_vector(self, depth: np.ndarray) -> dict[str, np.ndarray] | None:
-        """Refined features of the best detection of one support image, or None when there is none."""
+        """Features (:attr:`variant`) of the best detection of one support image, or None when there is none."""
         x, _ = self.extractor.preprocess(depth)
         scores, boxes = self.extractor.detect(x)
         keep = nms(boxes, scores, score_threshold=self.score_threshold, top_k=1)
         if keep.size == 0:
             return None
-        return self.extractor.features(x, keep, boxes[keep, :2])
+        return self.extractor.features(x, keep, boxes[keep, :2], self.variant, boxes[keep, 4])
 
     def fit_folder(self, folder: str | Path) -> FitReport:
         """Fit on a support folder (module docstring); the previous state stays on failure.
@@ -141,8 +151,9 @@ class ShapeClassifier:
 
         Each candidate (u, v) (source-image px) is attached to the highest-scoring SSD default box
         whose decoded centre is within ``radius_px`` network px (:func:`box_for_point`); that
-        detection's refined features are classified with the selected layer (PCA on support ∪
-        this image's candidates).
+        detection's features (:attr:`variant`, the window at the SSD box's decoded centre and angle)
+        are classified with the selected layer (PCA on support ∪ this image's candidates). All
+        candidates of the image share one batched guided backward pass.
 
         Args:
             depth: (H, W) float32 metres, NaN holes.
@@ -167,7 +178,7 @@ class ShapeClassifier:
                                                                                                    strict=True)])
         ok = np.nonzero(idx >= 0)[0]
         if ok.size:
-            f = self.extractor.features(x, idx[ok], boxes[idx[ok], :2])
+            f = self.extractor.features(x, idx[ok], boxes[idx[ok], :2], self.variant, boxes[idx[ok], 4])
             pred, c = self.clf.predict(f)
             for j, p, cc in zip(ok, pred, c, strict=True):
                 labels[j], conf[j] = p, float(cc)
@@ -178,12 +189,15 @@ class ShapeClassifier:
         if self.clf is None:
             raise FewShotError("no support set loaded")
         self.clf.save(path, {"model": self.model_name, "weights_sha256": self.weights_sha256,
-                             "support_folder": str(folder or "")})
+                             "variant": self.variant, "support_folder": str(folder or "")})
 
     def load(self, path: str | Path) -> dict:
-        """Load a saved state; returns its JSON. Raises FewShotError (missing, malformed, other model)."""
+        """Load a saved state; returns its JSON. Raises FewShotError (missing, malformed, other model or variant)."""
         clf, meta = FewShotClassifier.load(path)
         if meta.get("weights_sha256") not in (None, self.weights_sha256):
             raise FewShotError(f"state {path} was made with other SSD weights than {self.model_name}'s")
+        if meta.get("variant", "refined") != self.variant:  # states before the variant was recorded: pooled
+            raise FewShotError(f"state {path} holds {meta.get('variant', 'refined')!r} features, the classifier "
+                               f"uses {self.variant!r} (load the support folder again)")
         self.clf = clf
         return meta

@@ -3,6 +3,9 @@
 Data: ``n_images`` images of :func:`grasp_core.shapes.data.render_shapes` with 1-4 of
 the four training shapes (cylinder, L, star, T) at random positions, image ``k``
 from ``numpy.random.default_rng([seed, k])``; cached as ``data.npz`` (plain arrays).
+Input modality (``ShapeTrainConfig.modality``): ``depth`` (1 channel,
+:func:`~grasp_core.shapes.data.normalise_depth_image`) or ``rgb`` (3 channels, the colour
+render of the same scene, :func:`~grasp_core.shapes.data.normalise_rgb_image`; the paper's input).
 Augmentation: the 8 flips/transposes of the square image (boxes follow).
 Writes ``out_dir/{weights.npz (best so far, after every epoch), history.json, curves.png, summary.json}``; the CLI
 exports the ONNX network and its model card.
@@ -19,7 +22,7 @@ import numpy as np
 import torch
 
 from ..grasp import Grasp, rectangle_metric, wrap_angle
-from .data import IMAGE_SIZE, TRAIN_SHAPES, normalise_depth_image, random_shape_list, render_shapes
+from .data import IMAGE_SIZE, TRAIN_SHAPES, normalise_depth_image, normalise_rgb_image, random_shape_list, render_shapes
 from .ssd import SSDExport, SSDGrasp, default_boxes, match, multibox_loss, nms, state_to_arrays
 
 
@@ -37,28 +40,39 @@ class ShapeTrainConfig:
     max_minutes: float = 60.0
     threads: int = 1
     widths: tuple = (16, 16, 32, 32, 48, 48, 48, 64, 64, 64)
+    modality: str = "depth"
 
 
-def make_dataset(n: int, seed: int, desc: str = "render") -> tuple[np.ndarray, list[np.ndarray]]:
+def make_dataset(n: int, seed: int, desc: str = "render", modality: str = "depth"
+                 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Render ``n`` training images.
 
     Returns:
-        (x (n, 300, 300) float16 normalised depth, list of (M, 5) float32 boxes (u, v, w, h, θ)).
+        (x: (n, 300, 300) float16 normalised depth, or (n, 300, 300, 3) uint8 colour for ``rgb``;
+        list of (M, 5) float32 boxes (u, v, w, h, θ)).
     """
     from tqdm import tqdm
 
-    xs = np.zeros((n, IMAGE_SIZE, IMAGE_SIZE), np.float16)
+    if modality not in ("depth", "rgb"):
+        raise ValueError(f"unknown modality {modality!r}")
+    xs = (np.zeros((n, IMAGE_SIZE, IMAGE_SIZE), np.float16) if modality == "depth"
+          else np.zeros((n, IMAGE_SIZE, IMAGE_SIZE, 3), np.uint8))
     boxes = []
     for k in tqdm(range(n), desc=desc, unit="img", mininterval=5):
         rng = np.random.default_rng([seed, k])
         im = render_shapes(random_shape_list(rng, TRAIN_SHAPES, (1, 4)), rng)
-        xs[k] = normalise_depth_image(im.depth)
+        xs[k] = normalise_depth_image(im.depth) if modality == "depth" else im.rgb
         boxes.append(im.boxes)
     return xs, boxes
 
 
+def to_input(x: np.ndarray) -> np.ndarray:
+    """A cached image → (C, S, S) float32 network input ((S, S) depth → C = 1; (S, S, 3) uint8 colour → C = 3)."""
+    return x.astype(np.float32)[None] if x.ndim == 2 else normalise_rgb_image(x)
+
+
 def augment(x: np.ndarray, boxes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A random flip/transpose of a square (S, S) image and its (M, 5) boxes.
+    """A random flip/transpose of a square (S, S) or (S, S, C) image and its (M, 5) boxes.
 
     Horizontal flip: u' = S − 1 − u, θ' = −θ; vertical: v' = S − 1 − v, θ' = −θ;
     transpose: (u', v') = (v, u), θ' = −π/2 − θ (wrapped to (−π/2, π/2]).
@@ -74,7 +88,7 @@ def augment(x: np.ndarray, boxes: np.ndarray, rng: np.random.Generator) -> tuple
         b[:, 1] = s - 1 - b[:, 1]
         b[:, 4] = -b[:, 4]
     if rng.uniform() < 0.5:
-        x = x.T
+        x = x.swapaxes(0, 1)
         b[:, [0, 1]] = b[:, [1, 0]]
         b[:, 4] = -math.pi / 2 - b[:, 4]
     b[:, 4] = wrap_angle(b[:, 4])
@@ -88,7 +102,7 @@ def heldout_accuracy(net: SSDGrasp, xs: np.ndarray, boxes: list[np.ndarray]) -> 
     exp = SSDExport(net)
     ok = 0
     for i in range(0, len(xs), 16):
-        scores, dec = exp(torch.from_numpy(xs[i:i + 16].astype(np.float32))[:, None])
+        scores, dec = exp(torch.from_numpy(np.stack([to_input(x) for x in xs[i:i + 16]])))
         for j in range(scores.shape[0]):
             keep = nms(dec[j].numpy(), scores[j].numpy(), score_threshold=0.0, top_k=1)
             if keep.size == 0:
@@ -141,16 +155,16 @@ def train_ssd(cfg: ShapeTrainConfig) -> tuple[SSDGrasp, dict]:
         with np.load(cache, allow_pickle=False) as z:
             xs, flat, counts, seed = z["x"], z["boxes"], z["counts"], int(z["seed"]) if "seed" in z else cfg.seed
         boxes = np.split(flat, np.cumsum(counts)[:-1])
-        if len(xs) != cfg.n_images + cfg.n_heldout or seed != cfg.seed:
+        if len(xs) != cfg.n_images + cfg.n_heldout or seed != cfg.seed or (xs.ndim == 4) != (cfg.modality == "rgb"):
             xs = None  # another data set: render again
     if xs is None:
-        xs, boxes = make_dataset(cfg.n_images + cfg.n_heldout, cfg.seed)
+        xs, boxes = make_dataset(cfg.n_images + cfg.n_heldout, cfg.seed, modality=cfg.modality)
         np.savez(cache, x=xs, boxes=np.concatenate(boxes), counts=np.array([len(b) for b in boxes]),
                  seed=np.array(cfg.seed))
     t_data = time.time() - t_data
     tr, ho = np.arange(cfg.n_images), np.arange(cfg.n_images, cfg.n_images + cfg.n_heldout)
     priors = default_boxes()
-    net = SSDGrasp(tuple(cfg.widths))
+    net = SSDGrasp(tuple(cfg.widths), in_channels=3 if cfg.modality == "rgb" else 1)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     steps = len(tr) // cfg.batch_size
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=max(steps * cfg.epochs, 1), pct_start=0.1)
@@ -166,12 +180,12 @@ def train_ssd(cfg: ShapeTrainConfig) -> tuple[SSDGrasp, dict]:
         for b in bar:
             xb, lb, tb = [], [], []
             for i in perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]:
-                x, bx = augment(xs[i].astype(np.float32), boxes[i], rng)
+                x, bx = augment(xs[i], boxes[i], rng)
                 lab, tgt = match(bx, priors)
                 xb.append(x)
                 lb.append(lab)
                 tb.append(tgt)
-            conf, loc = net(torch.from_numpy(np.stack(xb))[:, None])
+            conf, loc = net(torch.from_numpy(np.stack([to_input(x) for x in xb])))
             loss, parts = multibox_loss(conf, loc, torch.from_numpy(np.stack(lb)), torch.from_numpy(np.stack(tb)))
             opt.zero_grad()
             loss.backward()

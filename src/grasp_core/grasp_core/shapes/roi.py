@@ -1,0 +1,157 @@
+"""Grasp-aligned regions of interest: image crops and feature maps rotated to the grasp's axis.
+
+A detection (u, v, θ) defines a square window of side ``window_px`` input pixels centred at
+(u, v) and turned by θ, so that in the window the grasp's closing direction is +x (to the
+right) and the jaws' direction is ±y. The window is sampled on a ``grid`` × ``grid`` raster
+with :func:`grasp_core.nn.stn.warp` (``affine_grid`` + bilinear ``grid_sample``; Jaderberg et
+al., "Spatial Transformer Networks", NeurIPS 2015), after area-averaging the map to cells of
+half an output cell (``adaptive_avg_pool2d``: each output value averages its footprint
+instead of aliasing a fine map). Maps of any stride are sampled in the input's normalised coordinates
+(a map of h cells spans the 300 input px).
+
+A grasp axis has no sign (θ and θ + π are the same grasp), so the window is defined up to a
+180° turn. :func:`canonical_flip` resolves it from the window's content: the first moment
+(x̄, ȳ) of a non-negative mass image (the channel sum of the crop, or a given one) is computed
+and the window is turned by 180° when its component of larger magnitude is negative (a 180°
+turn negates both, so the rule picks the same window for θ and θ + π). The result depends on
+the image content around the detection only: a rotation and translation of the whole image
+moves (u, v, θ) with it and gives the same vector (up to the resampling).
+
+Used by :mod:`grasp_core.shapes.refine` (``refined_roi`` / ``raw_roi`` features: the refined or
+raw activations of each layer in the window, flattened without pooling) and by the image-crop
+baselines of :mod:`grasp_core.shapes.experiments` (depth, colour and object-mask crops).
+
+Frames: (u, v) input px, u right, v down, pixel centres at integers; θ rad counter-clockwise
+on screen from +u (the convention of :class:`grasp_core.grasp.Grasp`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..nn.stn import compose, pixels_to_normalised, rotation, scale, translation, warp
+
+#: Side of the grasp-aligned window, input px (the shapes' footprints are ≤ ~110 px across).
+WINDOW_PX = 128.0
+#: Output raster of a window (cells per side).
+GRID = 8
+
+
+def grasp_windows(centres: np.ndarray, angles: np.ndarray, input_size: int, window_px: float = WINDOW_PX
+                  ) -> torch.Tensor:
+    """Λ (K, 2, 3) of :func:`grasp_core.nn.stn.warp` for windows centred at ``centres`` turned by ``angles``.
+
+    Args:
+        centres: (K, 2) (u, v) input px.
+        angles: (K,) grasp angles θ, rad, counter-clockwise on screen.
+        input_size: side of the (square) input image, px.
+        window_px: window side, input px.
+
+    Returns:
+        (K, 2, 3) float32: the window's output point (x, y) ∈ [−1, 1]² → the input point it samples;
+        its +x axis is the input direction (cos θ, −sin θ) (u, v), i.e. the grasp's closing line.
+    """
+    c = torch.as_tensor(np.asarray(centres, np.float32).reshape(-1, 2))
+    xy = pixels_to_normalised(c, input_size, input_size)
+    th = torch.as_tensor(np.asarray(angles, np.float32).reshape(-1))
+    s = torch.full_like(th, float(window_px) / input_size)
+    # stn.rotation(φ) turns the output's x axis to the input direction (cos φ, sin φ) in the y-down image,
+    # i.e. clockwise on screen; the grasp's θ is counter-clockwise, hence φ = −θ.
+    return compose(translation(xy[:, 0], xy[:, 1]), rotation(-th), scale(s))
+
+
+def _prefilter(x: torch.Tensor, cell: float) -> torch.Tensor:
+    """Area-average (K, C, h, w) maps to cells of ``cell`` / 2 map cells (same extent), when that is coarser."""
+    h, w = x.shape[-2:]
+    size = (max(1, round(2 * h / cell)), max(1, round(2 * w / cell)))
+    return F.adaptive_avg_pool2d(x, size) if size[0] < h else x
+
+
+def aligned_windows(maps: torch.Tensor, theta: torch.Tensor, input_size: int, window_px: float = WINDOW_PX,
+                    grid: int = GRID, padding_mode: str = "zeros") -> torch.Tensor:
+    """Sample grasp-aligned windows of maps.
+
+    Args:
+        maps: (K, C, h, w) float maps spanning the input (one per window), or (1, C, h, w) shared by all.
+        theta: (K, 2, 3) from :func:`grasp_windows`.
+        input_size: input side, px (the maps' stride is input_size / h).
+        window_px, grid: window side (input px) and output cells per side.
+        padding_mode: ``"zeros"`` (activations, masks) or ``"border"`` (depth: outside is the table).
+
+    Returns:
+        (K, C, grid, grid) float32.
+    """
+    k = theta.shape[0]
+    if maps.shape[0] == 1 and k > 1:
+        maps = maps.expand(k, -1, -1, -1)
+    cell = window_px / grid * maps.shape[-1] / input_size  # map cells per output cell
+    return warp(_prefilter(maps.float(), cell), theta, (grid, grid), padding_mode)
+
+
+def canonical_flip(windows: torch.Tensor, mass: torch.Tensor | None = None) -> torch.Tensor:
+    """Turn each window by 180° where its mass's first moment points to −x/−y (module docstring).
+
+    Args:
+        windows: (K, C, g, g).
+        mass: (K, g, g) non-negative mass image; default: the channel sum of ``windows`` clipped at 0.
+
+    Returns:
+        (K, C, g, g), the canonical windows.
+    """
+    m = (windows.sum(1) if mass is None else mass).clamp(min=0)
+    g = windows.shape[-1]
+    c = torch.linspace(-1, 1, g, dtype=m.dtype)
+    tot = m.sum((1, 2)).clamp(min=1e-12)
+    mx = (m * c[None, None, :]).sum((1, 2)) / tot
+    my = (m * c[None, :, None]).sum((1, 2)) / tot
+    key = torch.where(my.abs() >= mx.abs(), my, mx)
+    flip = key < 0
+    out = windows.clone()
+    out[flip] = windows[flip].flip(-1, -2)
+    return out
+
+
+def roi_vectors(maps: torch.Tensor, centres: np.ndarray, angles: np.ndarray, input_size: int,
+                window_px: float = WINDOW_PX, grid: int = GRID) -> np.ndarray:
+    """Activations (≥ 0) in grasp-aligned windows, flattened: (K, C·grid²) float32.
+
+    Canonical 180° turn by the channel-summed activation (:func:`canonical_flip`), square root
+    (power normalisation, Perronnin et al., ECCV 2010) and L2 normalisation per row (zeros stay zeros).
+
+    Args:
+        maps: (K, C, h, w) or (1, C, h, w) activations; centres (K, 2) input px; angles (K,) rad.
+    """
+    theta = grasp_windows(centres, angles, input_size, window_px)
+    w = canonical_flip(aligned_windows(maps, theta, input_size, window_px, grid, "zeros"))
+    v = torch.sqrt(w.clamp(min=0)).reshape(w.shape[0], -1).numpy().astype(np.float32)
+    n = np.linalg.norm(v, axis=1, keepdims=True)
+    return v / np.where(n > 0, n, 1.0)
+
+
+def image_crops(image: np.ndarray, centres: np.ndarray, angles: np.ndarray, window_px: float = WINDOW_PX,
+                grid: int = 32, mass: np.ndarray | None = None, padding_mode: str = "border") -> np.ndarray:
+    """Grasp-aligned crops of an image, canonically turned, flattened: (K, C·grid²) float32.
+
+    Args:
+        image: (S, S) or (S, S, C) float image (e.g. normalised depth, colour in [−1, 1], a 0/1 mask).
+        centres: (K, 2) input px; angles: (K,) rad.
+        grid: crop side, px.
+        mass: (K, S, S) or (S, S) non-negative images whose crops decide the 180° turn
+            (:func:`canonical_flip`); default: the channel sum of the image clipped at 0.
+        padding_mode: ``"border"`` (depth, colour) or ``"zeros"`` (masks).
+    """
+    img = np.asarray(image, np.float32)
+    img = img[None] if img.ndim == 2 else np.moveaxis(img, -1, 0)
+    s = img.shape[-1]
+    theta = grasp_windows(centres, angles, s, window_px)
+    crops = aligned_windows(torch.from_numpy(img)[None], theta, s, window_px, grid, padding_mode)
+    m = None
+    if mass is not None:
+        mt = torch.from_numpy(np.asarray(mass, np.float32))
+        mt = mt[None] if mt.ndim == 2 else mt
+        m = aligned_windows(mt[:, None], theta, s, window_px, grid, "zeros")[:, 0]
+    return canonical_flip(crops, m).reshape(crops.shape[0], -1).numpy().astype(np.float32)
+
+
+__all__ = ["WINDOW_PX", "GRID", "grasp_windows", "aligned_windows", "canonical_flip", "roi_vectors", "image_crops"]
