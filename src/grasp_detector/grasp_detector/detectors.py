@@ -64,18 +64,24 @@ class DetectorPlugin(Plugin):
         return image_bgr
 
 
-class OnnxGenerativeDetector(DetectorPlugin):
-    """A GG-CNN-family network run by ONNX Runtime (:class:`grasp_core.inference.GraspDetector`).
+class OnnxModelDetector(DetectorPlugin):
+    """A plugin around one ONNX Runtime model wrapper of grasp_core (its ``detect`` and ``name``).
+
+    Subclasses name the wrapper in :meth:`open`; the plugin declares the shared parameters, opens the
+    model, uses its name as ``model_id``, passes frames through and releases the session at cleanup.
 
     Own parameters: ``<name>.threads`` (int, 0 = ONNX Runtime's default),
     ``<name>.verify`` (bool, check the model file's sha256 against its card).
     """
 
+    @abstractmethod
+    def open(self, model: str, threads: int, verify: bool):
+        """The grasp_core wrapper of ``model`` ('' = the plugin's default model)."""
+
     def configure(self, node, name: str, model: str) -> None:
         super().configure(node, name, model)
         c = declare_config(node, OnnxDetectorConfig, prefix=f"{name}.")
-        threads, verify = c.threads, c.verify
-        self.detector = GraspDetector(model or None, verify=verify, threads=threads)
+        self.detector = self.open(model, c.threads, c.verify)
         self._model_id = self.detector.name
 
     def cleanup(self) -> None:
@@ -84,6 +90,20 @@ class OnnxGenerativeDetector(DetectorPlugin):
     @property
     def model_id(self) -> str:
         return self._model_id
+
+    def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
+        return self.detector.detect(depth, intrinsics=intrinsics, top_k=top_k, min_distance_px=min_distance_px,
+                                    quality_threshold=quality_threshold)
+
+
+class OnnxGenerativeDetector(OnnxModelDetector):
+    """A GG-CNN-family network run by ONNX Runtime (:class:`grasp_core.inference.GraspDetector`).
+
+    Own parameters: ``<name>.threads``, ``<name>.verify`` (:class:`OnnxModelDetector`).
+    """
+
+    def open(self, model: str, threads: int, verify: bool):
+        return GraspDetector(model or None, verify=verify, threads=threads)
 
     @property
     def needs_rgb(self) -> bool:
@@ -101,75 +121,47 @@ def load_detector(name: str) -> DetectorPlugin:
                                                  "prop_gqcnn": PropGQCNNDetector})()
 
 
-class OnnxSSDDetector(DetectorPlugin):
+class OnnxSSDDetector(OnnxModelDetector):
     """The SSD grasp detector of the few-shot shape classifier (:class:`grasp_core.shapes.detector.SSDGraspDetector`).
 
     Class-agnostic: quality = the SSD's grasp probability; depth only, ONNX Runtime only.
     Use with ``detector: onnx_ssd`` and ``model: ssd_shapes``.
 
-    Own parameters: ``<name>.threads`` (int, 0 = ONNX Runtime's default),
-    ``<name>.verify`` (bool, check the model file's sha256 against its card).
+    Own parameters: ``<name>.threads``, ``<name>.verify`` (:class:`OnnxModelDetector`).
     """
 
-    def configure(self, node, name: str, model: str) -> None:
+    def open(self, model: str, threads: int, verify: bool):
         from grasp_core.shapes.detector import SSDGraspDetector
 
-        super().configure(node, name, model)
-        c = declare_config(node, OnnxDetectorConfig, prefix=f"{name}.")
-        threads, verify = c.threads, c.verify
-        self.detector = SSDGraspDetector(model or "ssd_shapes", verify=verify, threads=threads)
-        self._model_id = self.detector.name
-
-    def cleanup(self) -> None:
-        self.detector = None  # releases the ONNX Runtime session
-
-    @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
-        return self.detector.detect(depth, intrinsics=intrinsics, top_k=top_k, min_distance_px=min_distance_px,
-                                    quality_threshold=quality_threshold)
+        return SSDGraspDetector(model or "ssd_shapes", verify=verify, threads=threads)
 
 
-class PropGQCNNDetector(DetectorPlugin):
+class PropGQCNNDetector(OnnxModelDetector):
     """Prop+GQ-CNN (Dex-Net 2.0's policy; Gariépy et al.'s sampling baseline): antipodal edge pairs on
     the depth image ranked by the GQ-CNN robustness classifier, refined by the cross-entropy method
     (:class:`grasp_core.prop_gqcnn.PropGQCNN`); quality = P(robust). Depth only, ONNX Runtime only.
     Use with ``detector: prop_gqcnn`` and ``model: gqcnn_synth`` (a ``grasp_robustness_card/1`` card).
 
-    Own parameters: ``<name>.threads`` (int, 0 = ONNX Runtime's default),
-    ``<name>.verify`` (bool, check the model file's sha256 against its card).
+    Own parameters: ``<name>.threads``, ``<name>.verify`` (:class:`OnnxModelDetector`).
     """
 
-    def configure(self, node, name: str, model: str) -> None:
+    def open(self, model: str, threads: int, verify: bool):
         from grasp_core.prop_gqcnn import PropGQCNN
         from grasp_core.robust_metric import RobustnessClassifier
 
-        super().configure(node, name, model)
-        c = declare_config(node, OnnxDetectorConfig, prefix=f"{name}.")
-        self.policy = PropGQCNN(RobustnessClassifier(model or "gqcnn_synth", threads=c.threads, verify=c.verify))
-        self._model_id = self.policy.name
-
-    def cleanup(self) -> None:
-        self.policy = None  # releases the ONNX Runtime session
-
-    @property
-    def model_id(self) -> str:
-        return self._model_id
+        return PropGQCNN(RobustnessClassifier(model or "gqcnn_synth", threads=threads, verify=verify))
 
     def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
         if intrinsics is None:
             raise ValueError("prop_gqcnn needs the camera intrinsics (focal length)")
-        return self.policy.detect(depth, intrinsics=intrinsics, top_k=top_k, min_distance_px=min_distance_px,
-                                  quality_threshold=quality_threshold)
+        return super().detect(depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold)
 
 
 #: Colours (BGR) of the multi-stage STN's stages in the annotated image.
 STAGE_COLOURS = {"crop": (0, 255, 255), "rotation": (255, 255, 0), "scale_crop": (255, 0, 255)}
 
 
-class OnnxMSSTNDetector(DetectorPlugin):
+class OnnxMSSTNDetector(OnnxModelDetector):
     """The multi-stage spatial-transformer detector (Park & Chun 2018; :class:`grasp_core.nn.msstn_onnx.MSSTNDetector`).
 
     Publishes on ``/grasp_candidates`` (through the node) the best candidate and the others ranked by
@@ -181,35 +173,27 @@ class OnnxMSSTNDetector(DetectorPlugin):
     ``pose_valid`` false. They are drawn in the annotated image too (crop yellow, rotation cyan,
     final magenta). Use with ``detector: onnx_msstn`` and ``model: msstn_synth``.
 
-    Own parameters: ``<name>.threads`` (int, 0 = ONNX Runtime's default),
-    ``<name>.verify`` (bool, check the model file's sha256 against its card).
+    Own parameters: ``<name>.threads``, ``<name>.verify`` (:class:`OnnxModelDetector`).
     """
+
+    def open(self, model: str, threads: int, verify: bool):
+        from grasp_core.nn.msstn_onnx import MSSTNDetector
+
+        return MSSTNDetector(model or "msstn_synth", verify=verify, threads=threads)
 
     def configure(self, node, name: str, model: str) -> None:
         from grasp_bridge.qos import result_qos
-        from grasp_core.nn.msstn_onnx import MSSTNDetector
 
         from grasp_interfaces.msg import GraspCandidateArray
 
         super().configure(node, name, model)
-        c = declare_config(node, OnnxDetectorConfig, prefix=f"{name}.")
-        self.detector = MSSTNDetector(model or "msstn_synth", verify=c.verify, threads=c.threads)
-        self._model_id = self.detector.name
         self.stages_pub = node.create_publisher(GraspCandidateArray, "~/stages", result_qos())
 
     def cleanup(self) -> None:
-        self.detector = None  # releases the ONNX Runtime session
+        super().cleanup()
         if getattr(self, "stages_pub", None) is not None:
             self.node.destroy_publisher(self.stages_pub)
             self.stages_pub = None
-
-    @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
-        return self.detector.detect(depth, intrinsics=intrinsics, top_k=top_k, min_distance_px=min_distance_px,
-                                    quality_threshold=quality_threshold)
 
     def stages_message(self, detection, header, image_width: int, image_height: int):
         """The ``~/stages`` message of one detection (every stage's candidates, stage by stage)."""
