@@ -52,6 +52,27 @@ def measured_depth(depth: np.ndarray, u: float, v: float, radius: int = 2) -> fl
     return float(np.median(vals)) if vals.size else float("nan")
 
 
+def source_grasp(g: Grasp, tf: CropTransform) -> Grasp:
+    """Grasp ``g`` of the network input in source-image pixels through the crop ``tf`` (angle wrapped)."""
+    u, v = tf.to_source(g.u, g.v)
+    return Grasp(float(u), float(v), float(wrap_angle(g.angle)), g.width_px * tf.scale, g.length_px * tf.scale,
+                 g.quality)
+
+
+def grasp_poses(depth: np.ndarray, grasps, intrinsics: CameraIntrinsics | None) -> tuple[np.ndarray, list]:
+    """Measured depth and 3-D pose of each source-pixel grasp.
+
+    Returns:
+        ((N,) float64 depths, m, NaN where no valid pixel (:func:`measured_depth`); N poses in
+        ``intrinsics.frame_id`` (:func:`grasp_core.camera.grasp_to_pose`), None where the depth is NaN or
+        no intrinsics are given).
+    """
+    depths = np.array([measured_depth(depth, g.u, g.v) for g in grasps], dtype=np.float64)
+    poses = [grasp_to_pose(intrinsics, g, z) if intrinsics is not None and np.isfinite(z) else None
+             for g, z in zip(grasps, depths, strict=True)]
+    return depths, poses
+
+
 class GraspDetector:
     """A generative grasp network (GG-CNN family) behind its model card.
 
@@ -202,15 +223,8 @@ class GraspDetector:
                                       min_distance=max(1, int(round(min_distance_px / tf.scale))),
                                       threshold=quality_threshold,
                                       jaw_length_ratio=float(self.post.get("jaw_length_ratio", 0.5)))
-        grasps, depths, poses = [], [], []
-        for g in net_grasps:
-            u, v = tf.to_source(g.u, g.v)
-            sg = Grasp(float(u), float(v), float(wrap_angle(g.angle)), g.width_px * tf.scale,
-                       g.length_px * tf.scale, g.quality)
-            z = measured_depth(depth, sg.u, sg.v)
-            grasps.append(sg)
-            depths.append(z)
-            poses.append(grasp_to_pose(intrinsics, sg, z) if intrinsics is not None and np.isfinite(z) else None)
+        grasps = [source_grasp(g, tf) for g in net_grasps]
+        depths, poses = grasp_poses(depth, grasps, intrinsics)
         t3 = time.perf_counter()
-        return Detection(grasps, np.asarray(depths, dtype=np.float64), poses, maps, tf,
+        return Detection(grasps, depths, poses, maps, tf,
                          {"preprocess": t1 - t0, "inference": t2 - t1, "postprocess": t3 - t2})

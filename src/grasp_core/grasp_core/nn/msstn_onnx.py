@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..camera import CameraIntrinsics, grasp_to_pose
+from ..camera import CameraIntrinsics
 from ..grasp import Grasp, wrap_angle
-from ..inference import Detection, GraspDetector, measured_depth
+from ..inference import Detection, GraspDetector, grasp_poses, source_grasp
 from ..model_card import ModelCard, ModelCardError, load_card
 
 #: decoding.type of the cards this module runs.
@@ -200,28 +200,20 @@ class MSSTNDetector(GraspDetector):
         t2 = time.perf_counter()
         final, stages = self.candidates(out)
 
-        def to_src(g: Grasp) -> Grasp:
-            u, v = tf.to_source(g.u, g.v)
-            return Grasp(float(u), float(v), float(wrap_angle(g.angle)), g.width_px * tf.scale,
-                         g.length_px * tf.scale, g.quality)
-
         ranked = sorted(range(len(final)), key=lambda k: -final[k].quality)
         grasps: list[Grasp] = []
         for k in ranked:
-            g = to_src(final[k])
+            g = source_grasp(final[k], tf)
             if g.quality < quality_threshold or len(grasps) >= top_k:
                 continue
             if any((g.u - h.u) ** 2 + (g.v - h.v) ** 2 < min_distance_px ** 2 for h in grasps):
                 continue
             grasps.append(g)
-        depths, poses = [], []
-        for g in grasps:
-            z = measured_depth(depth, g.u, g.v)
-            depths.append(z)
-            poses.append(grasp_to_pose(intrinsics, g, z) if intrinsics is not None and np.isfinite(z) else None)
-        src_stages = {k: [to_src(g) for g in v] for k, v in stages.items()} if self.kind != "msstn_sliding" else {}
+        depths, poses = grasp_poses(depth, grasps, intrinsics)
+        src_stages = ({k: [source_grasp(g, tf) for g in v] for k, v in stages.items()}
+                      if self.kind != "msstn_sliding" else {})
         t3 = time.perf_counter()
-        return MSSTNDetection(grasps, np.asarray(depths, dtype=np.float64), poses, None, tf,
+        return MSSTNDetection(grasps, depths, poses, None, tf,
                               {"preprocess": t1 - t0, "inference": t2 - t1, "postprocess": t3 - t2},
                               stages=src_stages)
 

@@ -14,10 +14,10 @@ import time
 import cv2
 import numpy as np
 
-from ..camera import CameraIntrinsics, grasp_to_pose
+from ..camera import CameraIntrinsics
 from ..depth import CropTransform, DepthError, inpaint_depth
-from ..grasp import Grasp, rectangle_iou, wrap_angle
-from ..inference import Detection, measured_depth
+from ..grasp import Grasp, rectangle_iou
+from ..inference import Detection, grasp_poses, source_grasp
 from ..model_card import ModelCard, ModelCardError, load_card
 from ..postprocess import GraspMaps
 from .data import normalise_depth_image
@@ -123,17 +123,11 @@ class SSDGraspDetector:
         t2 = time.perf_counter()
         keep = nms(boxes, scores, score_threshold=quality_threshold, iou_threshold=self.iou_threshold,
                    min_distance=max(1.0, min_distance_px / tf.scale), top_k=top_k)
-        grasps, depths, poses = [], [], []
-        for i in keep:
-            u, v = tf.to_source(boxes[i, 0], boxes[i, 1])
-            g = Grasp(float(u), float(v), float(wrap_angle(boxes[i, 4])), float(boxes[i, 2]) * tf.scale,
-                      float(boxes[i, 3]) * tf.scale, float(scores[i]))
-            z = measured_depth(depth, g.u, g.v)
-            grasps.append(g)
-            depths.append(z)
-            poses.append(grasp_to_pose(intrinsics, g, z) if intrinsics is not None and np.isfinite(z) else None)
+        grasps = [source_grasp(Grasp(*(float(x) for x in boxes[i, [0, 1, 4, 2, 3]]), float(scores[i])), tf)
+                  for i in keep]
+        depths, poses = grasp_poses(depth, grasps, intrinsics)
         t3 = time.perf_counter()
-        return Detection(grasps, np.asarray(depths, np.float64), poses, box_maps(scores, boxes, self.size), tf,
+        return Detection(grasps, depths, poses, box_maps(scores, boxes, self.size), tf,
                          {"preprocess": t1 - t0, "inference": t2 - t1, "postprocess": t3 - t2})
 
 
