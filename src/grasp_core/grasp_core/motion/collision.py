@@ -25,6 +25,7 @@ Units: metres, radians.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -330,6 +331,12 @@ class DepthCollisionMap:
 
     def __len__(self) -> int:
         return len(self.points)
+
+    @cached_property
+    def height_map(self) -> HeightMap:
+        """The points read as a height field (:class:`HeightMap`), built once: every candidate of a frame
+        is checked against the same map (and its per-radius dilations)."""
+        return HeightMap(self.points)
 
     @classmethod
     def from_depth(cls, depth, intrinsics: CameraIntrinsics, t_base_camera, stride: int = 4,

@@ -300,7 +300,7 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
         q_pre = backend.solve_ik(target.t_base_tool0_pregrasp, target.q_pregrasp)
         if q_pre is None:
             raise _Failure("pre-grasp pose is unreachable")
-        if getattr(target, "q_approach", None) is not None:  # the direct move would meet the sensed scene
+        if target.q_approach is not None:  # the direct move would meet the sensed scene
             q_via = backend.solve_ik(target.t_base_tool0_approach, target.q_approach)
             if q_via is None:
                 raise _Failure("waypoint above the pre-grasp is unreachable")

@@ -457,7 +457,7 @@ def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: Va
         return _reject(UNREACHABLE, f"no IK solution within the joint limits: {errors[0]}")
     options.sort(key=lambda o: o[0])
 
-    hmap = HeightMap(depth_map.points) if depth_map is not None else None
+    hmap = depth_map.height_map if depth_map is not None else None
     last_reason = None
     for _, flipped, pose, (t_pre, t_lift, q_pre, q_grasp, q_lift) in options:
         if config.check_paths:
