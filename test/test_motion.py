@@ -41,6 +41,7 @@ from grasp_core.motion import (
     validate_candidate,
     validate_or_raise,
 )
+from grasp_core.motion.pick import place_plan
 from grasp_core.motion.validation import THIN_PAD_CONTACT
 from grasp_core.robot import (
     STROKE,
@@ -53,6 +54,7 @@ from grasp_core.robot import (
     make_transform,
     nearest_solution,
 )
+from grasp_core.robot.arm import ARM_PARTS, arm_distance, arm_surface_points, link_poses
 from scipy.spatial.transform import Rotation
 
 REPO = Path(__file__).resolve().parents[1]
@@ -559,19 +561,107 @@ def test_run_pick_succeeds_for_an_object():
 
 
 def test_run_pick_without_return_home_ends_over_the_bin_out_of_the_camera_view():
-    """The automatic mode's blended cycle: after the release the fingers rise 5 cm off the object and
-    the sequence ends there, over the bin, where the arm hides nothing of the pick area."""
+    """The automatic mode's blended cycle: after the release the fingertips rise above the object's
+    top and the sequence ends there, over the bin, where the arm hides nothing of the pick area."""
     res, arm, gripper, stages, extr = _pick_an_object(return_home=False)
     assert res.success and res.stage_reached == "release", res
     assert tuple(stages) == STAGES[:-1] and gripper.opening == pytest.approx(STROKE)
     assert len(arm.executed) == 5  # pregrasp, approach, lift, place, retreat after the release
     t = forward_kinematics(arm.q)
     place = CELL_LAYOUT.place_pose()
-    np.testing.assert_allclose(t[:3, 3], place[:3, 3] + [0.0, 0.0, PickConfig().release_retreat], atol=1e-4)
+    target = _target(extr)
+    rise = max(PickConfig().release_retreat,
+               target.surface_point[2] - target.tcp_point[2] + FingerGeometry().tip_below_tcp + 0.02)
+    np.testing.assert_allclose(t[:3, 3], place[:3, 3] + [0.0, 0.0, rise], atol=1e-4)
     camera = extr.matrix
     assert not arm_in_view(arm.q, camera) and not arm_in_view(HOME_JOINTS, camera)
     assert arm_in_view(_target(extr).q_grasp, camera)  # at the grasp it hides the object, of course
     assert res.cycle_time_s == pytest.approx(sum(tr.duration for tr in arm.executed))
+
+
+def _tcp(t):
+    return t[:3, 3] + TCP_OFFSET * t[:3, 2]
+
+
+def test_place_plan_keeps_a_tall_object_above_the_walls_and_sets_it_down():
+    """A 25 cm bottle held 2 cm below its top hangs 23 cm under the TCP: the fixed place pose (TCP 15 cm
+    above the table) would push it through the bin floor. It is carried with its bottom 3 cm above the
+    8 cm walls, lowered to 2 cm above the floor, and the fingertips (below the TCP) rise 2 cm
+    above its top after the release."""
+    extr = load_extrinsics(EXTRINSICS)
+    cfg = PickConfig()
+    short = _target(extr)  # a 5 cm object: the configured place pose as it is
+    q_carry, t_release, retreat = place_plan(short, PLACE_JOINTS, cfg)
+    np.testing.assert_allclose(q_carry, PLACE_JOINTS)
+    assert t_release is None
+    tip = FingerGeometry().tip_below_tcp
+    assert retreat == pytest.approx(max(cfg.release_retreat, short.surface_point[2] - short.tcp_point[2] + tip + 0.02))
+    tall = replace(short, tcp_point=np.array([0.52, -0.04, 0.23]), surface_point=np.array([0.52, -0.04, 0.25]))
+    q_carry, t_release, retreat = place_plan(tall, PLACE_JOINTS, cfg)
+    carry, place = forward_kinematics(q_carry), forward_kinematics(PLACE_JOINTS)
+    assert _tcp(carry)[2] - 0.23 == pytest.approx(CELL_LAYOUT.bin_height + cfg.carry_clearance)
+    np.testing.assert_allclose(carry[:3, :3], place[:3, :3], atol=1e-9)  # straight up from the place pose
+    np.testing.assert_allclose(carry[:2, 3], place[:2, 3], atol=1e-9)
+    assert _tcp(t_release)[2] - 0.23 == pytest.approx(cfg.release_clearance)
+    assert retreat == pytest.approx(0.02 + tip + 0.02)
+
+
+def test_place_plan_puts_the_held_footprint_inside_the_bin():
+    """A 26 cm handle held 11 cm from its middle would lie across the bin's wall under the fixed place
+    pose: the pose moves (or turns 90 degrees) until the footprint is 2 cm inside the walls."""
+    extr = load_extrinsics(EXTRINSICS)
+    cfg = PickConfig()
+    target = _target(extr)
+    g = target.t_base_tool0_grasp
+    # sensed points of a handle along the jaw-free axis (tool0 x) of the grasp: from −2 cm to +24 cm
+    s = np.linspace(-0.02, 0.24, 60)[:, None]
+    pts = target.tcp_point + s * g[:3, 0] + np.array([0.0, 0.0, 0.0])
+    held = replace(target, object_points=pts)
+    q_carry, _, _ = place_plan(held, PLACE_JOINTS, cfg)
+    t = forward_kinematics(q_carry)
+    xy = ((pts - g[:3, 3]) @ g[:3, :3] @ t[:3, :3].T + t[:3, 3])[:, :2]
+    lo = np.asarray(BIN_CENTER) - np.asarray(BIN_INNER) / 2 + cfg.place_margin
+    hi = np.asarray(BIN_CENTER) + np.asarray(BIN_INNER) / 2 - cfg.place_margin
+    assert np.all(xy >= lo - 1e-9) and np.all(xy <= hi + 1e-9)
+    # the configured pose would not have kept it inside
+    t0 = forward_kinematics(PLACE_JOINTS)
+    xy0 = ((pts - g[:3, 3]) @ g[:3, :3] @ t0[:3, :3].T + t0[:3, 3])[:, :2]
+    assert np.any(xy0 < lo - 0.01) or np.any(xy0 > hi + 0.01)
+    assert t[2, 3] == pytest.approx(t0[2, 3]) and t[2, 2] == pytest.approx(-1.0)  # same height, still down
+    # wider than the bin every way: centred, not refused
+    wide = replace(target, object_points=target.tcp_point + np.linspace(-0.2, 0.2, 9)[:, None] * (g[:3, 0] + g[:3, 1]))
+    q_wide, _, _ = place_plan(wide, PLACE_JOINTS, cfg)
+    assert q_wide is not None
+
+
+def test_depth_map_self_filter_removes_the_arm_and_keeps_the_scene():
+    """Over the bin the camera sees the arm; before the self-filter the arm "met" its own image where it
+    stood and every next candidate was rejected (random_urdfs:test clutter seed 103: 4 objects left)."""
+    q = PLACE_JOINTS
+    t = forward_kinematics(q)
+    arm = arm_surface_points(q, spacing=0.01)
+    grip = FingerGeometry().gripper_points(STROKE, n=4) @ t[:3, :3].T + t[:3, 3]
+    rng = np.random.default_rng(0)
+    scene = rng.uniform([0.38, -0.12, 0.0], [0.62, 0.12, 0.08], size=(500, 3))
+    dm = DepthCollisionMap(np.vstack([arm, grip, scene]))
+    assert dm.height_map.arm_meets(q, gripper=False) is not None  # the arm meets its own image
+    clean = dm.without_robot(q)
+    assert len(clean) == len(scene)
+    np.testing.assert_array_equal(clean.points, scene)
+    assert clean.height_map.arm_meets(q) is None
+    # a point 3 cm out from the middle of the forearm tube: 3 cm from the arm, kept unless the margin is wider
+    part = ARM_PARTS[4]
+    assert part.link == "forearm_link" and part.kind == "capsule"
+    tf = link_poses(q)["forearm_link"]
+    mid = (np.asarray(part.p0) + np.asarray(part.p1)) / 2 + [0.0, part.radius + 0.03, 0.0]
+    p = tf[:3, :3] @ mid + tf[:3, 3]
+    assert arm_distance(p[None], q)[0] == pytest.approx(0.03, abs=1e-9)
+    assert len(DepthCollisionMap(p[None]).without_robot(q, margin=0.02)) == 1
+    assert len(DepthCollisionMap(p[None]).without_robot(q, margin=0.04)) == 0
+    # an empty map and a bad configuration
+    assert len(DepthCollisionMap(np.zeros((0, 3))).without_robot(q)) == 0
+    with pytest.raises(ValueError):
+        dm.without_robot([0.0, np.nan, 0, 0, 0, 0])
 
 
 def test_run_pick_reports_an_empty_grasp_at_the_held_check():

@@ -181,12 +181,14 @@ class ExecutorConfig:
                             max_acceleration=b.speed_scale * UR5_MAX_ACCELERATION,
                             max_jerk=b.max_joint_jerk, max_linear_speed=b.max_cartesian_speed)
 
-    def pick_config(self, **overrides):
-        """The :class:`grasp_core.motion.PickConfig` of the pick sequence."""
+    def pick_config(self, layout=None, **overrides):
+        """The :class:`grasp_core.motion.PickConfig` of the pick sequence in the cell ``layout`` (table and
+        bin; default :data:`grasp_core.layout.CELL_LAYOUT`)."""
+        from .layout import CELL_LAYOUT
         from .motion import PickConfig
 
         return PickConfig(**{"close_effort": self.grip_effort, "min_held_opening": self.min_held_opening,
-                             **overrides})
+                             "layout": layout or CELL_LAYOUT, **overrides})
 
     def joints(self, name: str, layout=None):
         """``home_joints`` / ``place_joints`` as (6,) float64 rad; ``[0.0]`` = the cell layout's home, or its

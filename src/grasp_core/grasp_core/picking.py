@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -188,7 +188,7 @@ def settings_from_config(path: str | Path) -> Settings:
     layout = CellLayout.from_yaml(path)
     return Settings(
         top_k=det.top_k, min_distance_px=det.min_distance_px, quality_threshold=det.quality_threshold,
-        validation=ex.validation_config(layout), limits=ex.motion_limits(), pick=ex.pick_config(),
+        validation=ex.validation_config(layout), limits=ex.motion_limits(), pick=ex.pick_config(layout),
         home_joints=ex.joints("home_joints", layout), place_joints=ex.joints("place_joints", layout),
         use_depth_collision=ex.use_depth_collision, max_consecutive_failures=ex.max_consecutive_failures,
         max_empty_frames=ex.max_empty_frames, go_home_between_picks=ex.go_home_between_picks,
@@ -246,10 +246,10 @@ def choose_target(perception: Perception, cell, settings: Settings, extrinsics) 
                                                                                           int, list[Rejection], int]:
     """Best valid candidate of the frame: (target or None, its index in the detection, rejections, n rejected)."""
     dmap = None
-    if settings.use_depth_collision:
-        dmap = DepthCollisionMap.from_depth(perception.depth, cell.intrinsics, cell.t_base_camera)
-    rejections: list[Rejection] = []
     q = cell.joint_positions()
+    if settings.use_depth_collision:  # the arm at rest where the frame was taken: not an obstacle to itself
+        dmap = DepthCollisionMap.from_depth(perception.depth, cell.intrinsics, cell.t_base_camera).without_robot(q)
+    rejections: list[Rejection] = []
     order = sorted(range(len(perception.candidates)), key=lambda i: -perception.candidates[i].quality)
     for i in order:
         cand = perception.candidates[i]
@@ -263,8 +263,17 @@ def choose_target(perception: Perception, cell, settings: Settings, extrinsics) 
         if isinstance(res, Rejection):
             rejections.append(res)
             continue
-        return res, i, rejections, len(rejections)
+        return with_object_points(res, perception.scene), i, rejections, len(rejections)
     return None, -1, rejections, len(rejections)
+
+
+def with_object_points(target: GraspTarget, scene: TableScene | None, radius: float = 0.02) -> GraspTarget:
+    """``target`` with :attr:`GraspTarget.object_points` = the points of the scene region at its TCP
+    (:meth:`TableScene.region_near` within ``radius`` m), unchanged when there is no scene or region."""
+    if scene is None:
+        return target
+    region = scene.region_near(target.tcp_point[:2], radius)
+    return target if region is None else replace(target, object_points=region.points)
 
 
 def decline_too_wide(point, closing, scene: TableScene, stroke: float = STROKE) -> Rejection | None:

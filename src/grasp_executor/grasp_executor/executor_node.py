@@ -59,7 +59,7 @@ from grasp_bridge.runtime import spin_node
 from grasp_bridge.stamps import stamp_s
 from grasp_core.config import ExecutorConfig
 from grasp_core.motion.validation import AS_GIVEN, PROJECTED, UNKNOWN_FRAME
-from grasp_core.picking import Choice, LoopPolicy, PickLoop, decline_too_wide
+from grasp_core.picking import Choice, LoopPolicy, PickLoop, decline_too_wide, with_object_points
 from grasp_core.robot import STROKE
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
@@ -205,10 +205,17 @@ class ExecutorNode(Node):
 
     # ------------------------------------------------------------------ validation
     def collision_map(self, stamp: float):
-        """(depth collision map or None, why none) for the image with this stamp."""
+        """(depth collision map or None, why none) for the image with this stamp, less the points on
+        the arm where it stands now (:meth:`grasp_core.motion.DepthCollisionMap.without_robot`)."""
         if not self.cfg.use_depth_collision:
             return None, ""
-        return self.depth.collision_map(stamp, self.frames.t_base, max_dt=self.cfg.max_age_s)
+        dmap, why = self.depth.collision_map(stamp, self.frames.t_base, max_dt=self.cfg.max_age_s)
+        if dmap is not None:
+            try:
+                dmap = dmap.without_robot(self.backend.current_joints())
+            except (RuntimeError, ValueError) as exc:  # no joint state: validation rejects with its own reason
+                self.log_once("self_filter", f"depth points on the arm not removed: {exc}")
+        return dmap, why
 
     def check(self, c, header, collision=None, collision_why: str = "", scene=None):
         """Validate one candidate: a :class:`grasp_core.motion.GraspTarget`, or None (rejection logged).
@@ -227,7 +234,7 @@ class ExecutorNode(Node):
                 f"{self.cfg.approach_cone_deg:g} deg cone: made vertical (project_approach_to_vertical)"))
         elif rej.approach == AS_GIVEN and rej.approach_angle_deg > 1.0:
             self.get_logger().debug(f"candidate approach {rej.approach_angle_deg:.1f} deg from vertical: as given")
-        return rej
+        return with_object_points(rej, scene)
 
     def _validate(self, c, header, collision, collision_why, scene=None):
         try:
@@ -304,7 +311,7 @@ class ExecutorNode(Node):
         successful sequence ends over the bin, :func:`grasp_core.motion.run_pick`)."""
         self.last_candidate = c
         t0 = self.now()
-        cfg = self.cfg.pick_config(clock=self.now)
+        cfg = self.cfg.pick_config(self.layout, clock=self.now)
         try:
             res = motion.run_pick(target, self.backend, self.gripper, cfg, self.place_joints, self.home_joints,
                                   feedback=feedback, return_home=return_home)

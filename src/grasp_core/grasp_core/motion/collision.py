@@ -32,7 +32,7 @@ import numpy as np
 from ..camera import CameraIntrinsics
 from ..layout import CELL_LAYOUT, CellLayout
 from ..robot import FINGERTIP_REACH, STROKE, TCP_OFFSET, forward_kinematics, link_frames
-from ..robot.arm import arm_surface_points
+from ..robot.arm import arm_distance, arm_surface_points
 from ..robot.gripper import gripper_boxes
 from .trajectory import JointTrajectory
 
@@ -81,13 +81,17 @@ class FingerGeometry:
         return np.array([[[-x, -out_y, z0], [x, -h, z1]],
                          [[-x, h, z0], [x, out_y, z1]]], dtype=np.float64)
 
-    def gripper_points(self, opening: float = STROKE, n: int = 3) -> np.ndarray:
-        """(M, 3) float64 points (tool0 frame) on a grid over both finger boxes and the body box."""
+    def envelope_boxes(self, opening: float = STROKE) -> list[np.ndarray]:
+        """The (2, 3) [lo, hi] tool0 corners of both finger boxes and the body box, m."""
         boxes = list(self.finger_boxes(opening))
         boxes.append(np.array([[-self.body_half_x, -self.body_half_y, 0.0],
                                [self.body_half_x, self.body_half_y, self.body_length]]))
+        return boxes
+
+    def gripper_points(self, opening: float = STROKE, n: int = 3) -> np.ndarray:
+        """(M, 3) float64 points (tool0 frame) on a grid over both finger boxes and the body box."""
         pts = []
-        for lo, hi in boxes:
+        for lo, hi in self.envelope_boxes(opening):
             axes = [np.linspace(lo[i], hi[i], n) for i in range(3)]
             g = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
             pts.append(g)
@@ -331,6 +335,34 @@ class DepthCollisionMap:
 
     def __len__(self) -> int:
         return len(self.points)
+
+    def without_robot(self, q, margin: float = 0.02, opening: float = STROKE) -> DepthCollisionMap:
+        """The map less the points on the robot itself at joints ``q`` (a robot self-filter, as MoveIt's
+        occupancy-map updater applies): the camera sees the arm when it stands over the bin or beside
+        the pick area, and the arm would otherwise "collide" with its own image where it stands.
+
+        Removed: points within ``margin`` m of the arm's collision shapes
+        (:func:`grasp_core.robot.arm.arm_distance`) or inside the gripper's parts at ``opening``
+        (:func:`grasp_core.robot.gripper.gripper_boxes`) or its envelope (:class:`FingerGeometry`, what
+        the cell check and :meth:`HeightMap.arm_meets` use), grown by ``margin``.
+
+        Args:
+            q: (6,) joints, rad, at the image's time (the arm is at rest while a frame is judged).
+            margin: m. opening: jaw opening assumed, m (default the stroke: the widest).
+
+        Raises:
+            ValueError: q not 6 finite values.
+        """
+        p = self.points
+        if len(p) == 0:
+            return self
+        keep = arm_distance(p, q) > margin
+        t = forward_kinematics(np.asarray(q, dtype=np.float64))
+        local = (p - t[:3, 3]) @ t[:3, :3]
+        boxes = [(lo, hi) for _name, lo, hi in gripper_boxes(opening)] + list(FingerGeometry().envelope_boxes(opening))
+        for lo, hi in boxes:
+            keep &= ~np.all((local >= lo - margin) & (local <= hi + margin), axis=1)
+        return self if bool(np.all(keep)) else DepthCollisionMap(p[keep])
 
     @cached_property
     def height_map(self) -> HeightMap:

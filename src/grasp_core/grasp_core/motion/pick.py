@@ -10,8 +10,12 @@
     approach  move_linear down to the grasp pose
     close     close with ``close_effort``
     lift      move_linear up to the lift pose; held check
-    place     move_joints to the place configuration above the bin; held check
-    release   open the gripper, move_linear 5 cm straight up (the fingers slide off the object)
+    place     move_joints to the place configuration above the bin — raised when the held object
+              hangs further below the TCP than the place pose leaves above the bin's walls —
+              and, for such a tall object, move_linear down until its lowest point is
+              ``release_clearance`` above the bin floor; held check
+    release   open the gripper, move_linear straight up until the fingertips are above the
+              released object's top (at least ``release_retreat``)
     home      move_joints home
 
 Held check: the gripper is commanded closed again (``command(0, effort)`` on an already closed
@@ -19,6 +23,14 @@ gripper returns at once with its opening): the object is held iff the opening st
 ``min_held_opening`` (the jaws did not close fully). This needs nothing from a gripper beyond the
 :class:`Gripper` protocol. Success = held after the lift and still held at the place pose, then
 released and home.
+
+The held object hangs below the TCP by at most ``target.tcp_point[2] − table_z`` (it stood on
+the table): a 25 cm bottle grasped near its top reaches 20 cm below the jaws, and the fixed place
+pose (TCP 15 cm above the table) would push it into the bin floor (the arm is blocked, and on a real
+robot the bottle or the bin breaks). So the carry height keeps the object's lowest point
+``carry_clearance`` above the bin's rim, and the release height sets it down ``release_clearance``
+above the floor instead of dropping it — a tall object dropped from the rim tips over against the
+opening fingers.
 
 On a failure the gripper is opened, the arm retreats ``retreat_height`` back along the approach
 (tool0 −z; straight up for a top-down grasp) when it was at or below the pre-grasp, and goes home;
@@ -41,8 +53,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..robot import ROBOTIQ_2F85, IKError, forward_kinematics, nearest_solution
-from .collision import CellCollisionChecker
+from ..layout import CELL_LAYOUT, CellLayout
+from ..robot import ROBOTIQ_2F85, UR5_JOINT_LIMITS, IKError, forward_kinematics, nearest_solution
+from .collision import CellCollisionChecker, FingerGeometry
 from .planner import plan_joint_motion, plan_linear_motion
 from .trajectory import JointTrajectory, MotionLimits, PlanningError
 from .validation import GraspTarget
@@ -187,6 +200,15 @@ class PickConfig:
             the released object before the arm turns away, so a wide object wedged between the open
             jaws is not carried out of the bin; 0 disables it.
         open_tolerance: the pre-open may fall short of the requested width by this much, m (0.005).
+        layout: the cell (:class:`grasp_core.layout.CellLayout`): the table the objects stand on, the
+            bin's floor (the table), walls and inner area (:meth:`grasp_core.config.ExecutorConfig.pick_config`
+            passes the configured one).
+        carry_clearance: the held object's lowest point stays this far above the bin's rim on the way
+            to the place pose, m (0.03).
+        release_clearance: a tall object is set down until its lowest point is this far above the bin
+            floor before the jaws open, m (0.02).
+        place_margin: the held object's sensed footprint is placed this far inside the bin's walls
+            when it fits, m (0.02).
         clock: time source in s (``time.monotonic``; a simulator passes its own).
     """
 
@@ -197,6 +219,10 @@ class PickConfig:
     retreat_height: float = 0.10
     release_retreat: float = 0.05
     open_tolerance: float = 0.005
+    layout: CellLayout = CELL_LAYOUT
+    carry_clearance: float = 0.03
+    release_clearance: float = 0.02
+    place_margin: float = 0.02
     clock: Callable[[], float] = field(default=time.monotonic)
 
 
@@ -324,13 +350,18 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
         state["near_object"] = False
         held("after the lift")
         begin("place")
-        move(backend.move_joints(place), "move to place")
+        q_carry, t_release, retreat = place_plan(target, place, config)
+        if q_carry is None:
+            raise _Failure("no reachable place pose keeps the held object above the bin's walls")
+        move(backend.move_joints(q_carry), "move to place")
+        if t_release is not None:
+            move(backend.move_linear(t_release), "set the object down in the bin")
         held("at the place pose")
         begin("release")
         grip(config.release_opening, config.open_effort)
-        if config.release_retreat > 0:
+        if retreat > 0:
             t_up = forward_kinematics(backend.current_joints())
-            t_up[2, 3] += config.release_retreat
+            t_up[2, 3] += retreat
             move(backend.move_linear(t_up), "retreat after the release")
         if return_home:
             begin("home")
@@ -358,6 +389,87 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
     return PickResult(success=failed_stage is None, stage_reached=failed_stage or state["stage"], reason=reason,
                       cycle_time_s=clock() - t_start, final_opening=float(final), stage_times=stage_times,
                       collision=collision)
+
+
+def place_plan(target: GraspTarget, place_joints, config: PickConfig) -> tuple[np.ndarray | None,
+                                                                             np.ndarray | None, float]:
+    """Where to carry a held object and how to let it go (module docstring).
+
+    * **Footprint.** With :attr:`GraspTarget.object_points`, the object's sensed points move with the
+      TCP (a rigid grasp: their offsets in the grasp's tool0 frame are kept). The place pose is
+      shifted horizontally, and if needed turned by ±90° about the vertical, so that the footprint
+      lies ``place_margin`` inside the bin's walls: a hammer held at the end of its handle is not
+      dropped across the wall. When no turn fits, the one that overhangs least is centred.
+    * **Height.** The object hangs ``h = tcp_point[2] − table_z`` below the TCP at most (it stood on
+      the table). The carry pose is that place pose raised, when needed, until the TCP is
+      ``rim + h + carry_clearance`` high; only a raised (tall) object gets a straight move down after
+      it, to TCP height ``floor + h + release_clearance`` (never below the configured place height).
+    * **Retreat.** After the release the fingertips (:attr:`FingerGeometry.tip_below_tcp`) rise 2 cm
+      above the object's top (``surface_point[2]``, the sensed surface), at least ``release_retreat``.
+
+    Args:
+        target: the validated grasp (``tcp_point``, ``surface_point``: (3,) m, ``object_points``:
+            (M, 3) m or None, all in ``base_link``).
+        place_joints: (6,) the configured place joints over the bin, rad (tool pointing down).
+        config: :class:`PickConfig`.
+
+    Returns:
+        (carry joints (6,) rad, or None when the carry pose has no IK solution; release pose (4, 4)
+        T_base_link_tool0, or None when the carry pose is the release pose; retreat distance, m).
+        Place joints outside the UR5's limits come back as they are (the move to them fails).
+    """
+    lay = config.layout
+    place = np.asarray(place_joints, dtype=np.float64).reshape(6)
+    above_top = float(target.surface_point[2] - target.tcp_point[2])
+    retreat = max(config.release_retreat, above_top + FingerGeometry().tip_below_tcp + 0.02) \
+        if config.release_retreat > 0 else 0.0
+    if not (np.all(np.isfinite(place)) and UR5_JOINT_LIMITS.within(place)):
+        return place, None, retreat  # as configured: the move to it fails with the planner's reason
+    t_place = forward_kinematics(place)
+    tcp_place_z = float(t_place[2, 3] + ROBOTIQ_2F85.tcp_offset * t_place[2, 2])  # TCP = tool0 + offset·z
+    t_place = _fit_footprint(target, t_place, lay, config.place_margin)
+    hang = max(0.0, float(target.tcp_point[2]) - lay.table_z)
+    carry_z = max(tcp_place_z, lay.table_z + lay.bin_height + hang + config.carry_clearance)
+    release_z = max(tcp_place_z, lay.table_z + hang + config.release_clearance)
+    t_carry = t_place.copy()
+    t_carry[2, 3] += carry_z - tcp_place_z
+    try:
+        q_carry = nearest_solution(t_carry, place)
+    except IKError:
+        return None, None, retreat
+    if release_z >= carry_z - 1e-3:
+        return q_carry, None, retreat
+    t_release = t_place.copy()
+    t_release[2, 3] += release_z - tcp_place_z
+    return q_carry, t_release, retreat
+
+
+def _fit_footprint(target: GraspTarget, t_place: np.ndarray, lay: CellLayout, margin: float) -> np.ndarray:
+    """The place pose moved and turned so the held object's footprint lies in the bin (:func:`place_plan`)."""
+    pts = target.object_points
+    if pts is None or len(pts) == 0:
+        return t_place
+    tg = np.asarray(target.t_base_tool0_grasp, dtype=np.float64)
+    rel = (np.asarray(pts, dtype=np.float64).reshape(-1, 3) - tg[:3, 3]) @ tg[:3, :3]  # in the grasp's tool0 frame
+    centre = np.asarray(lay.bin_centre, dtype=np.float64)
+    half = np.asarray(lay.bin_inner, dtype=np.float64) / 2 - margin
+    best, best_over = t_place, np.inf
+    for turn in (0.0, np.pi / 2, -np.pi / 2):
+        c, s = np.cos(turn), np.sin(turn)
+        t = t_place.copy()
+        t[:3, :3] = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]) @ t_place[:3, :3]
+        xy = (rel @ t[:3, :3].T + t[:3, 3])[:, :2]  # the footprint under this place pose
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        over = float(np.sum(np.maximum(0.0, (hi - lo) - 2 * half)))
+        shift_lo, shift_hi = centre - half - lo, centre + half - hi
+        # the smallest shift that brings it inside; centred along an axis where it does not fit
+        shift = np.where(shift_lo <= shift_hi, np.clip(0.0, shift_lo, shift_hi), centre - (lo + hi) / 2)
+        t[:2, 3] += shift
+        if over < best_over - 1e-9:
+            best, best_over = t, over
+        if over == 0.0:
+            break
+    return best
 
 
 def _recover(backend: MotionBackend, gripper: Gripper, config: PickConfig, home: np.ndarray,

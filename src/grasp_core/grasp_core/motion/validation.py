@@ -252,6 +252,10 @@ class GraspTarget:
             pre-grasp would meet the sensed scene: a waypoint straight above the pre-grasp (same
             orientation; the joint move goes there, then tool0 moves straight down to the
             pre-grasp), else None.
+        object_points: (M, 3) float64 sensed points of the object under the grasp (its
+            :class:`grasp_core.tabletop.TableScene` region), ``base_link``, m — where the held
+            object will reach when placed (:func:`grasp_core.motion.pick.place_plan`); None when the
+            scene was not judged.
     """
 
     t_base_tool0_grasp: np.ndarray
@@ -272,6 +276,7 @@ class GraspTarget:
     depth_note: str = ""
     t_base_tool0_approach: np.ndarray | None = None
     q_approach: np.ndarray | None = None
+    object_points: np.ndarray | None = None
 
 
 def approach_angle_deg(t_base_grasp) -> float:

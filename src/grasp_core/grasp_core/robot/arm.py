@@ -158,5 +158,29 @@ def arm_surface_points(q, spacing: float = 0.014, dh: DHParameters = UR5_DH,
     return np.concatenate(out)
 
 
+def arm_distance(points, q, dh: DHParameters = UR5_DH, parts: tuple[ArmPart, ...] | None = None) -> np.ndarray:
+    """(N,) float64 distance of each (N, 3) ``base_link`` point from the arm's collision shapes at joints
+    ``q``, m (negative inside).
+
+    Every part is taken as the capsule around its segment (a cylinder's flat ends as hemispheres: the
+    distance is at most the true one, never more), so a point with distance > 0 lies outside the arm.
+
+    Raises:
+        ValueError: q not 6 finite values.
+    """
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    poses = link_poses(q, dh)
+    best = np.full(len(p), np.inf)
+    for part in parts if parts is not None else arm_parts(dh):
+        t = poses[part.link]
+        a = t[:3, :3] @ np.asarray(part.p0) + t[:3, 3]
+        b = t[:3, :3] @ np.asarray(part.p1) + t[:3, 3]
+        ab = b - a
+        lam = np.clip((p - a) @ ab / max(float(ab @ ab), 1e-12), 0.0, 1.0)
+        d = np.linalg.norm(p - (a + lam[:, None] * ab), axis=1) - part.radius
+        best = np.minimum(best, d)
+    return best
+
+
 __all__ = ["ARM_LINKS", "ARM_PARTS", "ELBOW_OFFSET", "FOREARM_R", "SHOULDER_OFFSET", "SHOULDER_R", "UPPER_ARM_R",
-           "WRIST_R", "ArmPart", "arm_parts", "arm_surface_points", "link_poses", "part_surface_points"]
+           "WRIST_R", "ArmPart", "arm_distance", "arm_parts", "arm_surface_points", "link_poses", "part_surface_points"]
