@@ -13,6 +13,7 @@ from grasp_core.motion import (
     HOME_JOINTS,
     PLACE_JOINTS,
     STAGES,
+    BinFill,
     BuiltinBackend,
     CameraGrasp,
     CandidateRejected,
@@ -35,13 +36,13 @@ from grasp_core.motion import (
     default_cell_checker,
     in_view_cone,
     link_points,
+    place_plan,
     plan_joint_motion,
     plan_linear_motion,
     run_pick,
     validate_candidate,
     validate_or_raise,
 )
-from grasp_core.motion.pick import place_plan
 from grasp_core.motion.validation import THIN_PAD_CONTACT
 from grasp_core.robot import (
     STROKE,
@@ -584,45 +585,65 @@ def _tcp(t):
 
 
 def test_place_plan_keeps_a_tall_object_above_the_walls_and_sets_it_down():
-    """A 25 cm bottle held 2 cm below its top hangs 23 cm under the TCP: the fixed place pose (TCP 15 cm
-    above the table) would push it through the bin floor. It is carried with its bottom 3 cm above the
+    """A 15 cm bottle held 2 cm below its top hangs 13 cm under the TCP: the fixed place pose (TCP 15 cm
+    above the table, fingertips 13 cm) would push it into the bin floor. It is carried with its bottom 3 cm above the
     8 cm walls, lowered to 2 cm above the floor, and the fingertips (below the TCP) rise 2 cm
     above its top after the release."""
     extr = load_extrinsics(EXTRINSICS)
     cfg = PickConfig()
     short = _target(extr)  # a 5 cm object: the configured place pose as it is
-    q_carry, t_release, retreat = place_plan(short, PLACE_JOINTS, cfg)
-    np.testing.assert_allclose(q_carry, PLACE_JOINTS)
-    assert t_release is None
+    plan = place_plan(short, PLACE_JOINTS, cfg)
+    np.testing.assert_allclose(plan.q_carry, PLACE_JOINTS)
+    assert plan.t_release is None
     tip = FingerGeometry().tip_below_tcp
-    assert retreat == pytest.approx(max(cfg.release_retreat, short.surface_point[2] - short.tcp_point[2] + tip + 0.02))
-    tall = replace(short, tcp_point=np.array([0.52, -0.04, 0.23]), surface_point=np.array([0.52, -0.04, 0.25]))
-    q_carry, t_release, retreat = place_plan(tall, PLACE_JOINTS, cfg)
-    carry, place = forward_kinematics(q_carry), forward_kinematics(PLACE_JOINTS)
-    assert _tcp(carry)[2] - 0.23 == pytest.approx(CELL_LAYOUT.bin_height + cfg.carry_clearance)
+    above = short.surface_point[2] - short.tcp_point[2]
+    assert plan.retreat == pytest.approx(max(cfg.release_retreat, above + tip + 0.02), abs=1e-4)
+    tall = replace(short, tcp_point=np.array([0.52, -0.04, 0.13]), surface_point=np.array([0.52, -0.04, 0.15]))
+    plan = place_plan(tall, PLACE_JOINTS, cfg)
+    carry, place = forward_kinematics(plan.q_carry), forward_kinematics(PLACE_JOINTS)
+    assert _tcp(carry)[2] - 0.13 == pytest.approx(CELL_LAYOUT.bin_height + cfg.carry_clearance, abs=1e-4)
     np.testing.assert_allclose(carry[:3, :3], place[:3, :3], atol=1e-9)  # straight up from the place pose
     np.testing.assert_allclose(carry[:2, 3], place[:2, 3], atol=1e-9)
-    assert _tcp(t_release)[2] - 0.23 == pytest.approx(cfg.release_clearance)
-    assert retreat == pytest.approx(0.02 + tip + 0.02)
+    assert _tcp(plan.t_release)[2] - 0.13 == pytest.approx(cfg.release_clearance, abs=1e-4)
+    assert plan.retreat == pytest.approx(0.02 + tip + 0.02, abs=1e-4)
+    assert plan.top == pytest.approx(0.15, abs=1e-4)  # standing on the bin floor (the table's height)
+    # a second one over the first: carried above the pile, set down on it
+    fill = BinFill()
+    fill.add(plan.lo, plan.hi, plan.top)
+    again = place_plan(tall, PLACE_JOINTS, cfg, fill)
+    assert _tcp(forward_kinematics(again.q_carry))[2] - 0.13 == pytest.approx(0.15 + cfg.carry_clearance, abs=1e-4)
+    assert _tcp(again.t_release)[2] - 0.13 == pytest.approx(0.15 + cfg.release_clearance, abs=1e-4)
+    assert again.top == pytest.approx(0.30, abs=1e-4)
+    # a pile elsewhere in the bin raises the carry, not the release
+    aside = BinFill()
+    aside.add(np.asarray(BIN_CENTER) + [0.12, 0.12], np.asarray(BIN_CENTER) + [0.14, 0.14], 0.30)
+    flat = place_plan(short, PLACE_JOINTS, cfg, aside)
+    low = max(short.tcp_point[2], tip)
+    assert _tcp(forward_kinematics(flat.q_carry))[2] == pytest.approx(0.30 + low + cfg.carry_clearance, abs=1e-4)
+    assert _tcp(flat.t_release)[2] == pytest.approx(_tcp(place)[2], abs=1e-4)
+    assert aside.top() == 0.30 and aside.top(plan.lo, plan.hi) == -np.inf
+    aside.clear()
+    assert aside.top() == -np.inf
 
 
 def test_place_plan_puts_the_held_footprint_inside_the_bin():
-    """A 26 cm handle held 11 cm from its middle would lie across the bin's wall under the fixed place
+    """A 22 cm handle held 9 cm from its middle would lie across the bin's wall under the fixed place
     pose: the pose moves (or turns 90 degrees) until the footprint is 2 cm inside the walls."""
     extr = load_extrinsics(EXTRINSICS)
     cfg = PickConfig()
     target = _target(extr)
     g = target.t_base_tool0_grasp
-    # sensed points of a handle along the jaw-free axis (tool0 x) of the grasp: from −2 cm to +24 cm
-    s = np.linspace(-0.02, 0.24, 60)[:, None]
+    # sensed points of a handle along the jaw-free axis (tool0 x) of the grasp: from −2 cm to +20 cm
+    s = np.linspace(-0.02, 0.20, 60)[:, None]
     pts = target.tcp_point + s * g[:3, 0] + np.array([0.0, 0.0, 0.0])
     held = replace(target, object_points=pts)
-    q_carry, _, _ = place_plan(held, PLACE_JOINTS, cfg)
-    t = forward_kinematics(q_carry)
+    plan = place_plan(held, PLACE_JOINTS, cfg)
+    t = forward_kinematics(plan.q_carry)
     xy = ((pts - g[:3, 3]) @ g[:3, :3] @ t[:3, :3].T + t[:3, 3])[:, :2]
     lo = np.asarray(BIN_CENTER) - np.asarray(BIN_INNER) / 2 + cfg.place_margin
     hi = np.asarray(BIN_CENTER) + np.asarray(BIN_INNER) / 2 - cfg.place_margin
     assert np.all(xy >= lo - 1e-9) and np.all(xy <= hi + 1e-9)
+    assert np.all(plan.lo <= xy.min(axis=0) + 1e-9) and np.all(plan.hi >= xy.max(axis=0) - 1e-9)
     # the configured pose would not have kept it inside
     t0 = forward_kinematics(PLACE_JOINTS)
     xy0 = ((pts - g[:3, 3]) @ g[:3, :3] @ t0[:3, :3].T + t0[:3, 3])[:, :2]
@@ -630,8 +651,7 @@ def test_place_plan_puts_the_held_footprint_inside_the_bin():
     assert t[2, 3] == pytest.approx(t0[2, 3]) and t[2, 2] == pytest.approx(-1.0)  # same height, still down
     # wider than the bin every way: centred, not refused
     wide = replace(target, object_points=target.tcp_point + np.linspace(-0.2, 0.2, 9)[:, None] * (g[:3, 0] + g[:3, 1]))
-    q_wide, _, _ = place_plan(wide, PLACE_JOINTS, cfg)
-    assert q_wide is not None
+    assert place_plan(wide, PLACE_JOINTS, cfg).q_carry is not None
 
 
 def test_depth_map_self_filter_removes_the_arm_and_keeps_the_scene():

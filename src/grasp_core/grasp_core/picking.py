@@ -30,6 +30,7 @@ from .layout import CELL_LAYOUT
 from .motion import (
     HOME_JOINTS,
     PLACE_JOINTS,
+    BinFill,
     BuiltinBackend,
     CameraGrasp,
     DepthCollisionMap,
@@ -446,6 +447,7 @@ def clear_table(cell, detector: GraspDetector, settings: Settings, extrinsics, m
     backend = BuiltinBackend(arm, settings.limits, collision=default_cell_checker(layout=cell.config.layout))
     records: list[AttemptRecord] = []
     chosen: dict = {}
+    fill = BinFill()  # what this run put in the bin
     cell.step(int(round(0.3 / cell.timestep)))
 
     def choose(perception: Perception) -> Choice:
@@ -460,7 +462,7 @@ def clear_table(cell, detector: GraspDetector, settings: Settings, extrinsics, m
         # blended (go_home_between_picks false): a placed pick ends over the bin; the next frame is
         # rendered from there when the arm is out of the camera's view, else the arm goes home first
         result: PickResult = run_pick(target, backend, gripper, cfg, settings.place_joints, settings.home_joints,
-                                      return_home=settings.go_home_between_picks)
+                                      return_home=settings.go_home_between_picks, bin_fill=fill)
         cell.step(int(round(0.3 / cell.timestep)))  # let a released object land before scoring
         if result.success and not settings.go_home_between_picks and arm_in_view(
                 arm.joint_positions(), extrinsics.matrix, cell.config.layout):

@@ -38,7 +38,9 @@ Interfaces:
         ``depth_topic`` + ``depth_info_topic`` (for the depth collision check);
     publishes the trajectory topic (trajectory_msgs/JointTrajectory) and ``~/pick_results``
         (std_msgs/String, one JSON record per attempt);
-    services ``~/arm`` (std_srvs/SetBool);
+    services ``~/arm`` (std_srvs/SetBool), ``~/clear_bin`` (std_srvs/Trigger: the bin was emptied —
+        the node keeps what it placed there, :class:`grasp_core.motion.BinFill`, so the next object is
+        carried above the pile and set down on it);
     action server ``~/pick`` (grasp_interfaces/action/Pick): one pick, with stage feedback, cancellable;
     action client: the gripper (:mod:`grasp_executor.gripper`).
 """
@@ -67,7 +69,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
-from std_srvs.srv import SetBool
+from std_srvs.srv import SetBool, Trigger
 
 from grasp_core import motion
 from grasp_interfaces.action import Pick
@@ -129,6 +131,7 @@ class ExecutorNode(Node):
         self.stop_reason = ""
         self.loop: PickLoop | None = None
         self.table_scene = None  # the last TableScene automatic mode judged "table clear" on (for pictures)
+        self.bin_fill = motion.BinFill()  # what this node put in the bin since it started or ~/clear_bin
 
         self.create_subscription(GraspCandidateArray, cfg.candidates_topic, self.on_candidates, result_qos(),
                                  callback_group=self.cand_group)
@@ -139,6 +142,7 @@ class ExecutorNode(Node):
                                      callback_group=self.depth_group)
         self.results_pub = self.create_publisher(String, "~/pick_results", QoSProfile(depth=50))
         self.create_service(SetBool, "~/arm", self.on_arm, callback_group=self.client_group)
+        self.create_service(Trigger, "~/clear_bin", self.on_clear_bin, callback_group=self.client_group)
         self.pick_server = ActionServer(
             self, Pick, "~/pick", execute_callback=self.execute_pick, goal_callback=self.on_goal,
             cancel_callback=self.on_cancel, callback_group=self.client_group)
@@ -191,6 +195,13 @@ class ExecutorNode(Node):
             self.depth.info = camera_info_to_intrinsics(msg)
         except ValueError as exc:
             self.log_once("depth:camera_info", f"ignoring camera_info for collision checks: {exc}")
+
+    def on_clear_bin(self, _request, response):
+        n = len(self.bin_fill.boxes)
+        self.bin_fill.clear()
+        response.success, response.message = True, f"bin marked empty ({n} placed objects forgotten)"
+        self.get_logger().info(response.message)
+        return response
 
     def on_arm(self, request, response):
         self.safety.set_armed(bool(request.data))
@@ -314,7 +325,7 @@ class ExecutorNode(Node):
         cfg = self.cfg.pick_config(self.layout, clock=self.now)
         try:
             res = motion.run_pick(target, self.backend, self.gripper, cfg, self.place_joints, self.home_joints,
-                                  feedback=feedback, return_home=return_home)
+                                  feedback=feedback, return_home=return_home, bin_fill=self.bin_fill)
         except RuntimeError as exc:  # gripper or controller unavailable
             res = motion.PickResult(success=False, stage_reached="error", reason=str(exc),
                                     cycle_time_s=self.now() - t0, final_opening=math.nan, stage_times={})

@@ -49,6 +49,7 @@ from .collision import (
 from .pick import (
     STAGES,
     Arm,
+    BinFill,
     BuiltinBackend,
     Gripper,
     GripperResult,
@@ -56,6 +57,8 @@ from .pick import (
     MoveResult,
     PickConfig,
     PickResult,
+    PlacePlan,
+    place_plan,
     run_pick,
 )
 from .planner import check_linear_path, plan_joint_motion, plan_linear_motion
@@ -80,12 +83,12 @@ PLACE_JOINTS.setflags(write=False)
 
 __all__ = [
     "BIN_CENTER", "BIN_HEIGHT", "BIN_INNER", "HOME_JOINTS", "PLACE_JOINTS", "STAGES", "Arm", "Box",
-    "BuiltinBackend", "CameraGrasp",
+    "BinFill", "BuiltinBackend", "CameraGrasp",
     "CandidateRejected", "CellCollisionChecker", "DepthCollisionMap", "FingerGeometry", "GraspTarget", "Gripper",
     "HeightMap",
     "GripperResult", "JointTrajectory", "MotionBackend", "MotionLimits", "MoveResult", "PickConfig", "PickResult",
-    "PlanningError", "Rejection", "ValidationConfig", "Workspace", "bin_walls", "check_linear_path",
+    "PlacePlan", "PlanningError", "Rejection", "ValidationConfig", "Workspace", "bin_walls", "check_linear_path",
     "default_cell_checker", "arm_in_view", "in_view_cone", "link_points", "plan_joint_motion", "plan_linear_motion",
-    "run_pick", "validate_candidate",
+    "place_plan", "run_pick", "validate_candidate",
     "validate_or_raise",
 ]

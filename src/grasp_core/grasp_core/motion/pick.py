@@ -261,7 +261,7 @@ class _Failure(Exception):
 
 def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, config: PickConfig | None = None,
              place_joints=None, home_joints=None, feedback: Callable[[str], None] | None = None,
-             return_home: bool = True) -> PickResult:
+             return_home: bool = True, bin_fill: BinFill | None = None) -> PickResult:
     """Pick the object of ``target``, place it in the bin and go home (module docstring).
 
     Args:
@@ -274,6 +274,8 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
         return_home: False → a successful sequence ends after the release, over the bin (stage
             ``release``): the automatic mode goes from there straight to the next pre-grasp. A failed
             one still recovers to home.
+        bin_fill: what is in the bin (:class:`BinFill`): the object is carried above it and set down on
+            it (:func:`place_plan`), and recorded there once released. None: an empty bin, nothing recorded.
 
     Returns:
         :class:`PickResult`. Never raises for a failing motion or grasp; those are reported.
@@ -350,18 +352,20 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
         state["near_object"] = False
         held("after the lift")
         begin("place")
-        q_carry, t_release, retreat = place_plan(target, place, config)
-        if q_carry is None:
+        plan = place_plan(target, place, config, bin_fill)
+        if plan.q_carry is None:
             raise _Failure("no reachable place pose keeps the held object above the bin's walls")
-        move(backend.move_joints(q_carry), "move to place")
-        if t_release is not None:
-            move(backend.move_linear(t_release), "set the object down in the bin")
+        move(backend.move_joints(plan.q_carry), "move to place")
+        if plan.t_release is not None:
+            move(backend.move_linear(plan.t_release), "set the object down in the bin")
         held("at the place pose")
         begin("release")
         grip(config.release_opening, config.open_effort)
-        if retreat > 0:
+        if bin_fill is not None:
+            bin_fill.add(plan.lo, plan.hi, plan.top)
+        if plan.retreat > 0:
             t_up = forward_kinematics(backend.current_joints())
-            t_up[2, 3] += retreat
+            t_up[2, 3] += plan.retreat
             move(backend.move_linear(t_up), "retreat after the release")
         if return_home:
             begin("home")
@@ -391,8 +395,57 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
                       collision=collision)
 
 
-def place_plan(target: GraspTarget, place_joints, config: PickConfig) -> tuple[np.ndarray | None,
-                                                                             np.ndarray | None, float]:
+@dataclass
+class BinFill:
+    """What the pick sequence has put in the bin so far: footprints and tops, ``base_link``, m.
+
+    Each placed object is kept as its horizontal box (``lo``, ``hi``: (2,) corners, with the
+    gripper's own footprint around the TCP) and the height of its top: the sensed height it stood on
+    the table with, on the floor (or pile) it was set on — conservative when it fell over. The pick
+    loop keeps one per run (:func:`grasp_core.picking.clear_table`, the executor node's automatic
+    mode) so the next object is carried above the pile and set down on it, not pushed into it.
+    """
+
+    boxes: list = field(default_factory=list)
+
+    def top(self, lo=None, hi=None) -> float:
+        """Highest top of the placed objects whose box overlaps [lo, hi] (all with None), m; −inf if none."""
+        tops = [t for (a, b, t) in self.boxes
+                if lo is None or (np.all(np.asarray(a) <= np.asarray(hi)) and np.all(np.asarray(b) >= np.asarray(lo)))]
+        return max(tops, default=-np.inf)
+
+    def add(self, lo, hi, top: float) -> None:
+        """Record an object placed over [lo, hi] (m, (2,) each) with its top at ``top`` m."""
+        self.boxes.append((np.asarray(lo, dtype=np.float64).copy(), np.asarray(hi, dtype=np.float64).copy(),
+                           float(top)))
+
+    def clear(self) -> None:
+        """The bin was emptied."""
+        self.boxes.clear()
+
+
+@dataclass(frozen=True)
+class PlacePlan:
+    """How a held object is carried into the bin and let go (:func:`place_plan`).
+
+    Attributes:
+        q_carry: (6,) joints of the carry pose over the bin, rad; None when it has no IK solution.
+        t_release: (4, 4) T_base_link_tool0 the arm moves straight down to before opening, or None
+            when the carry pose is the release pose.
+        retreat: straight-up distance after opening, m.
+        lo, hi: (2,) the placed object's (and the gripper's) horizontal box in the bin, m.
+        top: height of its top once placed, m (for :class:`BinFill`).
+    """
+
+    q_carry: np.ndarray | None
+    t_release: np.ndarray | None
+    retreat: float
+    lo: np.ndarray
+    hi: np.ndarray
+    top: float
+
+
+def place_plan(target: GraspTarget, place_joints, config: PickConfig, fill: BinFill | None = None) -> PlacePlan:
     """Where to carry a held object and how to let it go (module docstring).
 
     * **Footprint.** With :attr:`GraspTarget.object_points`, the object's sensed points move with the
@@ -400,10 +453,12 @@ def place_plan(target: GraspTarget, place_joints, config: PickConfig) -> tuple[n
       shifted horizontally, and if needed turned by ±90° about the vertical, so that the footprint
       lies ``place_margin`` inside the bin's walls: a hammer held at the end of its handle is not
       dropped across the wall. When no turn fits, the one that overhangs least is centred.
-    * **Height.** The object hangs ``h = tcp_point[2] − table_z`` below the TCP at most (it stood on
-      the table). The carry pose is that place pose raised, when needed, until the TCP is
-      ``rim + h + carry_clearance`` high; only a raised (tall) object gets a straight move down after
-      it, to TCP height ``floor + h + release_clearance`` (never below the configured place height).
+    * **Height.** Below the TCP reach the held object — ``h = tcp_point[2] − table_z`` at most (it
+      stood on the table) — and the fingertips; the lower of the two is ``low`` under the TCP. The
+      carry pose is that place pose raised, when needed, until ``low`` is ``carry_clearance`` above
+      the bin's rim and everything already in it (``fill``); only then is a straight move down added,
+      until ``low`` is ``release_clearance`` above the floor or the pile under the footprint (never
+      below the configured place height).
     * **Retreat.** After the release the fingertips (:attr:`FingerGeometry.tip_below_tcp`) rise 2 cm
       above the object's top (``surface_point[2]``, the sensed surface), at least ``release_retreat``.
 
@@ -412,48 +467,57 @@ def place_plan(target: GraspTarget, place_joints, config: PickConfig) -> tuple[n
             (M, 3) m or None, all in ``base_link``).
         place_joints: (6,) the configured place joints over the bin, rad (tool pointing down).
         config: :class:`PickConfig`.
+        fill: what is already in the bin (None: nothing known).
 
     Returns:
-        (carry joints (6,) rad, or None when the carry pose has no IK solution; release pose (4, 4)
-        T_base_link_tool0, or None when the carry pose is the release pose; retreat distance, m).
-        Place joints outside the UR5's limits come back as they are (the move to them fails).
+        :class:`PlacePlan`. Place joints outside the UR5's limits come back as they are (the move to
+        them fails with the planner's reason).
     """
     lay = config.layout
     place = np.asarray(place_joints, dtype=np.float64).reshape(6)
+    fingers = FingerGeometry()
     above_top = float(target.surface_point[2] - target.tcp_point[2])
-    retreat = max(config.release_retreat, above_top + FingerGeometry().tip_below_tcp + 0.02) \
+    height = max(0.0, float(target.surface_point[2]) - lay.table_z)  # as it stood on the table
+    retreat = max(config.release_retreat, above_top + fingers.tip_below_tcp + 0.02) \
         if config.release_retreat > 0 else 0.0
     if not (np.all(np.isfinite(place)) and UR5_JOINT_LIMITS.within(place)):
-        return place, None, retreat  # as configured: the move to it fails with the planner's reason
+        c = np.asarray(lay.bin_centre, dtype=np.float64)
+        return PlacePlan(place, None, retreat, c, c, lay.table_z + height)
     t_place = forward_kinematics(place)
     tcp_place_z = float(t_place[2, 3] + ROBOTIQ_2F85.tcp_offset * t_place[2, 2])  # TCP = tool0 + offset·z
-    t_place = _fit_footprint(target, t_place, lay, config.place_margin)
-    hang = max(0.0, float(target.tcp_point[2]) - lay.table_z)
-    carry_z = max(tcp_place_z, lay.table_z + lay.bin_height + hang + config.carry_clearance)
-    release_z = max(tcp_place_z, lay.table_z + hang + config.release_clearance)
+    t_place, lo, hi = _fit_footprint(target, t_place, lay, config.place_margin)
+    low = max(float(target.tcp_point[2]) - lay.table_z, fingers.tip_below_tcp)
+    fill = fill or BinFill()
+    rim = max(lay.table_z + lay.bin_height, fill.top())
+    floor = max(lay.table_z, fill.top(lo, hi))
+    carry_z = max(tcp_place_z, rim + low + config.carry_clearance)
+    release_z = max(tcp_place_z, floor + low + config.release_clearance)
+    top = floor + height
     t_carry = t_place.copy()
     t_carry[2, 3] += carry_z - tcp_place_z
     try:
         q_carry = nearest_solution(t_carry, place)
     except IKError:
-        return None, None, retreat
+        return PlacePlan(None, None, retreat, lo, hi, top)
     if release_z >= carry_z - 1e-3:
-        return q_carry, None, retreat
+        return PlacePlan(q_carry, None, retreat, lo, hi, top)
     t_release = t_place.copy()
     t_release[2, 3] += release_z - tcp_place_z
-    return q_carry, t_release, retreat
+    return PlacePlan(q_carry, t_release, retreat, lo, hi, top)
 
 
-def _fit_footprint(target: GraspTarget, t_place: np.ndarray, lay: CellLayout, margin: float) -> np.ndarray:
-    """The place pose moved and turned so the held object's footprint lies in the bin (:func:`place_plan`)."""
-    pts = target.object_points
-    if pts is None or len(pts) == 0:
-        return t_place
+def _fit_footprint(target: GraspTarget, t_place: np.ndarray, lay: CellLayout,
+                   margin: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The place pose moved and turned so the held object's footprint lies in the bin (:func:`place_plan`),
+    and the (2,) lo, hi corners of that footprint with the gripper's around the TCP."""
     tg = np.asarray(target.t_base_tool0_grasp, dtype=np.float64)
-    rel = (np.asarray(pts, dtype=np.float64).reshape(-1, 3) - tg[:3, 3]) @ tg[:3, :3]  # in the grasp's tool0 frame
+    grip = np.array([[x, y, 0.0] for x in (-0.04, 0.04) for y in (-0.07, 0.07)])  # the gripper's outline in tool0
+    pts = target.object_points  # offsets in the grasp's tool0 frame: they move with the TCP
+    rel = grip if pts is None or len(pts) == 0 else np.vstack(
+        [grip, (np.asarray(pts, dtype=np.float64).reshape(-1, 3) - tg[:3, 3]) @ tg[:3, :3]])
     centre = np.asarray(lay.bin_centre, dtype=np.float64)
     half = np.asarray(lay.bin_inner, dtype=np.float64) / 2 - margin
-    best, best_over = t_place, np.inf
+    best = None
     for turn in (0.0, np.pi / 2, -np.pi / 2):
         c, s = np.cos(turn), np.sin(turn)
         t = t_place.copy()
@@ -465,11 +529,11 @@ def _fit_footprint(target: GraspTarget, t_place: np.ndarray, lay: CellLayout, ma
         # the smallest shift that brings it inside; centred along an axis where it does not fit
         shift = np.where(shift_lo <= shift_hi, np.clip(0.0, shift_lo, shift_hi), centre - (lo + hi) / 2)
         t[:2, 3] += shift
-        if over < best_over - 1e-9:
-            best, best_over = t, over
-        if over == 0.0:
+        if best is None or over < best[0] - 1e-9:
+            best = (over, t, lo + shift, hi + shift)
+        if over == 0.0 or pts is None:
             break
-    return best
+    return best[1], best[2], best[3]
 
 
 def _recover(backend: MotionBackend, gripper: Gripper, config: PickConfig, home: np.ndarray,

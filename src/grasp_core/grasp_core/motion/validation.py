@@ -23,8 +23,8 @@ unreachable    no IK within the joint limits for pre-grasp, grasp or lift, or a 
                approach / lift that cannot be followed (configuration flip, singularity)
 collision      the arm at a target collides with the table/cell, or (with a depth map) no TCP
                depth leaves ``min_pad_contact`` of pad on the object with the palm clear of it, or
-               a part of the whole gripper swept along the approach holds ≥
-               ``max_collision_points`` sensed points at every depth tried
+               the whole gripper swept along the approach meets the sensed points at every
+               depth tried (a pad: ≥ ``max_collision_points``; any other part: one)
 ============== ============================================================================
 
 Approach (:func:`approach_mode`): a *planar image grasp* — stamped in a camera optical frame with
@@ -171,7 +171,11 @@ class ValidationConfig:
             :func:`~.planner.check_linear_path` (catches flips and singularities; ~15 ms).
         cell: arm/table/cell checker applied to the pre-grasp, grasp and lift configurations
             (None: skip).
-        max_collision_points: depth points allowed in a finger's swept volume (fewer pass).
+        max_collision_points: depth points allowed in a pad's swept volume (fewer pass): the pads slide
+            down the object's sides, where a silhouette's mixed depth pixels lie. Every other part
+            (finger links, palm, housing, coupling) must sweep clear of all sensed points: nothing is
+            meant to be there, and a finger link whose sweep held one point of a neighbour's edge hit
+            it (random_urdfs:test clutter, seed 102).
         finger_margin: growth of the finger boxes for the depth check, m.
         table_z: table top in ``base_link``, m (:data:`grasp_core.layout.CELL_LAYOUT`'s, 0).
         height_fraction: the TCP goes down to this fraction of the grasp point's height above the
@@ -632,7 +636,7 @@ def _sweep_clear(depth_map: DepthCollisionMap, t_tcp: np.ndarray, surface: np.nd
                                           config.finger_margin)
             # opened wider the sweep must be spotless: a search over widths would otherwise find the one
             # that clips an object's edge with just under max_collision_points (seen: a wide box's side)
-            if max(hits.values()) < (config.max_collision_points if width == pre_open else 1):
+            if _sweep_ok(hits, config.max_collision_points if width == pre_open else 1):
                 notes = [f"TCP {1000 * back:.0f} mm shallower: the gripper's sweep touched the sensed scene"
                          if back > 0 else "",
                          f"pre-open {1000 * width:.0f} mm instead of {1000 * pre_open:.0f} mm: the sweep touched "
@@ -646,7 +650,14 @@ def _sweep_clear(depth_map: DepthCollisionMap, t_tcp: np.ndarray, surface: np.nd
     worst = ", ".join(f"{k} {v}" for k, v in sorted(hits.items(), key=lambda kv: -kv[1]) if v) or "none"
     return _reject(COLLISION, f"the gripper would hit the sensed scene at every depth that leaves "
                               f"{1000 * need:.0f} mm of pad contact (depth points in the swept "
-                              f"parts: {worst}; max {config.max_collision_points - 1})")
+                              f"parts: {worst}; a pad may hold {config.max_collision_points - 1}, the "
+                              f"other parts none)")
+
+
+def _sweep_ok(hits: dict[str, int], pad_points: int) -> bool:
+    """Whether a sweep's point counts per gripper part pass: fewer than ``pad_points`` in each pad,
+    none in any other part (:attr:`ValidationConfig.max_collision_points`)."""
+    return all(n < (pad_points if name.endswith("_pad") else 1) for name, n in hits.items())
 
 
 def validate_or_raise(*args, **kwargs) -> GraspTarget:
