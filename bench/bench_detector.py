@@ -4,7 +4,12 @@
    project's model (``ggcnn2_synth`` when it is in models/) and the peer
    ``ggcnn2_cornell`` (../shared/anchors/ggcnn2_cornell.onnx beside the checkout), on the same frames.
 2. End to end: camera and detector as separate node processes (replay of the same
-   frames); latency = receipt of ``/grasp_candidates`` − the depth image stamp.
+   frames); latency = receipt of ``/grasp_candidates`` − the depth image stamp (the replay
+   stamps a frame when it starts reading its file: reading, conversion and inpainting count).
+   Both nodes run with ``publish_timings``: their ``~/timings`` (:mod:`grasp_bridge.timings`)
+   and this process's receipt give, per frame, the measured stages, p50 of each printed and
+   grouped as conversion, preprocess, inference, post-process, serialisation and DDS; with the
+   ratio end-to-end p50 / network p50 (``session.run`` as the node runs it, same run).
 
 3. Arithmetic rate: the network alone (``session.run`` on the detector's own input), its FLOPs
    counted from the ONNX graph (:func:`grasp_core.onnx_cost.network_macs`), as achieved GFLOP/s
@@ -122,13 +127,77 @@ def option_sweep(model: str, frame: np.ndarray, n: int = 200) -> list[tuple[str,
     return rows
 
 
-def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float, domain: int) -> np.ndarray:
-    """Seconds from depth image stamp to receipt of /grasp_candidates, camera and detector as processes."""
+#: stage of the breakdown → its group (the issue's six); stages end at the nodes' ``~/timings`` events.
+#: A publish call returns after the subscriber in the other process may already have the message
+#: (shared memory), so the tiling goes from "serialised" straight to the receiver's callback ("DDS":
+#: rclpy's conversion to C, CDR serialisation, transport, wake-up and deserialisation into Python);
+#: the publish calls' own durations are printed beside, outside the sum.
+STAGES = {
+    "camera: read file": "conversion",
+    "camera: to metres": "conversion",
+    "camera: inpaint (full frame)": "preprocess",
+    "camera: Image message": "serialisation",
+    "DDS camera -> detector": "DDS",
+    "detector: pair with camera_info": "DDS",
+    "detector: msg -> metres": "conversion",
+    "detector: preprocess": "preprocess",
+    "detector: inference (network)": "inference",
+    "detector: post-process": "post-process",
+    "detector: GraspCandidateArray": "serialisation",
+    "DDS detector -> receipt": "DDS",
+}
+#: the publish calls, inside the two DDS stages (not part of the sum)
+PUBLISH_CALLS = ("camera: publish call", "detector: publish call")
+_CAMERA_EVENTS = {"read": "camera: read file", "converted": "camera: to metres",
+                  "inpainted": "camera: inpaint (full frame)", "serialised": "camera: Image message"}
+_DETECTOR_EVENTS = {"received": "DDS camera -> detector", "paired": "detector: pair with camera_info",
+                    "converted": "detector: msg -> metres", "preprocessed": "detector: preprocess",
+                    "inferred": "detector: inference (network)", "postprocessed": "detector: post-process",
+                    "serialised": "detector: GraspCandidateArray"}
+
+
+def _tile(stamp_ns: int, msg, names: dict[str, str], prefix: str) -> tuple[dict[str, float], int, float]:
+    """Stages of one node's StageTimes without its "published" instant: (stages, last instant, publish call s)."""
+    from grasp_bridge.timings import stage_durations
+
+    events, t_ns = list(msg.events), list(msg.t_ns)
+    call = float("nan")
+    if events and events[-1] == "published":
+        call = (t_ns[-1] - t_ns[-2]) * 1e-9 if len(t_ns) > 1 else call
+        events, t_ns = events[:-1], t_ns[:-1]
+    out = {names.get(k, f"{prefix}: {k}"): v for k, v in stage_durations(stamp_ns, events, t_ns).items()}
+    return out, (t_ns[-1] if t_ns else stamp_ns), call
+
+
+def breakdown(stamp_ns: int, camera, detector, receipt_ns: int) -> dict[str, float] | None:
+    """Seconds per stage of one frame from the two nodes' ``StageTimes`` and the receipt (None: incomplete).
+
+    The stages of :data:`STAGES` tile the interval stamp → receipt: their sum is the end-to-end
+    latency; the :data:`PUBLISH_CALLS` lie inside the DDS stages.
+    """
+    if camera is None or detector is None or not camera.t_ns or not detector.t_ns:
+        return None
+    out, last, call = _tile(stamp_ns, camera, _CAMERA_EVENTS, "camera")
+    out[PUBLISH_CALLS[0]] = call
+    det, last, call = _tile(last, detector, _DETECTOR_EVENTS, "detector")
+    out.update(det)
+    out[PUBLISH_CALLS[1]] = call
+    out["DDS detector -> receipt"] = (receipt_ns - last) * 1e-9
+    return out
+
+
+def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float,
+                domain: int, camera_inpaint: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Camera and detector as processes: (seconds from depth image stamp to receipt of /grasp_candidates
+    per frame, stage → seconds per frame of the frames whose timings all arrived).
+
+    ``camera_inpaint`` False: the camera node publishes the holes (``inpaint:=false``) and only the
+    detector's crop is inpainted (its preprocessing)."""
     import rclpy
     from grasp_bridge.qos import result_qos
-    from rclpy.time import Time
+    from grasp_bridge.sync import stamp_key
 
-    from grasp_interfaces.msg import GraspCandidateArray
+    from grasp_interfaces.msg import GraspCandidateArray, StageTimes
 
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", GRASP_ROOT=str(REPO))
     env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(REPO / "config" / "fastdds.xml"))
@@ -136,22 +205,32 @@ def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float, domai
     cfg = str(REPO / "config" / "grasp.yaml")
     procs = [
         subprocess.Popen([sys.executable, "-m", "grasp_detector.detector_node", "--ros-args", "--params-file", cfg,
-                          "-p", f"model:={model}", "-p", "publish_annotated:=false"], env=env,
+                          "-p", f"model:={model}", "-p", "publish_annotated:=false",
+                          "-p", "publish_timings:=true"], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([sys.executable, "-m", "grasp_camera.camera_node", "--ros-args", "--params-file", cfg,
                           "-p", f"replay.folder:={folder}", "-p", f"replay.intrinsics:={info}",
-                          "-p", f"replay.rate_hz:={rate}", "-p", "replay.loop:=true"], env=env,
+                          "-p", f"replay.rate_hz:={rate}", "-p", "replay.loop:=true",
+                          "-p", "publish_timings:=true", "-p", f"inpaint:={str(camera_inpaint).lower()}"], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]
     ctx = rclpy.Context()
     rclpy.init(context=ctx, domain_id=domain)
     node = rclpy.create_node("bench_e2e", context=ctx)
     lat: list[float] = []
+    receipts: list[tuple[tuple[int, int], int]] = []  # (stamp, receipt ns) in order
+    timings: dict[str, dict] = {"camera": {}, "detector": {}}
 
     def on_msg(msg):
-        lat.append((node.get_clock().now() - Time.from_msg(msg.header.stamp)).nanoseconds * 1e-9)
+        now = time.time_ns()  # the nodes' timings are on this clock too
+        key = stamp_key(msg.header.stamp)
+        lat.append((now - (key[0] * 1_000_000_000 + key[1])) * 1e-9)
+        receipts.append((key, now))
 
     node.create_subscription(GraspCandidateArray, "/grasp_candidates", on_msg, result_qos())
+    for who in timings:
+        node.create_subscription(StageTimes, f"/grasp_{who}/timings",
+                                 lambda m, w=who: timings[w].__setitem__(stamp_key(m.header.stamp), m), 50)
     from rclpy.executors import SingleThreadedExecutor
 
     ex = SingleThreadedExecutor(context=ctx)
@@ -164,6 +243,9 @@ def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float, domai
             ex.spin_once(timeout_sec=0.1)
             bar.update(len(lat) - before)
         bar.close()
+        end = time.monotonic() + 1.0  # the detector publishes its timings after the candidates
+        while time.monotonic() < end:
+            ex.spin_once(timeout_sec=0.05)
     finally:
         ex.shutdown()
         node.destroy_node()
@@ -175,7 +257,13 @@ def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float, domai
                 p.wait(5)
             except subprocess.TimeoutExpired:
                 p.kill()
-    return np.asarray(lat[2:])
+    stages: dict[str, list[float]] = {}
+    for key, receipt in receipts[2:]:
+        b = breakdown(key[0] * 1_000_000_000 + key[1], timings["camera"].get(key), timings["detector"].get(key),
+                      receipt)
+        for k, v in (b or {}).items():
+            stages.setdefault(k, []).append(v)
+    return np.asarray(lat[2:]), {k: np.asarray(v) for k, v in stages.items()}
 
 
 def summary(label: str, x: np.ndarray) -> str:
@@ -191,11 +279,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--e2e-frames", type=int, default=20, help="end-to-end frames per model (default 20; 0 = skip)")
     ap.add_argument("--rate", type=float, default=5.0, help="replay rate for end to end, Hz (default 5)")
     ap.add_argument("--sweep", action="store_true", help="also time ONNX Runtime session options")
+    ap.add_argument("--crop-inpaint", action="store_true",
+                    help="also end to end for the project model with the camera's inpainting off "
+                         "(inpaint:=false: only the detector's crop is inpainted)")
+    ap.add_argument("--models", help=f"comma-separated model names to run (default all: {PROJECT},{PEER},{QUANTISED})")
     args = ap.parse_args(argv)
     from grasp_core.camera import load_camera_info_yaml
     from grasp_core.frames import list_depth_frames, load_depth
 
     models = available_models()
+    if args.models:
+        models = {k: v for k, v in models.items() if v in args.models.split(",")}
     if not models:
         print("[bench] error: no model available", file=sys.stderr)
         return 1
@@ -216,16 +310,48 @@ def main(argv: list[str] | None = None) -> int:
                 rates[(label, model, threads)] = network_rate(model, frames[0], intr, threads)
         ceiling = max(ceiling, gemm_ceiling_gflops())  # before and after: the better of the two
         sweep = option_sweep(models["project"], frames[0]) if args.sweep and "project" in models else []
+        stages: dict[str, dict[str, np.ndarray]] = {}
+        node_net: dict[str, float] = {}
         if args.e2e_frames > 0:
             for i, (label, model) in enumerate(models.items()):
                 domain = 1 + (os.getpid() * 7 + 50 + i) % 100
-                results[f"end-to-end {label} ({model})"] = e2e_latency(model, folder, info, args.e2e_frames,
-                                                                       args.rate, domain)
+                # the network as the node runs it (config: onnx_generative.threads 0 = ONNX Runtime's default)
+                node_net[label] = network_rate(model, frames[0], intr, 0)[0]
+                key = f"end-to-end {label} ({model})"
+                results[key], stages[key] = e2e_latency(model, folder, info, args.e2e_frames, args.rate, domain)
+                if args.crop_inpaint and label == "project":
+                    node_net[label + " crop"] = node_net[label]
+                    key = f"end-to-end {label} ({model}), camera inpaint off (crop only)"
+                    results[key], stages[key] = e2e_latency(model, folder, info, args.e2e_frames, args.rate,
+                                                            domain, camera_inpaint=False)
     print("\nDetector latency per frame (640x480 generated depth frames, this machine's CPU).\n"
           "library: detect() on raw frames (1% holes, inpainted inside detect); end-to-end: camera node\n"
-          "(replay, holes inpainted before the stamp) -> DDS -> detector node -> DDS -> receipt, minus stamp.")
+          "(replay, stamped before the file is read; holes inpainted) -> DDS -> detector node -> DDS -> receipt,\n"
+          "minus stamp.")
     for k, v in results.items():
         print(summary(k, v))
+    for (key, st), net in zip(stages.items(), node_net.values(), strict=True):
+        e2e = results[key]
+        if not e2e.size:
+            continue
+        n = min((v.size for v in st.values()), default=0)
+        print(f"\nBreakdown of {key} (p50 per stage over the {n} frame(s) with both nodes' ~/timings; "
+              f"the stages tile stamp -> receipt):")
+        groups: dict[str, float] = {}
+        for name, group in STAGES.items():
+            if name in st:
+                p = float(np.percentile(st[name], 50))
+                groups[group] = groups.get(group, 0.0) + p
+                print(f"  {name:<34} {group:<14} p50 {1e3 * p:7.2f} ms")
+        for name in sorted(st.keys() - STAGES.keys() - set(PUBLISH_CALLS)):
+            print(f"  {name:<34} {'?':<14} p50 {1e3 * float(np.percentile(st[name], 50)):7.2f} ms")
+        for name in PUBLISH_CALLS:
+            if name in st:
+                print(f"  ({name}, inside DDS: p50 {1e3 * float(np.nanpercentile(st[name], 50)):.2f} ms)")
+        print("  by group (sum of the stages' p50): " + ", ".join(f"{g} {1e3 * v:.2f} ms" for g, v in groups.items()))
+        r = float(np.percentile(e2e, 50)) / net
+        print(f"  end-to-end p50 {1e3 * np.percentile(e2e, 50):.2f} ms / network p50 {1e3 * net:.2f} ms "
+              f"(session.run, threads as the node) = x{r:.2f} (target x1.20)")
     print(f"\nNetwork alone (session.run), fp32 GEMM ceiling of this machine measured in this run: "
           f"{ceiling:.0f} GFLOP/s")
     for (label, model, threads), (p50, flops) in rates.items():

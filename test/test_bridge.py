@@ -73,6 +73,47 @@ def test_image_step_padding_and_byte_order(encoding, big):
     np.testing.assert_array_equal(image_to_numpy(msg), SAMPLES[encoding])
 
 
+@pytest.mark.parametrize("encoding", ["16UC1", "32FC1", "rgb8"])
+def test_image_to_numpy_view_shares_the_message_bytes(encoding):
+    msg = numpy_to_image(SAMPLES[encoding], encoding)
+    view, copy = image_to_numpy(msg, copy=False), image_to_numpy(msg)
+    data = np.frombuffer(msg.data, np.uint8)
+    assert np.shares_memory(view, data) and not np.shares_memory(copy, data)
+    np.testing.assert_array_equal(view, SAMPLES[encoding])
+    assert view.dtype == SAMPLES[encoding].dtype
+
+
+@pytest.mark.parametrize("pad,big", [(6, False), (0, True)])
+def test_image_to_numpy_without_copy_still_copies_what_a_view_cannot_be(pad, big):
+    msg = _raw_image(SAMPLES["32FC1"], "32FC1", pad=pad, big=big)
+    out = image_to_numpy(msg, copy=False)
+    assert not np.shares_memory(out, np.frombuffer(msg.data, np.uint8))
+    assert out.dtype == np.float32 and out.dtype.isnative
+    np.testing.assert_array_equal(out, SAMPLES["32FC1"])
+
+
+def test_stage_clock_and_durations_tile_the_interval():
+    from grasp_bridge.timings import StageClock, stage_durations
+
+    clock = StageClock(True, 1_000, "read")
+    clock.mark("converted", 1_500)
+    clock.mark("published")
+    assert clock.events == ["read", "converted", "published"] and clock.t_ns[-1] > 1_500
+    header = Header(frame_id="f")
+    header.stamp.sec, header.stamp.nanosec = 3, 4
+    msg = clock.to_msg(header)
+    assert list(msg.events) == clock.events and list(msg.t_ns) == clock.t_ns and msg.header.stamp.sec == 3
+    d = stage_durations(400, msg.events, msg.t_ns)
+    assert list(d) == ["read", "converted", "published"]
+    assert d["read"] == pytest.approx(600e-9) and d["converted"] == pytest.approx(500e-9)
+    assert sum(d.values()) == pytest.approx((clock.t_ns[-1] - 400) * 1e-9)
+    off = StageClock(False, 1_000)
+    off.mark("x")
+    assert off.events == [] and off.t_ns == []
+    with pytest.raises(ValueError, match="2 events but 1"):
+        stage_durations(0, ["a", "b"], [1])
+
+
 def test_numpy_to_image_native_byte_order():
     msg = numpy_to_image(SAMPLES["16UC1"], "16UC1")
     assert msg.is_bigendian == (sys.byteorder == "big")

@@ -243,3 +243,48 @@ def test_camera_topic_source_normalises_driver_depth(spawn_node, probe):
     assert camera.alive()
     assert wait_for(lambda: "dropping frame (size)" in camera.stderr(), 5.0), camera.stderr()
     assert sum("[WARN]" in line and "dropping frame (size)" in line for line in camera.stderr().splitlines()) == 1
+
+
+CAMERA_EVENTS = ["read", "converted", "inpainted", "serialised", "published"]
+DETECTOR_EVENTS = ["received", "paired", "converted", "preprocessed", "inferred", "postprocessed",
+                   "serialised", "published"]
+
+
+def test_stage_timings_and_replay_stamped_before_the_read(repo_root, spawn_node, probe, test_model, tmp_path):
+    """publish_timings: both nodes publish their stage instants per frame with the image's header; the
+    replay stamp is the moment the file starts being read (before conversion and inpainting)."""
+    from grasp_interfaces.msg import StageTimes
+
+    frames = tmp_path / "frames"
+    info_yaml = write_frames(frames, n=2, width=W, height=H, seed=4)
+    camera = spawn_node("grasp_camera.camera_node", [
+        "--params-file", str(repo_root / "config" / "grasp.yaml"), "-p", "source:=replay",
+        "-p", f"replay.folder:={frames}", "-p", f"replay.intrinsics:={info_yaml}",
+        "-p", "replay.rate_hz:=5.0", "-p", "replay.loop:=true", "-p", "publish_timings:=true"])
+    detector = spawn_node("grasp_detector.detector_node",
+                          [*detector_args(repo_root, test_model), "-p", "publish_timings:=true"])
+    got: dict[str, dict] = {"camera": {}, "detector": {}}
+    for who in got:
+        probe.node.create_subscription(StageTimes, f"/grasp_{who}/timings",
+                                       lambda m, w=who: got[w].__setitem__(stamp_key(m.header.stamp), m), 20)
+
+    def complete() -> list:
+        keys = {stamp_key(c.header.stamp) for c in probe.candidates}
+        return sorted(keys & got["camera"].keys() & got["detector"].keys())
+
+    ok = wait_for(lambda: len(complete()) >= 2, 40.0, spin=probe.spin)
+    assert ok, (f"timings of 2 frames did not come (candidates {len(probe.candidates)}, camera timings "
+                f"{len(got['camera'])}, detector timings {len(got['detector'])})\ncamera:\n{camera.stderr()}"
+                f"\ndetector:\n{detector.stderr()}")
+    for key in complete():
+        cam, det = got["camera"][key], got["detector"][key]
+        stamp_ns = key[0] * 1_000_000_000 + key[1]
+        assert list(cam.events) == CAMERA_EVENTS and list(det.events) == DETECTOR_EVENTS
+        c, d = list(cam.t_ns), list(det.t_ns)
+        assert c == sorted(c) and d == sorted(d)
+        # the stamp precedes the read (it was taken after the inpainting before), by less than a second
+        assert stamp_ns <= c[0] < stamp_ns + 1_000_000_000
+        assert stamp_ns < c[CAMERA_EVENTS.index("inpainted")]
+        assert d[0] >= c[CAMERA_EVENTS.index("serialised")]  # received after the camera built the message
+        assert cam.header.frame_id == det.header.frame_id == "camera_depth_optical_frame"
+    assert camera.alive() and detector.alive()

@@ -39,11 +39,15 @@ IMAGE_ENCODINGS: dict[str, tuple[np.dtype, int]] = {
 _HOST_BIG = sys.byteorder == "big"
 
 
-def image_to_numpy(msg: Image) -> np.ndarray:
-    """Decode a ``sensor_msgs/Image`` into a numpy array (a copy, native byte order).
+def image_to_numpy(msg: Image, copy: bool = True) -> np.ndarray:
+    """Decode a ``sensor_msgs/Image`` into a numpy array (native byte order).
 
     Args:
         msg: the image; ``encoding`` one of :data:`IMAGE_ENCODINGS`.
+        copy: True: an array of its own. False: a view of ``msg.data`` (no copy) when the
+            rows are tightly packed and in the machine's byte order, else a copy; for callers
+            that only read it while the message lives (e.g. :func:`grasp_core.depth.depth_to_metres`,
+            which copies anyway), so the frame is copied once, not twice.
 
     Returns:
         (H, W) array for one-channel encodings, (H, W, 3) for rgb8/bgr8, with
@@ -79,7 +83,7 @@ def image_to_numpy(msg: Image) -> np.ndarray:
     rows = buf.reshape(h, step)[:, :row]
     dt = dtype.newbyteorder(">" if msg.is_bigendian else "<") if dtype.itemsize > 1 else dtype
     arr = np.ascontiguousarray(rows).view(dt).reshape((h, w) if ch == 1 else (h, w, ch))
-    return arr.astype(dtype, copy=True)  # native byte order, owned copy
+    return arr.astype(dtype, copy=copy)  # native byte order; copy=False: a view when that is already so
 
 
 def numpy_to_image(array: np.ndarray, encoding: str, header=None) -> Image:

@@ -5,6 +5,7 @@ Parameters (all in config/grasp.yaml under ``grasp_camera``):
     frame_id (str, "camera_depth_optical_frame"): optical frame stamped on the outputs when the
         source does not give one (replay); a driver's own frame is kept.
     inpaint (bool, true): fill holes by OpenCV Navier–Stokes inpainting (GG-CNN preprocessing).
+    publish_timings (bool, false): debug; publish each frame's stage instants on ``~/timings``.
     <source>.*: the source's own parameters, see :mod:`grasp_camera.sources`.
 
 Publishes (sensor-data QoS, best effort; both depth topics carry the same stamp):
@@ -12,6 +13,10 @@ Publishes (sensor-data QoS, best effort; both depth topics carry the same stamp)
     depth/camera_info (sensor_msgs/CameraInfo): its intrinsics.
     color/image_raw (sensor_msgs/Image): rgb8 colour registered to the depth image, when the
         source has one (replay folders with colour beside depth).
+    ~/timings (grasp_interfaces/StageTimes, reliable; only with ``publish_timings``): per frame,
+        with the depth image's header, the instants ``read`` (frame in memory), ``converted``
+        (metres, checked), ``inpainted``, ``serialised`` (Image message built) and ``published``
+        (depth image handed to DDS), system clock ns (:mod:`grasp_bridge.timings`).
 
 Unusable frames (wrong encoding, bytes that disagree with the encoding, size that disagrees
 with camera_info, bad camera_info, empty message, no valid pixel, an unreadable replay file)
@@ -24,6 +29,7 @@ the node is built, deactivate and cleanup in :meth:`CameraNode.destroy_node`.
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 from grasp_bridge.camera_info import intrinsics_to_camera_info
@@ -33,12 +39,15 @@ from grasp_bridge.params import declare_config
 from grasp_bridge.plugins import activate_plugin, configure_plugin, shutdown_plugin
 from grasp_bridge.qos import sensor_qos
 from grasp_bridge.runtime import spin_node
+from grasp_bridge.timings import StageClock
 from grasp_core.camera import CameraInfoError, check_intrinsics
 from grasp_core.config import CameraConfig
 from grasp_core.depth import DEPTH_ENCODINGS, DepthError, depth_to_metres, inpaint_depth
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
+
+from grasp_interfaces.msg import StageTimes
 
 from .sources import RawFrame, load_source
 
@@ -54,6 +63,8 @@ class CameraNode(Node):
         self.depth_pub = self.create_publisher(Image, self.depth_topic, sensor_qos())
         self.info_pub = self.create_publisher(CameraInfo, "depth/camera_info", sensor_qos())
         self.colour_pub = self.create_publisher(Image, "color/image_raw", sensor_qos())
+        self.publish_timings = cfg.publish_timings
+        self.timings_pub = self.create_publisher(StageTimes, "~/timings", 10) if self.publish_timings else None
         self.published = 0
         self.dropped = 0
         self._log_once = OncePerCause(self.get_logger())
@@ -96,12 +107,15 @@ class CameraNode(Node):
         except CameraInfoError as exc:
             self.drop("camera_info", str(exc))
             return
+        clock = StageClock(self.publish_timings, frame.received_ns or time.time_ns(), "read")
         try:
             depth = depth_to_metres(frame.depth, frame.encoding)
             if not np.isfinite(depth).any():
                 raise DepthError("no valid depth pixel (all NaN/0)")
+            clock.mark("converted")
             if self.inpaint:
                 depth = inpaint_depth(depth)
+            clock.mark("inpainted")
         except DepthError as exc:
             self.drop("all_nan" if "valid" in str(exc) else "depth", str(exc))
             return
@@ -109,11 +123,16 @@ class CameraNode(Node):
         header.stamp = frame.stamp if frame.stamp is not None else self.get_clock().now().to_msg()
         header.frame_id = frame.frame_id or self.frame_id
         info = intrinsics_to_camera_info(intr, header)
+        image = numpy_to_image(depth, "32FC1", header)  # depth is float32 already: one copy, into the message
+        clock.mark("serialised")
         self.info_pub.publish(info)
-        self.depth_pub.publish(numpy_to_image(depth.astype(np.float32), "32FC1", header))
+        self.depth_pub.publish(image)
+        clock.mark("published")
         if frame.rgb is not None:
             self.colour_pub.publish(numpy_to_image(frame.rgb, "rgb8", header))
         self.published += 1
+        if self.timings_pub is not None:
+            self.timings_pub.publish(clock.to_msg(header))
 
     def destroy_node(self) -> None:
         shutdown_plugin(self.source)  # deactivate, then cleanup

@@ -32,13 +32,16 @@ Parameters: ``replay.folder``; ``replay.intrinsics`` (camera_info YAML; empty �
 fx = fy = 525·W/640 px, centred principal point, documented as the Cornell
 default since the Cornell dataset ships no intrinsics); ``replay.rate_hz``;
 ``replay.loop``; ``replay.wait_for_subscribers`` (hold the first frame until
-``depth/image`` has a subscriber, so no frame is lost to discovery). A frame file
+``depth/image`` has a subscriber, so no frame is lost to discovery). Each frame is
+stamped (node clock) the moment its file starts being read, as a driver stamps the
+capture: the stamp precedes the conversion and inpainting. A frame file
 that cannot be read (corrupt or truncated ``.npy``, unreadable image, colour
 image beside it unreadable) is skipped: the node logs one WARN line naming the
 file and the reason (as ``grasp-detect`` does) and the replay goes on.
 """
 from __future__ import annotations
 
+import time
 from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,10 +71,14 @@ class RawFrame:
             float32 m for 32FC1), or None when the source could not decode it.
         encoding: sensor_msgs/Image encoding of ``depth``.
         intrinsics: intrinsics of the image (None: not known yet).
-        stamp: ``builtin_interfaces/Time`` of the capture, or None (the node stamps it now).
+        stamp: ``builtin_interfaces/Time`` of the capture, or None (the node stamps it now). A
+            driver's stamp is kept (``topic``); ``replay`` stamps the moment it starts reading the
+            file, so latency counted from the stamp includes reading, conversion and inpainting.
         frame_id: optical frame of the image ('' → the node's ``frame_id`` parameter).
         rgb: (H, W, 3) uint8 RGB registered to the depth image, or None.
         error: why the frame is unusable, as a short cause key and message, or None.
+        received_ns: system clock (``time.time_ns()``) when the frame was in memory (read from
+            the file, or the driver's message handed over), for the node's ``~/timings``; None: unknown.
     """
 
     depth: np.ndarray | None
@@ -81,6 +88,7 @@ class RawFrame:
     frame_id: str = ""
     rgb: np.ndarray | None = None
     error: tuple[str, str] | None = None
+    received_ns: int | None = None
 
 
 class CameraSource(Plugin):
@@ -148,18 +156,19 @@ class TopicSource(CameraSource):
     def _on_image(self, msg: Image) -> None:
         if not self._active:
             return
+        received = time.time_ns()
         stamp, frame = msg.header.stamp, msg.header.frame_id
         if self._info is None:
             why = self._info_error or f"no camera_info received yet on {self._info_topic}"
             self._emit(RawFrame(None, msg.encoding, None, stamp, frame, error=("camera_info", why)))
             return
         try:
-            arr = image_to_numpy(msg)
+            arr = image_to_numpy(msg, copy=False)  # a view: the node's conversion to metres copies
         except ValueError as exc:
             cause = "encoding" if "encoding" in str(exc) else "empty" if "empty" in str(exc) else "layout"
             self._emit(RawFrame(None, msg.encoding, self._info, stamp, frame, error=(cause, str(exc))))
             return
-        self._emit(RawFrame(arr, msg.encoding, self._info, stamp, frame))
+        self._emit(RawFrame(arr, msg.encoding, self._info, stamp, frame, received_ns=received))
 
 
 class ReplaySource(CameraSource):
@@ -210,10 +219,12 @@ class ReplaySource(CameraSource):
             else:
                 self._done = True
                 self.deactivate()
+        stamp = self._node.get_clock().now().to_msg()  # the capture: before the file is read
         try:
             depth = load_depth(path)
             colour = find_colour(path)
             rgb = load_rgb(colour) if colour is not None else None
+            received = time.time_ns()
         except (ValueError, OSError) as exc:  # FrameError, and what a corrupt file raises in the readers
             why = str(exc) if path.name in str(exc) else f"{path.name}: {exc}"
             self._emit(RawFrame(None, "32FC1", None, error=(f"file {path.name}", f"{why} (in {path.parent})")))
@@ -222,7 +233,7 @@ class ReplaySource(CameraSource):
             intr = self._intr or CameraIntrinsics.default_for(w, h)
             if rgb is not None and rgb.shape[:2] != depth.shape:
                 rgb = None
-            self._emit(RawFrame(depth, "32FC1", intr, None, "", rgb))
+            self._emit(RawFrame(depth, "32FC1", intr, stamp, "", rgb, received_ns=received))
         if self._done:
             self._node.get_logger().info(f"replay finished: {len(self.frames)} frame(s) from {path.parent}")
 

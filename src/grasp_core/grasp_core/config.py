@@ -299,6 +299,7 @@ class CameraConfig:
     source: str = _f("replay", "camera source plugin (entry points grasp_camera.sources)")
     frame_id: str = _f("camera_depth_optical_frame", "optical frame stamped when the source has none")
     inpaint: bool = _f(True, "fill holes by Navier-Stokes inpainting (GG-CNN preprocessing)")
+    publish_timings: bool = _f(False, "debug: publish each frame's stage instants on ~/timings")
     topic: TopicSourceConfig = _nested(TopicSourceConfig)
     replay: ReplaySourceConfig = _nested(ReplaySourceConfig)
 
@@ -322,6 +323,7 @@ class DetectorConfig:
     quality_threshold: float = _f(0.1, "lowest Q published")
     publish_annotated: bool = _f(True, "publish ~/annotated")
     queue_size: int = _f(5, "depth/camera_info pairing queue")
+    publish_timings: bool = _f(False, "debug: publish each frame's stage instants on ~/timings")
     onnx_generative: OnnxDetectorConfig = _nested(OnnxDetectorConfig)
 
 

@@ -30,7 +30,9 @@ class Detection:
             when no intrinsics were given or the depth is unknown.
         maps: the decoded maps in network-input pixels.
         transform: the crop mapping between network and source pixels.
-        timings: seconds spent in ``preprocess``, ``inference``, ``postprocess``.
+        timings: seconds spent in ``preprocess`` (crop, resize, inpainting, normalisation),
+            ``inference`` (the network alone, ``session.run``) and ``postprocess`` (decoding and
+            smoothing of the maps, peak finding, source pixels, measured depth and poses).
     """
 
     grasps: list[Grasp]
@@ -162,7 +164,7 @@ class GraspDetector:
         inp = self.card.input
         chans = []
         if self.modality in ("depth", "rgbd"):
-            crop = tf.apply(depth.astype(np.float32), cv2.INTER_NEAREST)
+            crop = tf.apply(np.asarray(depth, dtype=np.float32), cv2.INTER_NEAREST)  # no copy of the frame
             if inp.get("inpaint", "navier_stokes") == "navier_stokes":
                 crop = inpaint_depth(crop)
             elif hole_mask(crop).all():
@@ -182,8 +184,20 @@ class GraspDetector:
         return x, tf
 
     def infer(self, x: np.ndarray) -> GraspMaps:
-        """Run the network on a (1, C, S, S) input and decode its maps."""
-        pos, cos2, sin2, width = self.session.run(self.output_names, {self.input_name: x})
+        """Run the network on a (1, C, S, S) input and decode its maps (:meth:`run_network`, :meth:`decode`)."""
+        return self.decode(self.run_network(x))
+
+    def run_network(self, x: np.ndarray) -> list[np.ndarray]:
+        """The network alone (``session.run``) on a (1, C, S, S) float32 input.
+
+        Returns:
+            [quality, cos 2θ, sin 2θ, width] raw outputs, each (1, 1, S, S) float32.
+        """
+        return self.session.run(self.output_names, {self.input_name: x})
+
+    def decode(self, raw: list[np.ndarray]) -> GraspMaps:
+        """The card's decoding and smoothing of :meth:`run_network`'s outputs (:func:`decode_maps`)."""
+        pos, cos2, sin2, width = raw
         return decode_maps(pos[0, 0], cos2[0, 0], sin2[0, 0], width[0, 0],
                            quality=self.decoding.get("quality", "clip"),
                            width_scale_px=float(self.decoding.get("width_scale_px", 150.0)),
@@ -217,8 +231,9 @@ class GraspDetector:
                              f"{intrinsics.width}x{intrinsics.height}")
         x, tf = self.preprocess(depth, rgb)
         t1 = time.perf_counter()
-        maps = self.infer(x)
+        raw = self.run_network(x)
         t2 = time.perf_counter()
+        maps = self.decode(raw)
         net_grasps = grasps_from_maps(maps, top_k=top_k,
                                       min_distance=max(1, int(round(min_distance_px / tf.scale))),
                                       threshold=quality_threshold,

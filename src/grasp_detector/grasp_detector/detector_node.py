@@ -8,6 +8,7 @@ Parameters (all in config/grasp.yaml under ``grasp_detector``):
     quality_threshold (float, 0.1): minimum quality in [0, 1].
     publish_annotated (bool, true): publish ``~/annotated``.
     queue_size (int, 5): depth of the best-effort subscriptions and of the stamp pairing.
+    publish_timings (bool, false): debug; publish each frame's stage instants on ``~/timings``.
     <detector>.*: the plugin's own parameters (see :mod:`grasp_detector.detectors`).
 
 Subscribes (sensor-data QoS, best effort):
@@ -21,6 +22,12 @@ Publishes:
     ~/annotated (sensor_msgs/Image, bgr8, reliable): depth relief with the grasp rectangles
         (and the plugin's own overlay, :meth:`DetectorPlugin.annotate`).
     The plugin's own debug topics (:meth:`DetectorPlugin.publish_debug`, e.g. ``onnx_msstn``'s ``~/stages``).
+    ~/timings (grasp_interfaces/StageTimes, reliable; only with ``publish_timings``): per frame, with
+        the depth image's header, the instants ``received`` (depth image callback), ``paired`` (with
+        its camera_info), ``converted`` (message → metres), ``preprocessed``, ``inferred`` (the
+        network), ``postprocessed`` (the detector's own :attr:`Detection.timings` after ``converted``;
+        a detector without them gives ``detected`` instead), ``serialised`` (GraspCandidateArray
+        built) and ``published`` (handed to DDS); system clock ns (:mod:`grasp_bridge.timings`).
 
 Unusable frames (all-NaN, wrong encoding, bytes that disagree with the encoding, size
 disagreeing with camera_info, empty message, camera_info with non-finite or non-positive
@@ -49,7 +56,8 @@ from grasp_bridge.params import declare_config
 from grasp_bridge.plugins import activate_plugin, configure_plugin, shutdown_plugin
 from grasp_bridge.qos import result_qos, sensor_qos
 from grasp_bridge.runtime import spin_node
-from grasp_bridge.sync import StampSynchronizer
+from grasp_bridge.sync import StampSynchronizer, stamp_key
+from grasp_bridge.timings import StageClock
 from grasp_core.camera import CameraInfoError
 from grasp_core.config import DetectorConfig
 from grasp_core.depth import DEPTH_ENCODINGS, DepthError, depth_to_metres
@@ -58,7 +66,7 @@ from rclpy.node import Node
 from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, Image
 
-from grasp_interfaces.msg import GraspCandidateArray
+from grasp_interfaces.msg import GraspCandidateArray, StageTimes
 
 from .detectors import load_detector
 
@@ -84,6 +92,9 @@ class DetectorNode(Node):
         self.detector = detector
 
         self.candidates_pub = self.create_publisher(GraspCandidateArray, "/grasp_candidates", result_qos())
+        self.publish_timings = cfg.publish_timings
+        self.timings_pub = self.create_publisher(StageTimes, "~/timings", 10) if self.publish_timings else None
+        self._received_ns: dict[tuple[int, int], int] = {}  # stamp → arrival of the depth image
         self.annotated_pub = self.create_publisher(Image, "~/annotated", result_qos(2))
         inputs = 3 if self.detector.needs_rgb else 2
         self.sync = StampSynchronizer(inputs, self.on_frame, queue_size=queue)
@@ -109,6 +120,10 @@ class DetectorNode(Node):
 
     def _on_image(self, msg: Image) -> None:
         self._last["image"] = time.monotonic()
+        if self.publish_timings:
+            self._received_ns[stamp_key(msg.header.stamp)] = time.time_ns()
+            while len(self._received_ns) > 4 * self.sync.queue_size:
+                self._received_ns.pop(next(iter(self._received_ns)))
         self.sync.add(0, msg)
 
     def _on_info(self, msg: CameraInfo) -> None:
@@ -148,8 +163,8 @@ class DetectorNode(Node):
         if (img.width, img.height) != (info.width, info.height):
             self.drop("size", f"image is {img.width}x{img.height} but camera_info says {info.width}x{info.height}")
             return None
-        try:
-            depth = depth_to_metres(image_to_numpy(img), img.encoding)
+        try:  # a view of the message's bytes: depth_to_metres makes the one copy
+            depth = depth_to_metres(image_to_numpy(img, copy=False), img.encoding)
         except (ValueError, DepthError) as exc:
             self.drop("layout", str(exc))
             return None
@@ -169,6 +184,8 @@ class DetectorNode(Node):
 
     def _on_frame(self, img: Image, info: CameraInfo, colour: Image | None = None) -> None:
         t0 = time.perf_counter()
+        clock = StageClock(self.publish_timings, self._received_ns.pop(stamp_key(img.header.stamp), None))
+        clock.mark("paired")
         depth = self._decode(img, info)
         if depth is None:
             return
@@ -189,16 +206,32 @@ class DetectorNode(Node):
             except ValueError as exc:
                 self.drop("colour", str(exc))
                 return
+        clock.mark("converted")
         try:
             det = self.detector.detect(depth, rgb, intr, self.top_k, self.min_distance_px, self.quality_threshold)
         except (DepthError, ValueError) as exc:
             self.drop("detect", str(exc))
             return
+        if clock.enabled:
+            tm = det.timings
+            if all(k in tm for k in ("preprocess", "inference", "postprocess")):
+                # the detector's own split of detect(), laid after "converted"; "postprocessed" is the
+                # real instant, so it also holds detect()'s overhead outside its three timings
+                t = clock.t_ns[-1] + int(tm["preprocess"] * 1e9)
+                clock.mark("preprocessed", t)
+                clock.mark("inferred", t + int(tm["inference"] * 1e9))
+                clock.mark("postprocessed")
+            else:
+                clock.mark("detected")
         msg = detection_to_msg(det, img.header, img.width, img.height, self.detector.model_id)
+        clock.mark("serialised")
         self.candidates_pub.publish(msg)
+        clock.mark("published")
         self.detector.publish_debug(det, img.header, img.width, img.height)
         self.processed += 1
         t1 = time.perf_counter()
+        if self.timings_pub is not None:
+            self.timings_pub.publish(clock.to_msg(img.header))
         age = (self.get_clock().now() - Time.from_msg(img.header.stamp)).nanoseconds * 1e-9
         self.get_logger().debug(f"frame {img.header.stamp.sec}.{img.header.stamp.nanosec:09d}: "
                                 f"{len(det.grasps)} grasp(s), detect {1e3 * (t1 - t0):.1f} ms "
