@@ -14,10 +14,16 @@
 4. ``--sweep``: ONNX Runtime session options (graph optimisation level, intra-op threads, CPU
    memory arena) on the project's network, p50 of ``session.run``.
 
+``--provider cpu|cuda|tensorrt`` (default cpu): the ONNX Runtime execution provider of the library,
+network-alone and end-to-end runs (the detector node's ``onnx_generative.execution_provider``), with
+the detector's fallback: where this ONNX Runtime lacks it (``onnxruntime-gpu`` not installed), one
+warning and the next provider, the CPU last; the line ``execution provider:`` says what ran. The
+GEMM ceiling is the CPU's, so its fraction is printed for CPU runs only; ``--sweep`` times CPU options.
+
 Prints ratios project/peer, writes a histogram to ``bench/out/latency.png``.
 Run in the workspace environment::
 
-    . scripts/bootstrap.sh && python bench/bench_detector.py [--frames 30] [--e2e-frames 20]
+    . scripts/bootstrap.sh && python bench/bench_detector.py [--frames 30] [--e2e-frames 20] [--provider cuda]
 """
 from __future__ import annotations
 
@@ -60,11 +66,15 @@ def available_models() -> dict[str, str]:
     return out
 
 
-def library_latency(model: str, frames: list[np.ndarray], intr) -> np.ndarray:
-    """Seconds per ``detect`` call on each frame (after 3 warm-up calls)."""
+def library_latency(model: str, frames: list[np.ndarray], intr, providers: list[str] | None = None) -> np.ndarray:
+    """Seconds per ``detect`` call on each frame (after 3 warm-up calls), on ONNX Runtime ``providers``."""
     from grasp_core.inference import GraspDetector
+    from grasp_core.model_card import provider_fallback
 
-    det = GraspDetector(model)
+    det = GraspDetector(model, providers=providers)
+    fallback = provider_fallback(det.session, providers or [])
+    if fallback:
+        print(f"[bench] warning: {model}: {fallback}")
     for f in frames[:3]:
         det.detect(f, intrinsics=intr)
     out = []
@@ -87,12 +97,13 @@ def run_p50(sess, name: str, x: np.ndarray, n: int = 200) -> float:
     return float(np.percentile(t, 50))
 
 
-def network_rate(model: str, frame: np.ndarray, intr, threads: int = 0, n: int = 200) -> tuple[float, float]:
+def network_rate(model: str, frame: np.ndarray, intr, threads: int = 0, n: int = 200,
+                 providers: list[str] | None = None) -> tuple[float, float]:
     """(p50 s of ``session.run`` on the detector's input for ``frame``, FLOPs of one pass)."""
     from grasp_core.inference import GraspDetector
     from grasp_core.onnx_cost import network_macs
 
-    det = GraspDetector(model, threads=threads)
+    det = GraspDetector(model, threads=threads, providers=providers)
     x, _ = det.preprocess(frame)
     p50 = run_p50(det.session, det.session.get_inputs()[0].name, x, n)
     return p50, 2.0 * network_macs(det.card.model_file)
@@ -122,7 +133,8 @@ def option_sweep(model: str, frame: np.ndarray, n: int = 200) -> list[tuple[str,
     return rows
 
 
-def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float, domain: int) -> np.ndarray:
+def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float, domain: int,
+                provider: str = "cpu") -> np.ndarray:
     """Seconds from depth image stamp to receipt of /grasp_candidates, camera and detector as processes."""
     import rclpy
     from grasp_bridge.qos import result_qos
@@ -136,7 +148,8 @@ def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float, domai
     cfg = str(REPO / "config" / "grasp.yaml")
     procs = [
         subprocess.Popen([sys.executable, "-m", "grasp_detector.detector_node", "--ros-args", "--params-file", cfg,
-                          "-p", f"model:={model}", "-p", "publish_annotated:=false"], env=env,
+                          "-p", f"model:={model}", "-p", "publish_annotated:=false",
+                          "-p", f"onnx_generative.execution_provider:={provider}"], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([sys.executable, "-m", "grasp_camera.camera_node", "--ros-args", "--params-file", cfg,
                           "-p", f"replay.folder:={folder}", "-p", f"replay.intrinsics:={info}",
@@ -190,10 +203,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=30, help="library benchmark frames (default 30)")
     ap.add_argument("--e2e-frames", type=int, default=20, help="end-to-end frames per model (default 20; 0 = skip)")
     ap.add_argument("--rate", type=float, default=5.0, help="replay rate for end to end, Hz (default 5)")
-    ap.add_argument("--sweep", action="store_true", help="also time ONNX Runtime session options")
+    ap.add_argument("--sweep", action="store_true", help="also time ONNX Runtime session options (CPU)")
+    ap.add_argument("--provider", default="cpu", choices=["cpu", "cuda", "tensorrt"],
+                    help="ONNX Runtime execution provider (default cpu; cuda/tensorrt need onnxruntime-gpu, "
+                         "else the CPU with a warning)")
     args = ap.parse_args(argv)
     from grasp_core.camera import load_camera_info_yaml
     from grasp_core.frames import list_depth_frames, load_depth
+    from grasp_core.model_card import execution_providers
+
+    providers, warning = execution_providers(args.provider)
+    if warning:
+        print(f"[bench] warning: {warning}")
+    on_cpu = providers[0] == "CPUExecutionProvider"
 
     models = available_models()
     if not models:
@@ -211,17 +233,19 @@ def main(argv: list[str] | None = None) -> int:
         ceiling = gemm_ceiling_gflops()
         rates = {}
         for label, model in models.items():
-            results[f"library {label} ({model})"] = library_latency(model, frames, intr)
+            results[f"library {label} ({model})"] = library_latency(model, frames, intr, providers)
             for threads in (1, 2):
-                rates[(label, model, threads)] = network_rate(model, frames[0], intr, threads)
+                rates[(label, model, threads)] = network_rate(model, frames[0], intr, threads, providers=providers)
         ceiling = max(ceiling, gemm_ceiling_gflops())  # before and after: the better of the two
         sweep = option_sweep(models["project"], frames[0]) if args.sweep and "project" in models else []
         if args.e2e_frames > 0:
             for i, (label, model) in enumerate(models.items()):
                 domain = 1 + (os.getpid() * 7 + 50 + i) % 100
                 results[f"end-to-end {label} ({model})"] = e2e_latency(model, folder, info, args.e2e_frames,
-                                                                       args.rate, domain)
-    print("\nDetector latency per frame (640x480 generated depth frames, this machine's CPU).\n"
+                                                                       args.rate, domain, args.provider)
+    print(f"\nexecution provider: {args.provider} -> {', '.join(providers)}")
+    print("\nDetector latency per frame (640x480 generated depth frames"
+          + (", this machine's CPU" if on_cpu else f", {providers[0]}") + ").\n"
           "library: detect() on raw frames (1% holes, inpainted inside detect); end-to-end: camera node\n"
           "(replay, holes inpainted before the stamp) -> DDS -> detector node -> DDS -> receipt, minus stamp.")
     for k, v in results.items():
@@ -230,8 +254,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{ceiling:.0f} GFLOP/s")
     for (label, model, threads), (p50, flops) in rates.items():
         rate = flops / p50 / 1e9  # for the INT8 network: multiply-adds counted as for fp32 (GOP/s)
+        share = f"{rate / ceiling:5.1%} of the ceiling" if on_cpu else "(CPU ceiling n/a)"
         print(f"{label + ' (' + model + ')':<34} {threads} thread(s)  p50 {1e3 * p50:6.2f} ms  "
-              f"{flops / 1e9:.3f} GFLOP  {rate:6.1f} GFLOP/s  {rate / ceiling:5.1%} of the ceiling")
+              f"{flops / 1e9:.3f} GFLOP  {rate:6.1f} GFLOP/s  {share}")
     q = [(k, v) for k, v in rates.items() if k[0] == "project int8"]
     for (_, _, threads), (p50, _) in q:
         base = rates.get(("project", PROJECT, threads))
