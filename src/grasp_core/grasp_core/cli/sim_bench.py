@@ -262,7 +262,10 @@ class TrialJob:
 
     ``model`` is the card name or path as given (None: the default model), ``name`` its label in the
     output, ``config`` the parameters file (grasp_detector / grasp_executor / cell sections), ``trial``
-    the trial's index (scene ``seed``).
+    the trial's index (scene ``seed``), ``threads`` the detector's ONNX Runtime threads (0: its default,
+    in this process; 1 on pool and Ray workers, one CPU per trial; ONNX Runtime's output of the
+    default network was bit-identical for 1, 2 and the default number on this machine's CPU, so the
+    records do not depend on it; CPUs of other instruction sets may round differently).
     """
 
     model: str | None
@@ -274,18 +277,19 @@ class TrialJob:
     seed: int
     trial: int
     max_attempts: int
+    threads: int = 0
 
 
 _OPEN: dict = {}  # this process's opened detectors and parsed settings (a worker keeps them between trials)
 
 
-def _detector(model: str | None):
-    """The detector of ``model``, opened once per process."""
+def _detector(model: str | None, threads: int = 0):
+    """The detector of ``model`` with ``threads`` ONNX Runtime threads, opened once per process."""
     from ..nn.msstn_onnx import open_detector
 
-    key = ("detector", model)
+    key = ("detector", model, threads)
     if key not in _OPEN:
-        _OPEN[key] = open_detector(model)
+        _OPEN[key] = open_detector(model, threads=threads)
     return _OPEN[key]
 
 
@@ -312,7 +316,7 @@ def run_trial_job(job: TrialJob) -> dict:
     from ..robot import Extrinsics
     from ..sim import CellConfig, SimCell
 
-    detector = _detector(job.model)
+    detector = _detector(job.model, job.threads)
     settings, layout = _settings(job.config)
     t0 = time.perf_counter()
     cell = SimCell(CellConfig(mesh_scale=job.mesh_scale, layout=layout))
@@ -391,8 +395,9 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
     names = [d.name for d in detectors]
     if len(set(names)) != len(names):  # two paths to cards of the same name: keep them apart
         names = [f"{nm}#{i}" for i, nm in enumerate(names)]
-    jobs = [TrialJob(m, nm, str(config), args.mesh_scale, objects, args.clutter, args.seed + i, i, max_attempts)
-            for m, nm in zip(models, names, strict=True) for i in range(n)]
+    threads = 0 if args.workers == 1 and not args.ray else 1  # elsewhere: one CPU per trial
+    jobs = [TrialJob(m, nm, str(config), args.mesh_scale, objects, args.clutter, args.seed + i, i, max_attempts,
+                     threads) for m, nm in zip(models, names, strict=True) for i in range(n)]
     results: dict[str, list[dict]] = {nm: [] for nm in names}
     where = f" (Ray {args.ray})" if args.ray else (f" ({args.workers} workers)" if args.workers > 1 else "")
     bar = tqdm(total=len(jobs), desc=PROG + where, unit="trial", dynamic_ncols=True)
