@@ -19,10 +19,16 @@
 4. ``--sweep``: ONNX Runtime session options (graph optimisation level, intra-op threads, CPU
    memory arena) on the project's network, p50 of ``session.run``.
 
+``--provider cpu|cuda|tensorrt`` (default cpu): the ONNX Runtime execution provider of the library,
+network-alone and end-to-end runs (the detector node's ``onnx_generative.execution_provider``), with
+the detector's fallback: where this ONNX Runtime lacks it (``onnxruntime-gpu`` not installed), one
+warning and the next provider, the CPU last; the line ``execution provider:`` says what ran. The
+GEMM ceiling is the CPU's, so its fraction is printed for CPU runs only; ``--sweep`` times CPU options.
+
 Prints ratios project/peer, writes a histogram to ``bench/out/latency.png``.
 Run in the workspace environment::
 
-    . scripts/bootstrap.sh && python bench/bench_detector.py [--frames 30] [--e2e-frames 20]
+    . scripts/bootstrap.sh && python bench/bench_detector.py [--frames 30] [--e2e-frames 20] [--provider cuda]
 """
 from __future__ import annotations
 
@@ -65,11 +71,15 @@ def available_models() -> dict[str, str]:
     return out
 
 
-def library_latency(model: str, frames: list[np.ndarray], intr) -> np.ndarray:
-    """Seconds per ``detect`` call on each frame (after 3 warm-up calls)."""
+def library_latency(model: str, frames: list[np.ndarray], intr, providers: list[str] | None = None) -> np.ndarray:
+    """Seconds per ``detect`` call on each frame (after 3 warm-up calls), on ONNX Runtime ``providers``."""
     from grasp_core.inference import GraspDetector
+    from grasp_core.model_card import provider_fallback
 
-    det = GraspDetector(model)
+    det = GraspDetector(model, providers=providers)
+    fallback = provider_fallback(det.session, providers or [])
+    if fallback:
+        print(f"[bench] warning: {model}: {fallback}")
     for f in frames[:3]:
         det.detect(f, intrinsics=intr)
     out = []
@@ -92,12 +102,13 @@ def run_p50(sess, name: str, x: np.ndarray, n: int = 200) -> float:
     return float(np.percentile(t, 50))
 
 
-def network_rate(model: str, frame: np.ndarray, intr, threads: int = 0, n: int = 200) -> tuple[float, float]:
+def network_rate(model: str, frame: np.ndarray, intr, threads: int = 0, n: int = 200,
+                 providers: list[str] | None = None) -> tuple[float, float]:
     """(p50 s of ``session.run`` on the detector's input for ``frame``, FLOPs of one pass)."""
     from grasp_core.inference import GraspDetector
     from grasp_core.onnx_cost import network_macs
 
-    det = GraspDetector(model, threads=threads)
+    det = GraspDetector(model, threads=threads, providers=providers)
     x, _ = det.preprocess(frame)
     p50 = run_p50(det.session, det.session.get_inputs()[0].name, x, n)
     return p50, 2.0 * network_macs(det.card.model_file)
@@ -187,7 +198,8 @@ def breakdown(stamp_ns: int, camera, detector, receipt_ns: int) -> dict[str, flo
 
 
 def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float,
-                domain: int, camera_inpaint: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                domain: int, camera_inpaint: bool = True,
+                provider: str = "cpu") -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Camera and detector as processes: (seconds from depth image stamp to receipt of /grasp_candidates
     per frame, stage → seconds per frame of the frames whose timings all arrived).
 
@@ -206,7 +218,8 @@ def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float,
     procs = [
         subprocess.Popen([sys.executable, "-m", "grasp_detector.detector_node", "--ros-args", "--params-file", cfg,
                           "-p", f"model:={model}", "-p", "publish_annotated:=false",
-                          "-p", "publish_timings:=true"], env=env,
+                          "-p", "publish_timings:=true",
+                          "-p", f"onnx_generative.execution_provider:={provider}"], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([sys.executable, "-m", "grasp_camera.camera_node", "--ros-args", "--params-file", cfg,
                           "-p", f"replay.folder:={folder}", "-p", f"replay.intrinsics:={info}",
@@ -278,14 +291,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=30, help="library benchmark frames (default 30)")
     ap.add_argument("--e2e-frames", type=int, default=20, help="end-to-end frames per model (default 20; 0 = skip)")
     ap.add_argument("--rate", type=float, default=5.0, help="replay rate for end to end, Hz (default 5)")
-    ap.add_argument("--sweep", action="store_true", help="also time ONNX Runtime session options")
+    ap.add_argument("--sweep", action="store_true", help="also time ONNX Runtime session options (CPU)")
     ap.add_argument("--crop-inpaint", action="store_true",
                     help="also end to end for the project model with the camera's inpainting off "
                          "(inpaint:=false: only the detector's crop is inpainted)")
     ap.add_argument("--models", help=f"comma-separated model names to run (default all: {PROJECT},{PEER},{QUANTISED})")
+    ap.add_argument("--provider", default="cpu", choices=["cpu", "cuda", "tensorrt"],
+                    help="ONNX Runtime execution provider (default cpu; cuda/tensorrt need onnxruntime-gpu, "
+                         "else the CPU with a warning)")
     args = ap.parse_args(argv)
     from grasp_core.camera import load_camera_info_yaml
     from grasp_core.frames import list_depth_frames, load_depth
+    from grasp_core.model_card import execution_providers
+
+    providers, warning = execution_providers(args.provider)
+    if warning:
+        print(f"[bench] warning: {warning}")
+    on_cpu = providers[0] == "CPUExecutionProvider"
 
     models = available_models()
     if args.models:
@@ -305,9 +327,9 @@ def main(argv: list[str] | None = None) -> int:
         ceiling = gemm_ceiling_gflops()
         rates = {}
         for label, model in models.items():
-            results[f"library {label} ({model})"] = library_latency(model, frames, intr)
+            results[f"library {label} ({model})"] = library_latency(model, frames, intr, providers)
             for threads in (1, 2):
-                rates[(label, model, threads)] = network_rate(model, frames[0], intr, threads)
+                rates[(label, model, threads)] = network_rate(model, frames[0], intr, threads, providers=providers)
         ceiling = max(ceiling, gemm_ceiling_gflops())  # before and after: the better of the two
         sweep = option_sweep(models["project"], frames[0]) if args.sweep and "project" in models else []
         stages: dict[str, dict[str, np.ndarray]] = {}
@@ -316,15 +338,18 @@ def main(argv: list[str] | None = None) -> int:
             for i, (label, model) in enumerate(models.items()):
                 domain = 1 + (os.getpid() * 7 + 50 + i) % 100
                 # the network as the node runs it (config: onnx_generative.threads 0 = ONNX Runtime's default)
-                node_net[label] = network_rate(model, frames[0], intr, 0)[0]
+                node_net[label] = network_rate(model, frames[0], intr, 0, providers=providers)[0]
                 key = f"end-to-end {label} ({model})"
-                results[key], stages[key] = e2e_latency(model, folder, info, args.e2e_frames, args.rate, domain)
+                results[key], stages[key] = e2e_latency(model, folder, info, args.e2e_frames, args.rate, domain,
+                                                            provider=args.provider)
                 if args.crop_inpaint and label == "project":
                     node_net[label + " crop"] = node_net[label]
                     key = f"end-to-end {label} ({model}), camera inpaint off (crop only)"
                     results[key], stages[key] = e2e_latency(model, folder, info, args.e2e_frames, args.rate,
-                                                            domain, camera_inpaint=False)
-    print("\nDetector latency per frame (640x480 generated depth frames, this machine's CPU).\n"
+                                                            domain, camera_inpaint=False, provider=args.provider)
+    print(f"\nexecution provider: {args.provider} -> {', '.join(providers)}")
+    print("\nDetector latency per frame (640x480 generated depth frames"
+          + (", this machine's CPU" if on_cpu else f", {providers[0]}") + ").\n"
           "library: detect() on raw frames (1% holes, inpainted inside detect); end-to-end: camera node\n"
           "(replay, stamped before the file is read; holes inpainted) -> DDS -> detector node -> DDS -> receipt,\n"
           "minus stamp.")
@@ -356,8 +381,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{ceiling:.0f} GFLOP/s")
     for (label, model, threads), (p50, flops) in rates.items():
         rate = flops / p50 / 1e9  # for the INT8 network: multiply-adds counted as for fp32 (GOP/s)
+        share = f"{rate / ceiling:5.1%} of the ceiling" if on_cpu else "(CPU ceiling n/a)"
         print(f"{label + ' (' + model + ')':<34} {threads} thread(s)  p50 {1e3 * p50:6.2f} ms  "
-              f"{flops / 1e9:.3f} GFLOP  {rate:6.1f} GFLOP/s  {rate / ceiling:5.1%} of the ceiling")
+              f"{flops / 1e9:.3f} GFLOP  {rate:6.1f} GFLOP/s  {share}")
     q = [(k, v) for k, v in rates.items() if k[0] == "project int8"]
     for (_, _, threads), (p50, _) in q:
         base = rates.get(("project", PROJECT, threads))

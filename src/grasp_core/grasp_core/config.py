@@ -306,10 +306,12 @@ class CameraConfig:
 
 @dataclass(frozen=True)
 class OnnxDetectorConfig:
-    """``grasp_detector`` → ``onnx_generative.*``: ONNX Runtime session options."""
+    """``grasp_detector`` → ``onnx_generative.*`` (each ONNX plugin's ``<name>.*``): ONNX Runtime session options."""
 
     threads: int = _f(0, "intra-op threads (0 = ONNX Runtime's default)")
     verify: bool = _f(True, "check the model file's sha256 against its card")
+    execution_provider: str = _f("cpu", "cpu | cuda | tensorrt (onnxruntime-gpu); where this ONNX Runtime lacks "
+                                        "it: one warning, the next provider, the CPU last")
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,56 @@ from typing import Any
 CARD_FORMAT = "grasp_model_card/1"
 
 
+#: ``execution_provider`` choice → ONNX Runtime execution providers, preferred first. CPU comes last
+#: in every list: ONNX Runtime runs the nodes a provider cannot take on the next one.
+EXECUTION_PROVIDERS: dict[str, tuple[str, ...]] = {
+    "cpu": ("CPUExecutionProvider",),
+    "cuda": ("CUDAExecutionProvider", "CPUExecutionProvider"),
+    "tensorrt": ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"),
+}
+
+
+def execution_providers(choice: str = "cpu", available=None) -> tuple[list[str], str]:
+    """The providers for :meth:`ModelCard.session` of an ``execution_provider`` choice, and a warning.
+
+    The providers this ONNX Runtime build lacks are dropped (``cuda`` and ``tensorrt`` need
+    ``onnxruntime-gpu``: docker ``GPU=1``), so the session falls back to the next one, the CPU at
+    the end; the warning says so in one line ("" when the first choice is available).
+
+    Args:
+        choice: ``cpu``, ``cuda`` or ``tensorrt`` (case-insensitive).
+        available: the providers to assume (default ``onnxruntime.get_available_providers()``).
+
+    Raises:
+        ValueError: an unknown choice.
+    """
+    key = str(choice).strip().lower()
+    if key not in EXECUTION_PROVIDERS:
+        raise ValueError(f"execution_provider must be one of {', '.join(EXECUTION_PROVIDERS)}, got {choice!r}")
+    if available is None:
+        import onnxruntime as ort
+
+        available = ort.get_available_providers()
+    wanted = EXECUTION_PROVIDERS[key]
+    have = [p for p in wanted if p in available or p == "CPUExecutionProvider"]
+    if have[0] == wanted[0]:
+        return have, ""
+    return have, (f"execution_provider {key}: {wanted[0]} is not available in this ONNX Runtime "
+                  f"(available: {', '.join(available)}); falling back to {have[0]} "
+                  f"(install onnxruntime-gpu for cuda/tensorrt)")
+
+
+def provider_fallback(session, providers: list[str]) -> str:
+    """One-line warning when ``session`` does not run on ``providers[0]`` (ONNX Runtime could not start
+    it, e.g. CUDA or cuDNN libraries missing: it then uses the next provider and logs its reason);
+    "" when it does."""
+    used = session.get_providers()
+    if not providers or (used and used[0] == providers[0]):
+        return ""
+    return (f"ONNX Runtime could not start {providers[0]} (see its log above); the session runs on "
+            f"{', '.join(used) or 'nothing'}")
+
+
 class ModelCardError(ValueError):
     """A model card that is missing, malformed, or whose model file is absent or altered."""
 

@@ -98,12 +98,14 @@ class RobustnessClassifier:
         card: classifier name (default ``gqcnn_synth``) or card / ONNX path.
         threads: ONNX Runtime intra-op threads (0: its default).
         verify: check the model file's sha256 against the card.
+        providers: ONNX Runtime execution providers (default CPU; :func:`grasp_core.model_card.execution_providers`).
 
     Raises:
         ClassifierError: card not found or malformed, or sha256 mismatch.
     """
 
-    def __init__(self, card: str | os.PathLike | None = None, threads: int = 1, verify: bool = True):
+    def __init__(self, card: str | os.PathLike | None = None, threads: int = 1, verify: bool = True,
+                 providers: list[str] | None = None):
         import onnxruntime as ort
 
         from .model_card import sha256_file
@@ -123,7 +125,7 @@ class RobustnessClassifier:
         so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(self.model_file), so, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(self.model_file), so, providers=providers or ["CPUExecutionProvider"])
         self.threshold = float(self.card.get("threshold", 0.5))
         self.name = self.card.get("name", self.card_path.stem)
 

@@ -15,6 +15,7 @@ from grasp_bridge.plugins import Plugin, load_plugin
 from grasp_core.camera import CameraIntrinsics
 from grasp_core.config import OnnxDetectorConfig
 from grasp_core.inference import Detection, GraspDetector
+from grasp_core.model_card import execution_providers, provider_fallback
 
 ENTRY_POINT_GROUP = "grasp_detector.detectors"
 
@@ -71,17 +72,28 @@ class OnnxModelDetector(DetectorPlugin):
     model, uses its name as ``model_id``, passes frames through and releases the session at cleanup.
 
     Own parameters: ``<name>.threads`` (int, 0 = ONNX Runtime's default),
-    ``<name>.verify`` (bool, check the model file's sha256 against its card).
+    ``<name>.verify`` (bool, check the model file's sha256 against its card),
+    ``<name>.execution_provider`` (``cpu`` | ``cuda`` | ``tensorrt``; one warning and the next
+    provider, the CPU last, where this ONNX Runtime lacks it or cannot start it:
+    :func:`grasp_core.model_card.execution_providers`).
     """
 
     @abstractmethod
-    def open(self, model: str, threads: int, verify: bool):
-        """The grasp_core wrapper of ``model`` ('' = the plugin's default model)."""
+    def open(self, model: str, threads: int, verify: bool, providers: list[str]):
+        """The grasp_core wrapper of ``model`` ('' = the plugin's default model) on ``providers``."""
 
     def configure(self, node, name: str, model: str) -> None:
         super().configure(node, name, model)
         c = declare_config(node, OnnxDetectorConfig, prefix=f"{name}.")
-        self.detector = self.open(model, c.threads, c.verify)
+        providers, warning = execution_providers(c.execution_provider)
+        if warning:
+            node.get_logger().warning(warning)
+        self.detector = self.open(model, c.threads, c.verify, providers)
+        session = getattr(self.detector, "session", None) or self.detector.clf.session  # PropGQCNN: its classifier's
+        fallback = provider_fallback(session, providers)
+        if fallback:
+            node.get_logger().warning(fallback)
+        self.providers = session.get_providers()
         self._model_id = self.detector.name
 
     def cleanup(self) -> None:
@@ -99,11 +111,11 @@ class OnnxModelDetector(DetectorPlugin):
 class OnnxGenerativeDetector(OnnxModelDetector):
     """A GG-CNN-family network run by ONNX Runtime (:class:`grasp_core.inference.GraspDetector`).
 
-    Own parameters: ``<name>.threads``, ``<name>.verify`` (:class:`OnnxModelDetector`).
+    Own parameters: ``<name>.threads``, ``<name>.verify``, ``<name>.execution_provider`` (:class:`OnnxModelDetector`).
     """
 
-    def open(self, model: str, threads: int, verify: bool):
-        return GraspDetector(model or None, verify=verify, threads=threads)
+    def open(self, model: str, threads: int, verify: bool, providers: list[str]):
+        return GraspDetector(model or None, verify=verify, threads=threads, providers=providers)
 
     @property
     def needs_rgb(self) -> bool:
@@ -127,13 +139,13 @@ class OnnxSSDDetector(OnnxModelDetector):
     Class-agnostic: quality = the SSD's grasp probability; depth only, ONNX Runtime only.
     Use with ``detector: onnx_ssd`` and ``model: ssd_shapes``.
 
-    Own parameters: ``<name>.threads``, ``<name>.verify`` (:class:`OnnxModelDetector`).
+    Own parameters: ``<name>.threads``, ``<name>.verify``, ``<name>.execution_provider`` (:class:`OnnxModelDetector`).
     """
 
-    def open(self, model: str, threads: int, verify: bool):
+    def open(self, model: str, threads: int, verify: bool, providers: list[str]):
         from grasp_core.shapes.detector import SSDGraspDetector
 
-        return SSDGraspDetector(model or "ssd_shapes", verify=verify, threads=threads)
+        return SSDGraspDetector(model or "ssd_shapes", verify=verify, threads=threads, providers=providers)
 
 
 class PropGQCNNDetector(OnnxModelDetector):
@@ -142,14 +154,15 @@ class PropGQCNNDetector(OnnxModelDetector):
     (:class:`grasp_core.prop_gqcnn.PropGQCNN`); quality = P(robust). Depth only, ONNX Runtime only.
     Use with ``detector: prop_gqcnn`` and ``model: gqcnn_synth`` (a ``grasp_robustness_card/1`` card).
 
-    Own parameters: ``<name>.threads``, ``<name>.verify`` (:class:`OnnxModelDetector`).
+    Own parameters: ``<name>.threads``, ``<name>.verify``, ``<name>.execution_provider`` (:class:`OnnxModelDetector`).
     """
 
-    def open(self, model: str, threads: int, verify: bool):
+    def open(self, model: str, threads: int, verify: bool, providers: list[str]):
         from grasp_core.prop_gqcnn import PropGQCNN
         from grasp_core.robust_metric import RobustnessClassifier
 
-        return PropGQCNN(RobustnessClassifier(model or "gqcnn_synth", threads=threads, verify=verify))
+        return PropGQCNN(RobustnessClassifier(model or "gqcnn_synth", threads=threads, verify=verify,
+                                              providers=providers))
 
     def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
         if intrinsics is None:
@@ -173,13 +186,13 @@ class OnnxMSSTNDetector(OnnxModelDetector):
     ``pose_valid`` false. They are drawn in the annotated image too (crop yellow, rotation cyan,
     final magenta). Use with ``detector: onnx_msstn`` and ``model: msstn_synth``.
 
-    Own parameters: ``<name>.threads``, ``<name>.verify`` (:class:`OnnxModelDetector`).
+    Own parameters: ``<name>.threads``, ``<name>.verify``, ``<name>.execution_provider`` (:class:`OnnxModelDetector`).
     """
 
-    def open(self, model: str, threads: int, verify: bool):
+    def open(self, model: str, threads: int, verify: bool, providers: list[str]):
         from grasp_core.nn.msstn_onnx import MSSTNDetector
 
-        return MSSTNDetector(model or "msstn_synth", verify=verify, threads=threads)
+        return MSSTNDetector(model or "msstn_synth", verify=verify, threads=threads, providers=providers)
 
     def configure(self, node, name: str, model: str) -> None:
         from grasp_bridge.qos import result_qos

@@ -18,6 +18,17 @@ failed attempts, declined objects and frames without a candidate included; the d
 time is not simulated, so it is not in it) × 3600. ``--json`` writes every trial and attempt record and the summaries; a
 bar chart (PNG) goes beside the JSON file, or to ``out/sim_bench/``. Bad input exits 2 with one
 line ``grasp-sim-bench: error: ...`` on stderr.
+
+A trial depends only on its model, seed and settings: it runs on a cell of its own whose simulation
+clock starts at 0 (:func:`run_trial_job`; until issue 21 one cell ran all trials and each trial's
+clock began where the previous one stopped, which changed the later trials' cycle times in the
+last digits). So the trials run anywhere, in any order, with the same records: in this process
+(the default), on a local process pool (``--workers N``) or as Ray tasks on a cluster
+(``--ray ADDRESS``: ``auto``, ``local``, ``ray://host:10001``; :mod:`grasp_core.parallel`; the
+workers need the same installed packages and the ``--config`` / mesh paths). ``test/test_parallel.py``
+checks that a local Ray instance writes the same trial records as this process. An unreachable
+cluster is one line, exit 2. ``wall_s`` (per trial: the pick loop; per model: the sum of its
+trials' reset and pick-loop seconds, wherever they ran) is the only field that differs between runs.
 """
 from __future__ import annotations
 
@@ -29,7 +40,7 @@ import re
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 PROG = "grasp-sim-bench"
@@ -92,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="parameters file (grasp_detector / grasp_executor sections; "
                         "default: the repository's config/grasp.yaml)")
     p.add_argument("--max-attempts", type=int, metavar="M", help="attempts per scene (default 2K+2)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="local processes running the trials (default 1: this process)")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="run the trials as Ray tasks on this cluster (auto, local, ray://host:10001); "
+                        "same records as the local run")
     return p
 
 
@@ -101,6 +117,8 @@ def _check_args(args: argparse.Namespace) -> tuple[list[str], Path, str, int]:
 
     if args.trials < 1:
         raise _BenchError(f"--trials must be >= 1, got {args.trials}")
+    if args.workers < 1:
+        raise _BenchError(f"--workers must be >= 1, got {args.workers}")
     if args.clutter < 1:
         raise _BenchError(f"--clutter must be >= 1, got {args.clutter}")
     max_attempts = args.max_attempts if args.max_attempts is not None else 2 * args.clutter + 2
@@ -238,6 +256,85 @@ def run_trial(cell, detector, settings, extrinsics, objects: str, clutter: int, 
             "sim_s": sim_s, "collisions": sum(r.collisions for r in records)}
 
 
+@dataclass(frozen=True)
+class TrialJob:
+    """One trial's inputs (picklable; what a worker needs to run :func:`run_trial_job`).
+
+    ``model`` is the card name or path as given (None: the default model), ``name`` its label in the
+    output, ``config`` the parameters file (grasp_detector / grasp_executor / cell sections), ``trial``
+    the trial's index (scene ``seed``), ``threads`` the detector's ONNX Runtime threads (0: its default,
+    in this process; 1 on pool and Ray workers, one CPU per trial; ONNX Runtime's output of the
+    default network was bit-identical for 1, 2 and the default number on this machine's CPU, so the
+    records do not depend on it; CPUs of other instruction sets may round differently).
+    """
+
+    model: str | None
+    name: str
+    config: str
+    mesh_scale: float
+    objects: str
+    clutter: int
+    seed: int
+    trial: int
+    max_attempts: int
+    threads: int = 0
+
+
+_OPEN: dict = {}  # this process's opened detectors and parsed settings (a worker keeps them between trials)
+
+
+def _detector(model: str | None, threads: int = 0):
+    """The detector of ``model`` with ``threads`` ONNX Runtime threads, opened once per process."""
+    from ..nn.msstn_onnx import open_detector
+
+    key = ("detector", model, threads)
+    if key not in _OPEN:
+        _OPEN[key] = open_detector(model, threads=threads)
+    return _OPEN[key]
+
+
+def _settings(config: str):
+    """(settings, cell layout) of the parameters file ``config``, parsed once per process."""
+    key = ("config", config)
+    if key not in _OPEN:
+        from ..layout import CellLayout
+        from ..picking import settings_from_config
+
+        _OPEN[key] = (settings_from_config(config), CellLayout.from_yaml(config))
+    return _OPEN[key]
+
+
+def run_trial_job(job: TrialJob) -> dict:
+    """One trial on a fresh cell (clock from 0): its record (:func:`run_trial`) with ``trial`` and
+    ``reset_wall_s`` (building and settling the scene) added, or ``{"error": one line}`` when the seed
+    drew a mesh MuJoCo cannot load.
+
+    Depends only on the job, so any process (the local one, a pool worker, a Ray worker) returns the
+    same record but for the wall-clock fields.
+    """
+    os.environ.setdefault("MUJOCO_GL", "egl")  # a Ray worker on another node has not run main()
+    from ..robot import Extrinsics
+    from ..sim import CellConfig, SimCell
+
+    detector = _detector(job.model, job.threads)
+    settings, layout = _settings(job.config)
+    t0 = time.perf_counter()
+    cell = SimCell(CellConfig(mesh_scale=job.mesh_scale, layout=layout))
+    try:
+        # the executor's hand-eye calibration: here the exact camera pose the cell renders from
+        extrinsics = Extrinsics.from_matrix(cell.t_base_camera)
+        try:
+            tr = run_trial(cell, detector, settings, extrinsics, job.objects, job.clutter, job.seed,
+                           job.max_attempts)
+        except ValueError as exc:  # a mesh of the folder MuJoCo cannot load (drawn by this seed)
+            return {"error": f"seed {job.seed}: {str(exc).splitlines()[0]}"}
+    finally:
+        cell.close()
+    tr["reset_wall_s"] = time.perf_counter() - t0 - tr["wall_s"]
+    tr["trial"] = job.trial
+    return tr
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MUJOCO_GL", "egl")
     try:
@@ -257,72 +354,69 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
     from tqdm import tqdm
 
     from ..model_card import ModelCardError
-    from ..nn.msstn_onnx import open_detector
-    from ..picking import settings_from_config
-    from ..robot import Extrinsics
-    from ..sim import SimCell
+    from ..parallel import RayUnavailable, connect_ray, ordered_map
+    from ..sim import CellConfig, SimCell
 
+    if args.ray:
+        try:
+            connect_ray(args.ray)  # fail before anything is loaded
+        except RayUnavailable as exc:
+            raise _BenchError(str(exc)) from exc
     try:
-        settings = settings_from_config(config)
+        _, layout = _settings(str(config))
     except ValueError as exc:
         raise _BenchError(str(exc)) from exc
     detectors = []
     for m in models:
         try:
-            detectors.append(open_detector(m))
+            detectors.append(_detector(m))
         except (ModelCardError, ValueError, OSError) as exc:
             raise _BenchError(f"model {m!r}: {exc}") from exc
         except Exception as exc:  # noqa: BLE001 - e.g. onnxruntime refusing the file: still bad input
             raise _BenchError(f"model {m!r} cannot be loaded: {type(exc).__name__}: {exc}") from exc
-    from ..layout import CellLayout
-    from ..sim import CellConfig
-
-    try:  # the cell's table, bin, home joints and camera mount: the config's cell: section
-        layout = CellLayout.from_yaml(config)
-    except ValueError as exc:
-        raise _BenchError(str(exc)) from exc
+    # a mesh that MuJoCo refuses is bad input, and no OpenGL context is one line: find both here,
+    # before the progress bar starts (the cell's table, bin, home joints and camera: the config's cell:)
     cell = SimCell(CellConfig(mesh_scale=args.mesh_scale, layout=layout))
-    # the executor's hand-eye calibration: here the exact camera pose the cell renders from
-    extrinsics = Extrinsics.from_matrix(cell.t_base_camera)
-    # a mesh that MuJoCo refuses is bad input: find it before the progress bar starts
     try:
-        cell.reset(args.clutter, objects=objects, seed=args.seed)
-    except ValueError as exc:
-        raise _BenchError(str(exc).splitlines()[0]) from exc
-    try:
-        cell.render()
-    except Exception as exc:  # noqa: BLE001 - no OpenGL context: say so in one line
-        raise _BenchError(f"cannot render the cell ({type(exc).__name__}: {exc}); "
-                          "set MUJOCO_GL=egl or osmesa", code=1) from exc
+        try:
+            cell.reset(args.clutter, objects=objects, seed=args.seed)
+        except ValueError as exc:
+            raise _BenchError(str(exc).splitlines()[0]) from exc
+        try:
+            cell.render()
+        except Exception as exc:  # noqa: BLE001 - no OpenGL context: say so in one line
+            raise _BenchError(f"cannot render the cell ({type(exc).__name__}: {exc}); "
+                              "set MUJOCO_GL=egl or osmesa", code=1) from exc
+    finally:
+        cell.close()
 
     n = args.trials
     src = objects if not Path(objects).is_absolute() else Path(objects).name
     names = [d.name for d in detectors]
     if len(set(names)) != len(names):  # two paths to cards of the same name: keep them apart
         names = [f"{nm}#{i}" for i, nm in enumerate(names)]
+    threads = 0 if args.workers == 1 and not args.ray else 1  # elsewhere: one CPU per trial
+    jobs = [TrialJob(m, nm, str(config), args.mesh_scale, objects, args.clutter, args.seed + i, i, max_attempts,
+                     threads) for m, nm in zip(models, names, strict=True) for i in range(n)]
     results: dict[str, list[dict]] = {nm: [] for nm in names}
-    walls: dict[str, float] = {}
-    bar = tqdm(total=n * len(detectors), desc=PROG, unit="trial", dynamic_ncols=True)
+    where = f" (Ray {args.ray})" if args.ray else (f" ({args.workers} workers)" if args.workers > 1 else "")
+    bar = tqdm(total=len(jobs), desc=PROG + where, unit="trial", dynamic_ncols=True)
     try:
-        for name, det in zip(names, detectors, strict=True):
-            t_model = time.perf_counter()
-            for i in range(n):
-                seed = args.seed + i
-                try:
-                    tr = run_trial(cell, det, settings, extrinsics, objects, args.clutter, seed, max_attempts)
-                except ValueError as exc:  # a mesh of the folder MuJoCo cannot load (drawn by this seed)
-                    raise _BenchError(f"seed {seed}: {str(exc).splitlines()[0]}") from exc
-                tr["trial"] = i
-                results[name].append(tr)
-                bar.update(1)
-                tqdm.write(f"model={name} trial={i + 1}/{n} seed={seed} objects={tr['objects']} "
-                           f"attempts={tr['n_attempts']} placed={tr['placed']} left={tr['left_on_table']} "
-                           f"collisions={tr['collisions']} "
-                           f"stop=\"{tr['stop']}\"")
-            walls[name] = time.perf_counter() - t_model
+        for job, tr in zip(jobs, ordered_map(run_trial_job, jobs, args.workers, ray=args.ray, chunksize=1),
+                           strict=True):
+            if "error" in tr:
+                raise _BenchError(tr["error"])
+            results[job.name].append(tr)
+            bar.update(1)
+            tqdm.write(f"model={job.name} trial={job.trial + 1}/{n} seed={job.seed} objects={tr['objects']} "
+                       f"attempts={tr['n_attempts']} placed={tr['placed']} left={tr['left_on_table']} "
+                       f"collisions={tr['collisions']} "
+                       f"stop=\"{tr['stop']}\"")
+    except RayUnavailable as exc:
+        raise _BenchError(str(exc)) from exc
     finally:
         bar.close()
-        cell.close()
+    walls = {nm: sum(t["wall_s"] + t["reset_wall_s"] for t in results[nm]) for nm in names}
 
     summaries = [model_summary(nm, results[nm], walls[nm]) for nm in names]
     title = (f"{src}: {n} trial(s) x {args.clutter} object(s), seeds {args.seed}..{args.seed + n - 1}, "

@@ -10,6 +10,12 @@ Examples::
 ``--folds K --fold k`` trains on the scenes with scene % K != k and tests on the
 others (k-fold cross-validation by scene; :mod:`grasp_core.nn.crossval` and
 ``bench/table1.py`` run all folds and write the Table-I report).
+
+Several processes or nodes (PyTorch DDP, :mod:`grasp_core.nn.distributed`)::
+
+    torchrun --nproc_per_node 2 -m grasp_core.cli.train --data data/synth_v1 --out runs/ggcnn2_ddp ...
+
+``--batch-size`` is then per process; only rank 0 prints, writes the run folder and exports.
 """
 from __future__ import annotations
 
@@ -77,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"grasp-train: error: need --folds >= 2 and 0 <= --fold < --folds (got {args.folds}, {args.fold})",
               file=sys.stderr)
         return 2
+    from grasp_core.nn import distributed
     from grasp_core.nn.export import export_checkpoint, model_card
     from grasp_core.nn.train import TrainConfig, train
 
@@ -86,11 +93,17 @@ def main(argv: list[str] | None = None) -> int:
                       init=args.init, modality=modality, aux=aux, loss=args.loss, aux_weight=args.aux_weight,
                       folds=args.folds, fold=args.fold, augment=args.augment, max_images=args.max_images,
                       resume=args.resume, out_dir=args.out or f"runs/{args.arch}")
+    ctx = distributed.setup()
     try:
-        summary = train(cfg)
+        summary = train(cfg, ctx=ctx)
     except (FileNotFoundError, ValueError) as exc:
-        print(f"grasp-train: error: {exc}", file=sys.stderr)
+        if ctx.main:
+            print(f"grasp-train: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        distributed.teardown()
+    if not ctx.main:  # rank 0 reports and exports
+        return 0
     print(json.dumps({k: v for k, v in summary.items() if k != "config"}))
     run = Path(cfg.out_dir)
     if args.figures:

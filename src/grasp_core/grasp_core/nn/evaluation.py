@@ -13,8 +13,8 @@ def predict_maps(net: torch.nn.Module, x: np.ndarray) -> np.ndarray:
     """Run ``net`` on (N, S, S) or (N, C, S, S) float32 inputs → (N, 4, S, S) float32 grasp maps."""
     x = x[:, None] if x.ndim == 3 else x
     with torch.no_grad():
-        out = net(torch.from_numpy(np.ascontiguousarray(x)))
-    return torch.cat(out[:4], 1).numpy()
+        out = net(torch.from_numpy(np.ascontiguousarray(x)).to(next(net.parameters()).device))
+    return torch.cat(out[:4], 1).cpu().numpy()
 
 
 def evaluate_heldout(net, frames: Frames, idx, cfg: TrainConfig, batch: int = 32, limit: int | None = None,
@@ -38,7 +38,7 @@ def evaluate_heldout(net, frames: Frames, idx, cfg: TrainConfig, batch: int = 32
             ss = [sample_of(frames, i, cfg) for i in idx[b:b + batch]]
             loss, _, out = batch_loss(net, ss, cfg)
             losses.append(float(loss) * len(ss))
-            y = torch.cat(out[:4], 1).numpy()
+            y = torch.cat(out[:4], 1).cpu().numpy()
             for m, s in zip(y, ss, strict=True):
                 preds.append(top_grasp(*m))
                 gts.append(s.grasps)

@@ -62,11 +62,13 @@ def sample_of(fr: Frames, i: int, cfg: TrainConfig, rng=None) -> Sample:
 
 def batch_loss(net, samples: list[Sample], cfg: TrainConfig):
     """(loss tensor, parts dict, network outputs) of ``net`` on ``samples`` (:func:`grasp_core.nn.losses.total_loss`
-    with ``cfg.loss``, the auxiliary target when ``cfg.aux`` is not ``none``)."""
-    x = torch.from_numpy(np.stack([s.x for s in samples]))
-    t = torch.from_numpy(np.stack([s.targets for s in samples]))
+    with ``cfg.loss``, the auxiliary target when ``cfg.aux`` is not ``none``), on the device of ``net``'s
+    parameters (the CPU but for a DDP replica on CUDA, :mod:`grasp_core.nn.distributed`)."""
+    dev = next(net.parameters()).device
+    x = torch.from_numpy(np.stack([s.x for s in samples])).to(dev)
+    t = torch.from_numpy(np.stack([s.targets for s in samples])).to(dev)
     out = net(x)
-    aux_t = torch.from_numpy(np.stack([s.aux for s in samples])) if cfg.aux != "none" else None
+    aux_t = torch.from_numpy(np.stack([s.aux for s in samples])).to(dev) if cfg.aux != "none" else None
     loss, parts = total_loss(out[:4], [t[:, k:k + 1] for k in range(4)], cfg.loss,
                              out[4] if aux_t is not None else None, aux_t, cfg.aux_weight)
     return loss, parts, out

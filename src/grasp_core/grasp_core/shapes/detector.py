@@ -65,19 +65,20 @@ class SSDGraspDetector:
         model: card name or path, or a loaded :class:`ModelCard` (default ``ssd_shapes``).
         verify: check the ONNX file's sha256 against the card.
         threads: ONNX Runtime intra-op threads (0 = its default).
+        providers: ONNX Runtime execution providers (default CPU; :func:`grasp_core.model_card.execution_providers`).
 
     Raises:
         ModelCardError: no usable card, or a card of another kind of network.
     """
 
     def __init__(self, model: str | os.PathLike | ModelCard | None = "ssd_shapes", verify: bool = True,
-                 threads: int = 0) -> None:
+                 threads: int = 0, providers: list[str] | None = None) -> None:
         self.card = model if isinstance(model, ModelCard) else load_card(model or "ssd_shapes")
         if self.card.data["decoding"].get("type") != "ssd_grasp":
             raise ModelCardError(f"{self.card.name}: not an SSD grasp detector card (decoding.type != 'ssd_grasp')")
         if verify:
             self.card.verify()
-        self.session = self.card.session(threads)
+        self.session = self.card.session(threads, providers)
         self.size = self.card.input_size
         self.crop_size = self.card.crop_size
         self.scale_per_m = float(self.card.input.get("depth_scale_per_m", 20.0))
