@@ -401,9 +401,10 @@ class BinFill:
 
     Each placed object is kept as its horizontal box (``lo``, ``hi``: (2,) corners, with the
     gripper's own footprint around the TCP) and the height of its top: the sensed height it stood on
-    the table with, on the floor (or pile) it was set on — conservative when it fell over. The pick
-    loop keeps one per run (:func:`grasp_core.picking.clear_table`, the executor node's automatic
-    mode) so the next object is carried above the pile and set down on it, not pushed into it.
+    the table with, on the floor (or pile) it was set on — conservative when it fell over.
+    :func:`grasp_core.picking.clear_table` keeps one per run, the executor node one from its start
+    until ``~/clear_bin``, so the next object is carried above the pile and set down on it, not
+    pushed into it.
     """
 
     boxes: list = field(default_factory=list)
