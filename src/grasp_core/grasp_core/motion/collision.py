@@ -356,13 +356,26 @@ class DepthCollisionMap:
         p = self.points
         if len(p) == 0:
             return self
-        keep = arm_distance(p, q) > margin
+        # only points inside the robot's bounding box (grown by the margin) are looked at closely
         t = forward_kinematics(np.asarray(q, dtype=np.float64))
-        local = (p - t[:3, 3]) @ t[:3, :3]
         boxes = [(lo, hi) for _name, lo, hi in gripper_boxes(opening)] + list(FingerGeometry().envelope_boxes(opening))
+        corners = [np.stack(np.meshgrid(*zip(lo, hi, strict=True), indexing="ij"), -1).reshape(-1, 3)
+                   for lo, hi in boxes]
+        robot = np.vstack([arm_surface_points(q, spacing=0.05)] + [c @ t[:3, :3].T + t[:3, 3] for c in corners])
+        grow = margin + 0.07  # the sampled surface points lie within a link radius of every surface point
+        near = np.all((p >= robot.min(axis=0) - grow) & (p <= robot.max(axis=0) + grow), axis=1)
+        if not np.any(near):
+            return self
+        idx = np.flatnonzero(near)
+        close = arm_distance(p[idx], q) <= margin
+        local = (p[idx] - t[:3, 3]) @ t[:3, :3]
         for lo, hi in boxes:
-            keep &= ~np.all((local >= lo - margin) & (local <= hi + margin), axis=1)
-        return self if bool(np.all(keep)) else DepthCollisionMap(p[keep])
+            close |= np.all((local >= lo - margin) & (local <= hi + margin), axis=1)
+        if not np.any(close):
+            return self
+        keep = np.ones(len(p), dtype=bool)
+        keep[idx[close]] = False
+        return DepthCollisionMap(p[keep])
 
     @cached_property
     def height_map(self) -> HeightMap:
