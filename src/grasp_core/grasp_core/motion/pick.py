@@ -55,6 +55,7 @@ import numpy as np
 
 from ..layout import CELL_LAYOUT, CellLayout
 from ..robot import ROBOTIQ_2F85, UR5_JOINT_LIMITS, IKError, forward_kinematics, nearest_solution
+from ..robot.transforms import rot_z
 from .collision import CellCollisionChecker, FingerGeometry
 from .planner import plan_joint_motion, plan_linear_motion
 from .trajectory import JointTrajectory, MotionLimits, PlanningError
@@ -520,9 +521,8 @@ def _fit_footprint(target: GraspTarget, t_place: np.ndarray, lay: CellLayout,
     half = np.asarray(lay.bin_inner, dtype=np.float64) / 2 - margin
     best = None
     for turn in (0.0, np.pi / 2, -np.pi / 2):
-        c, s = np.cos(turn), np.sin(turn)
         t = t_place.copy()
-        t[:3, :3] = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]) @ t_place[:3, :3]
+        t[:3, :3] = rot_z(turn) @ t_place[:3, :3]
         xy = (rel @ t[:3, :3].T + t[:3, 3])[:, :2]  # the footprint under this place pose
         lo, hi = xy.min(axis=0), xy.max(axis=0)
         over = float(np.sum(np.maximum(0.0, (hi - lo) - 2 * half)))
