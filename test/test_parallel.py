@@ -26,17 +26,20 @@ def _files(folder: Path) -> dict[str, bytes]:
 WALL_CLOCK = ("seconds", "seconds_per_trial", "generation_seconds")
 
 
+def _strip(x, keys: tuple[str, ...]):
+    """A JSON value with every dict key in ``keys`` removed, at any depth."""
+    if isinstance(x, dict):
+        return {k: _strip(v, keys) for k, v in x.items() if k not in keys}
+    if isinstance(x, list):
+        return [_strip(v, keys) for v in x]
+    return x
+
+
 def _records(folder: Path) -> dict[str, object]:
     """The JSON records with their wall-clock fields (``seconds``, ``seconds_per_trial``, ``generation_seconds``)
     removed."""
-    def strip(x):
-        if isinstance(x, dict):
-            return {k: strip(v) for k, v in x.items() if k not in WALL_CLOCK}
-        if isinstance(x, list):
-            return [strip(v) for v in x]
-        return x
-
-    return {str(p.relative_to(folder)): strip(json.loads(p.read_text())) for p in sorted(folder.rglob("*.json"))}
+    return {str(p.relative_to(folder)): _strip(json.loads(p.read_text()), WALL_CLOCK)
+            for p in sorted(folder.rglob("*.json"))}
 
 
 def test_ray_and_the_local_pool_write_identical_datasets(tmp_path, monkeypatch):
@@ -77,15 +80,8 @@ SIM_WALL_CLOCK = ("wall_s", "reset_wall_s")
 def _bench_records(path: Path) -> dict:
     """The sim-bench JSON without its wall-clock fields (``wall_s``, ``reset_wall_s``) and the command's
     own echo (it names the runner)."""
-    def strip(x):
-        if isinstance(x, dict):
-            return {k: strip(v) for k, v in x.items() if k not in SIM_WALL_CLOCK}
-        if isinstance(x, list):
-            return [strip(v) for v in x]
-        return x
-
     doc = json.loads(path.read_text())
-    return {"summaries": strip(doc["summaries"]), "trials": strip(doc["trials"])}
+    return {"summaries": _strip(doc["summaries"], SIM_WALL_CLOCK), "trials": _strip(doc["trials"], SIM_WALL_CLOCK)}
 
 
 def test_sim_bench_on_ray_writes_the_trial_records_of_the_local_run(tmp_path, monkeypatch):
