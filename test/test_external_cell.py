@@ -153,8 +153,9 @@ def test_outside_software_grasps_in_the_cell(spawn_node, oprobe, repo_root, ros_
     probe.pose_pub.publish(ps)
     want = ("rejected candidate (unknown_frame): no transform from 'world' to base_link "
             "(known frames: base_link, camera_depth_optical_frame)")
+    assert wait_for(lambda: any(m.header.frame_id == "world" for m in probe.adapted), 20, probe.spin), \
+        adapter.stderr()
     assert wait_for(lambda: want in ex.stderr(), 20, probe.spin), ex.stderr()
-    assert wait_for(lambda: any(m.header.frame_id == "world" for m in probe.adapted), 10, probe.spin)
     world = [m for m in probe.adapted if m.header.frame_id == "world"]
     assert world[0].image_width == 0 and math.isnan(world[0].candidates[0].center_u)
     assert world[0].candidates[0].opening == pytest.approx(OPENING)

@@ -194,6 +194,32 @@ def test_linear_motion_slows_down_for_joint_velocity_limits():
     assert pose_error(forward_kinematics(slow.positions[-1]), goal)[1] < 1e-6
 
 
+def test_linear_motion_when_the_time_law_reaches_the_end_early(monkeypatch):
+    """ruckig's s can reach S (u = 1 after clipping) before the last sample: q'(u) must stay finite.
+
+    Seen in the cell: a lift failed with "joint speeds nanx" (0/0 in the finite differences).
+    """
+    from grasp_core.motion import planner
+
+    real = planner._ruckig_samples
+
+    def reaches_early(*args):
+        times, s, sd, sdd = real(*args)
+        s = s.copy()
+        s[-3:-1] = s[-1] * (1 + 1e-12)  # overshoots by rounding, clipped to u = 1
+        s[1] = s[0]  # and a repeated first sample
+        return times, s, sd, sdd
+
+    monkeypatch.setattr(planner, "_ruckig_samples", reaches_early)
+    q0 = nearest_solution(top_down(0.5, 0.0, 0.26), HOME_JOINTS)
+    goal = top_down(0.5, 0.0, 0.36)
+    traj = plan_linear_motion(q0, goal)
+    assert np.all(np.isfinite(traj.velocities)) and np.all(np.isfinite(traj.accelerations))
+    assert np.all(np.diff(traj.times) > 0)
+    assert pose_error(forward_kinematics(traj.positions[-1]), goal)[0] < 1e-6
+    np.testing.assert_array_equal(planner._increasing(np.array([0.0, 0.0, 0.3, 1.0, 1.0])), [0, 2, 4])
+
+
 def test_linear_motion_errors():
     q0 = nearest_solution(top_down(0.5, 0.0, 0.26), HOME_JOINTS)
     with pytest.raises(PlanningError, match="reachable"):

@@ -116,7 +116,7 @@ class RosArm:
         self._q: np.ndarray | None = None
         self._stamp = -1.0
         self._received = -math.inf  # time.monotonic() of the last /joint_states
-        self._received_clock = -math.inf  # node-clock time of its receipt
+        self._received_clock = -math.inf  # joint-state node's clock at its receipt
         self.pub = node.create_publisher(JointTrajectory, trajectory_topic, QoSProfile(depth=10))
         # /joint_states on a node and thread of its own: the owner's executor may be busy taking large
         # messages (depth images, candidate arrays) — the joint state must not wait behind them
@@ -170,7 +170,7 @@ class RosArm:
                 self._q = q
                 self._stamp = stamp_s(msg.header.stamp)
                 self._received = time.monotonic()
-                self._received_clock = self.now()
+                self._received_clock = self._js_now()
 
     def has_state(self) -> bool:
         with self._lock:
@@ -185,7 +185,7 @@ class RosArm:
         silent = self._silence()
         if silent:
             return silent
-        age = self.now() - stamp
+        age = self._js_now() - stamp
         if age > self.max_state_age_s:
             return f"joint state is {age:.3f} s old (max {self.max_state_age_s} s)"
         return ""
@@ -194,7 +194,7 @@ class RosArm:
         """"" or "robot driver not responding (...)" (class docstring: node clock, wall backstop)."""
         with self._lock:
             wall = time.monotonic() - self._received
-            clock = self.now() - self._received_clock
+            clock = self._js_now() - self._received_clock
         if clock > self.robot_timeout_s:
             return f"robot driver not responding (no /joint_states for {clock:.1f} s)"
         limit = self.clock_timeout_s if self.sim_time else self.robot_timeout_s
@@ -209,6 +209,15 @@ class RosArm:
             raise RobotUnavailable(why)
         with self._lock:
             return self._q.copy()
+
+    def _js_now(self) -> float:
+        """The joint-state node's clock, s: its /clock is taken on the same thread as /joint_states.
+
+        Ages and silences are measured on it, not on the owner's clock: while the owner's executor is
+        busy its /clock waits in the queue, a receipt stamped with it would look old once the queue
+        is taken and the clock jumps (seen under CI load: "not responding" while /joint_states flowed).
+        """
+        return self._js_node.get_clock().now().nanoseconds * 1e-9
 
     def now(self) -> float:
         """The node's clock, s (simulation time with use_sim_time)."""

@@ -117,6 +117,21 @@ def _rotation_angle(r0: np.ndarray, r1: np.ndarray) -> float:
     return float(math.acos(min(1.0, max(-1.0, c))))
 
 
+def _increasing(u: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """Indices of a strictly increasing subsequence of ``u`` (N,) with its first and last samples.
+
+    A sample not above the last kept one by more than ``eps`` is dropped; the last sample replaces
+    the kept one before it when they coincide (the end of the path stays at its exact duration).
+    """
+    keep = [0]
+    for k in range(1, len(u)):
+        if u[k] - u[keep[-1]] > eps:
+            keep.append(k)
+        elif k == len(u) - 1 and len(keep) > 1:
+            keep[-1] = k
+    return np.asarray(keep)
+
+
 def plan_linear_motion(q_start, t_goal_tool0, limits: MotionLimits | None = None, *,
                        max_slowdowns: int = 10, min_speed_fraction: float = 0.02) -> JointTrajectory:
     """Straight-line Cartesian move of ``tool0`` from FK(q_start) to ``t_goal_tool0`` (``base_link``).
@@ -171,6 +186,8 @@ def plan_linear_motion(q_start, t_goal_tool0, limits: MotionLimits | None = None
         times, s, sd, sdd = _ruckig_samples([0.0], [length], v_s, a_s, j_s, limits.dt)
         u = np.clip(s[:, 0] / length, 0.0, 1.0)
         u[0], u[-1] = 0.0, 1.0
+        keep = _increasing(u)  # q'(u) by differences needs distinct u: ruckig's s can reach S early
+        times, u, sd, sdd = times[keep], u[keep], sd[keep], sdd[keep]
         ud, udd = sd[:, 0] / length, sdd[:, 0] / length
         rots = slerp(u).as_matrix()
         q = np.empty((len(u), 6))
@@ -198,6 +215,8 @@ def plan_linear_motion(q_start, t_goal_tool0, limits: MotionLimits | None = None
         vel[0] = vel[-1] = acc[0] = acc[-1] = 0.0
         ratio_v = float(np.max(np.abs(vel) / limits.max_velocity))
         ratio_a = float(np.max(np.abs(acc) / limits.max_acceleration))
+        if not (math.isfinite(ratio_v) and math.isfinite(ratio_a)):
+            raise PlanningError(f"straight line to {np.round(p1, 4).tolist()} m: joint rates are not finite")
         if ratio_v <= 1.0 and ratio_a <= 1.0:
             return JointTrajectory(times, q, vel, acc)
         if ratio_v > 1.0:
