@@ -250,6 +250,7 @@ def test_moveit_parameters_reach_the_moveit_py_node(tmp_path):
     assert got["moveit_simple_controller_manager.joint_trajectory_controller.default"] is True
     assert got["plan_request_params.planning_pipeline"] == "ompl"
     assert got["linear.plan_request_params.planning_pipeline"] == "pilz_industrial_motion_planner"
+    assert got["clear_linear.plan_request_params.planner_id"] == "LIN"
     assert got["planning_pipelines.pipeline_names"] == ["ompl", "pilz_industrial_motion_planner"]
     assert got["planning_scene_monitor_options.robot_description"] == "robot_description"
     assert "robot_description" not in got
@@ -273,11 +274,13 @@ def test_moveit_py_yaml_holds_only_keys_moveit_reads():
     request_keys = {"planner_id", "planning_pipeline", "planning_time", "planning_attempts",
                     "max_velocity_scaling_factor", "max_acceleration_scaling_factor"}
     # the namespaces grasp_executor.moveit_backend constructs PlanRequestParameters with
-    from grasp_executor.moveit_backend import LINEAR_NAMESPACE
-    for request in (data["plan_request_params"], data[LINEAR_NAMESPACE]["plan_request_params"]):
+    from grasp_executor.moveit_backend import CLEAR_LINEAR_NAMESPACE, LINEAR_NAMESPACE
+    for request in (data["plan_request_params"], data[LINEAR_NAMESPACE]["plan_request_params"],
+                    data[CLEAR_LINEAR_NAMESPACE]["plan_request_params"]):
         assert set(request) <= request_keys
         assert request["planning_pipeline"] in data["planning_pipelines"]["pipeline_names"]
-    assert data[LINEAR_NAMESPACE]["plan_request_params"]["planner_id"] == "LIN"
+    for ns in (LINEAR_NAMESPACE, CLEAR_LINEAR_NAMESPACE):
+        assert data[ns]["plan_request_params"]["planner_id"] == "LIN"
     assert not [k for k in _flatten(data) if k.endswith("_topic")]
 
 

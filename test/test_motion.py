@@ -587,6 +587,26 @@ def test_run_pick_succeeds_for_an_object():
     assert gripper.opening == pytest.approx(STROKE)  # released
 
 
+def test_lines_away_from_contact_run_at_the_clear_limits():
+    """Approach at max_linear_speed; the lift and the retreat from the release at clear_linear_speed."""
+    limits = MotionLimits()
+    assert limits.clear().max_linear_speed == limits.clear_linear_speed > limits.max_linear_speed
+    assert limits.clear().max_linear_acceleration == limits.clear_linear_acceleration
+    res, arm, *_ = _pick_an_object()
+    assert res.success, res
+
+    def peak_speed(traj):
+        p = np.array([forward_kinematics(q)[:3, 3] for q in traj.positions])
+        return float(np.max(np.linalg.norm(np.diff(p, axis=0), axis=1) / np.diff(traj.times)))
+
+    _pregrasp, approach, lift, _place, retreat, _home = arm.executed
+    assert peak_speed(approach) <= limits.max_linear_speed * 1.02
+    assert limits.max_linear_speed * 1.2 < peak_speed(lift) <= limits.clear_linear_speed * 1.02
+    assert peak_speed(retreat) > limits.max_linear_speed * 1.05  # 5 cm: no time to reach 0.3 m/s
+    with pytest.raises(ValueError, match="clear_linear_speed"):
+        MotionLimits(clear_linear_speed=0.0)
+
+
 def test_run_pick_without_return_home_ends_over_the_bin_out_of_the_camera_view():
     """The automatic mode's blended cycle: after the release the fingertips rise above the object's
     top and the sequence ends there, over the bin, where the arm hides nothing of the pick area."""

@@ -53,7 +53,10 @@ class BuiltinBackendConfig:
     speed_scale: float = _f(1.0, "fraction (0, 1] of the UR5's joint velocity (ur_description: pi rad/s) and "
                                  "acceleration (ur_moveit_config: 5 rad/s^2) limits the joint moves use")
     max_joint_jerk: float = _f(50.0, "rad/s^3, all joints")
-    max_cartesian_speed: float = _f(0.15, "tool0 speed on straight-line segments, m/s")
+    max_cartesian_speed: float = _f(0.15, "tool0 speed on straight-line segments near objects, m/s")
+    clear_cartesian_speed: float = _f(0.30, "tool0 speed on straight lines away from contact (the lift, the "
+                                            "retreat up from the release), m/s")
+    clear_cartesian_acceleration: float = _f(1.0, "tool0 acceleration on those lines, m/s^2 (near objects: 0.5)")
     goal_tolerance: float = _f(0.01, "per-joint error accepted at the end of a motion, rad")
     start_tolerance: float = _f(0.02, "a trajectory is sent only when its first point is this close (rad, "
                                       "every joint) to the measured joint state")
@@ -179,7 +182,9 @@ class ExecutorConfig:
         b = self.builtin
         return MotionLimits(max_velocity=b.speed_scale * UR5_JOINT_LIMITS.max_velocity,
                             max_acceleration=b.speed_scale * UR5_MAX_ACCELERATION,
-                            max_jerk=b.max_joint_jerk, max_linear_speed=b.max_cartesian_speed)
+                            max_jerk=b.max_joint_jerk, max_linear_speed=b.max_cartesian_speed,
+                            clear_linear_speed=b.clear_cartesian_speed,
+                            clear_linear_acceleration=b.clear_cartesian_acceleration)
 
     def pick_config(self, layout=None, **overrides):
         """The :class:`grasp_core.motion.PickConfig` of the pick sequence in the cell ``layout`` (table and

@@ -68,7 +68,7 @@ class SimArm:
 
     Args:
         cell: the simulated cell.
-        settle_s: simulated seconds held at the end of every trajectory.
+        settle_s: simulated seconds allowed after a trajectory's end to come within ``goal_tolerance``.
         goal_tolerance: max joint error at the end, rad (as the ROS executor's ``goal_tolerance``).
         max_tracking_error: rad (:attr:`grasp_core.config.ExecutorConfig.max_tracking_error`).
         stop_on_contact: stop on an unexpected contact too.
@@ -91,17 +91,25 @@ class SimArm:
         return self.cell.joint_positions()
 
     def execute(self, traj: JointTrajectory) -> bool:
-        """Follow ``traj`` (cubic Hermite with its velocities), hold ``settle_s``; True when at the end point.
+        """Follow ``traj`` (cubic Hermite with its velocities); True when at the end point.
 
-        False with :attr:`last_error` when it stopped on a collision (class docstring) or ended
-        farther than ``goal_tolerance`` from the last point.
+        As the ROS executor's :class:`grasp_executor.arm.RosArm` (and a joint_trajectory_controller's
+        goal check): after the trajectory's duration the motion ends as soon as every joint is within
+        ``goal_tolerance`` of the last point, at most ``settle_s`` later. False with
+        :attr:`last_error` when it stopped on a collision (class docstring) or was still farther than
+        ``goal_tolerance`` from the last point then.
         """
         cell = self.cell
         self.last_error, self.last_collision = "", False
         t0 = cell.time
-        end = cell.follow_trajectory(np.asarray(traj.times), np.asarray(traj.positions),
-                                     np.asarray(traj.velocities)) + self.settle_s
-        while cell.time < end - 1e-9:
+        q_end = np.asarray(traj.positions[-1])
+        t_end = cell.follow_trajectory(np.asarray(traj.times), np.asarray(traj.positions),
+                                       np.asarray(traj.velocities))
+        while True:
+            if cell.time >= t_end - 1e-9 and (
+                    cell.time >= t_end + self.settle_s - 1e-9
+                    or np.max(np.abs(cell.joint_positions() - q_end)) <= self.goal_tolerance):
+                break
             cell.step(self.check_steps)
             err = cell.tracking_error() if self.guarded else 0.0
             touch = cell.robot_contacts(since=t0) if self.stop_on_contact else []

@@ -68,8 +68,9 @@ class MotionBackendPlugin(Plugin):
         """Move to the (6,) rad joint goal (blocking)."""
         raise NotImplementedError
 
-    def move_linear(self, t_base_tool0) -> motion.MoveResult:
-        """Move ``tool0`` on a straight line to the (4, 4) pose in ``base_link`` (blocking)."""
+    def move_linear(self, t_base_tool0, clear: bool = False) -> motion.MoveResult:
+        """Move ``tool0`` on a straight line to the (4, 4) pose in ``base_link`` (blocking); ``clear``:
+        the line moves away from contact (lift, retreat from the release) and may run faster."""
         raise NotImplementedError
 
     def stop(self) -> None:
@@ -123,8 +124,8 @@ class BuiltinRosBackend(MotionBackendPlugin):
     def move_joints(self, q_goal):
         return self.impl.move_joints(q_goal)
 
-    def move_linear(self, t_base_tool0):
-        return self.impl.move_linear(t_base_tool0)
+    def move_linear(self, t_base_tool0, clear: bool = False):
+        return self.impl.move_linear(t_base_tool0, clear)
 
     def stop(self) -> None:
         self.arm.stop()

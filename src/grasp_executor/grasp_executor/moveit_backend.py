@@ -14,7 +14,8 @@ executor's process by the launch file), planning component ``ur_manipulator``, p
 ``tool0`` in ``base_link``; inverse kinematics through ``RobotState.set_from_ik`` (the
 kinematics plugin configured for the group). Free-space moves plan with the request parameters
 ``plan_request_params.*`` (OMPL), straight-line moves with ``linear.plan_request_params.*``
-(the Pilz industrial motion planner's ``LIN``), both in config/moveit_py.yaml.
+(the Pilz industrial motion planner's ``LIN``; lines away from contact — the lift, the retreat from
+the release — with ``clear_linear.plan_request_params.*``), all in config/moveit_py.yaml.
 
 MoveIt 2 Jazzy/Kilted API (moveit2 ``jazzy`` 4d84106): ``PlanRequestParameters(moveit_py, ns)``
 has no default for ``ns`` (moveit_py planning_component.cpp:204; Humble's took one argument) and
@@ -41,6 +42,8 @@ from .backends import MotionBackendPlugin
 NODE_NAME = "grasp_executor_moveit"
 #: parameter namespace of the straight-line moves' request parameters (config/moveit_py.yaml)
 LINEAR_NAMESPACE = "linear"
+#: the same for straight lines away from contact (lift, retreat from the release): faster scaling
+CLEAR_LINEAR_NAMESPACE = "clear_linear"
 #: time limit of one inverse-kinematics query, s
 IK_TIMEOUT_S = 0.05
 
@@ -71,6 +74,7 @@ class MoveItPyBackend(MotionBackendPlugin):
         self.arm = self.robot.get_planning_component(self.group)
         self.free_params = PlanRequestParameters(self.robot, "")
         self.linear_params = PlanRequestParameters(self.robot, LINEAR_NAMESPACE)
+        self.clear_linear_params = PlanRequestParameters(self.robot, CLEAR_LINEAR_NAMESPACE)
 
     def current_joints(self) -> np.ndarray:
         """(6,) rad from MoveIt's current state (planning scene monitor), read under its lock."""
@@ -154,9 +158,9 @@ class MoveItPyBackend(MotionBackendPlugin):
         self.arm.set_goal_state(robot_state=state)
         return self._plan_execute(self.free_params)
 
-    def move_linear(self, t_base_tool0) -> MoveResult:
+    def move_linear(self, t_base_tool0, clear: bool = False) -> MoveResult:
         self.arm.set_goal_state(pose_stamped_msg=self._pose_msg(t_base_tool0), pose_link=self.tool_link)
-        return self._plan_execute(self.linear_params)
+        return self._plan_execute(self.clear_linear_params if clear else self.linear_params)
 
 
 def _error_code(response) -> object:

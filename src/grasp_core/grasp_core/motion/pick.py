@@ -101,7 +101,9 @@ class MotionBackend(Protocol):
 
     def move_joints(self, q_goal: np.ndarray) -> MoveResult: ...
 
-    def move_linear(self, t_base_tool0: np.ndarray) -> MoveResult: ...
+    def move_linear(self, t_base_tool0: np.ndarray, clear: bool = False) -> MoveResult:
+        """Straight line of tool0; ``clear``: it moves away from contact (lift, retreat up from the
+        release) and may run at the backend's faster clear-line limits."""
 
 
 @runtime_checkable
@@ -182,9 +184,11 @@ class BuiltinBackend:
         """Free-space joint move to (6,) ``q_goal`` rad (plan, check, execute)."""
         return self._run(lambda: plan_joint_motion(self.current_joints(), q_goal, self.limits))
 
-    def move_linear(self, t_base_tool0) -> MoveResult:
-        """Straight-line move of tool0 to the (4, 4) pose in ``base_link`` (plan, check, execute)."""
-        return self._run(lambda: plan_linear_motion(self.current_joints(), t_base_tool0, self.limits))
+    def move_linear(self, t_base_tool0, clear: bool = False) -> MoveResult:
+        """Straight-line move of tool0 to the (4, 4) pose in ``base_link`` (plan, check, execute);
+        ``clear``: at :meth:`MotionLimits.clear` (a line away from contact)."""
+        limits = self.limits.clear() if clear else self.limits
+        return self._run(lambda: plan_linear_motion(self.current_joints(), t_base_tool0, limits))
 
 
 @dataclass(frozen=True)
@@ -349,7 +353,7 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
         grip(0.0, config.close_effort)
         guard(False)
         begin("lift")
-        move(backend.move_linear(target.t_base_tool0_lift), "lift")
+        move(backend.move_linear(target.t_base_tool0_lift, clear=True), "lift")
         state["near_object"] = False
         held("after the lift")
         begin("place")
@@ -367,7 +371,7 @@ def run_pick(target: GraspTarget, backend: MotionBackend, gripper: Gripper, conf
         if plan.retreat > 0:
             t_up = forward_kinematics(backend.current_joints())
             t_up[2, 3] += plan.retreat
-            move(backend.move_linear(t_up), "retreat after the release")
+            move(backend.move_linear(t_up, clear=True), "retreat after the release")
         if return_home:
             begin("home")
             move(backend.move_joints(home), "move home")

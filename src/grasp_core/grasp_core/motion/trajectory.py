@@ -9,7 +9,7 @@ Units: seconds, radians, rad/s, rad/s², metres; arrays float64, joints in
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -43,6 +43,9 @@ class MotionLimits:
         max_linear_speed: Cartesian speed of ``tool0`` along a straight line, m/s. Default 0.15.
         max_linear_acceleration: m/s². Default 0.5.
         max_linear_jerk: m/s³. Default 5.0.
+        clear_linear_speed: tool0 speed on straight lines that move away from contact (the lift, the
+            retreat up from the release: :func:`grasp_core.motion.run_pick`), m/s. Default 0.30.
+        clear_linear_acceleration: m/s² on those lines (their jerk scales with it). Default 1.0.
         rotation_radius: m; a straight-line move's path length is
             s = max(translation (m), rotation angle (rad) · rotation_radius), so the tool turns at most
             max_linear_speed / rotation_radius rad/s. Default 0.10 (0.15 m/s → 1.5 rad/s).
@@ -63,6 +66,8 @@ class MotionLimits:
     max_linear_speed: float = 0.15
     max_linear_acceleration: float = 0.5
     max_linear_jerk: float = 5.0
+    clear_linear_speed: float = 0.30
+    clear_linear_acceleration: float = 1.0
     rotation_radius: float = 0.10
     dt: float = 0.02
     max_joint_step: float = 0.2
@@ -71,14 +76,22 @@ class MotionLimits:
     def __post_init__(self) -> None:
         for name in ("max_velocity", "max_acceleration", "max_jerk"):
             object.__setattr__(self, name, _per_joint(getattr(self, name), name))
-        for name in ("max_linear_speed", "max_linear_acceleration", "max_linear_jerk", "rotation_radius", "dt",
-                     "max_joint_step"):
+        for name in ("max_linear_speed", "max_linear_acceleration", "max_linear_jerk", "clear_linear_speed",
+                     "clear_linear_acceleration", "rotation_radius", "dt", "max_joint_step"):
             v = float(getattr(self, name))
             if not (np.isfinite(v) and v > 0):
                 raise ValueError(f"{name} must be finite and positive, got {getattr(self, name)!r}")
             object.__setattr__(self, name, v)
         if not isinstance(self.position_limits, JointLimits):
             raise ValueError("position_limits must be a grasp_core.robot.JointLimits")
+
+    def clear(self) -> MotionLimits:
+        """These limits with the straight lines at ``clear_linear_speed`` / ``clear_linear_acceleration``
+        (jerk scaled alike): for a line that moves the tool away from contact."""
+        scale = self.clear_linear_acceleration / self.max_linear_acceleration
+        return replace(self, max_linear_speed=self.clear_linear_speed,
+                       max_linear_acceleration=self.clear_linear_acceleration,
+                       max_linear_jerk=self.max_linear_jerk * scale)
 
 
 @dataclass(frozen=True)
