@@ -100,3 +100,38 @@ def test_unguarded_motion_is_not_stopped_as_a_collision(ros_arm):
     assert not arm.execute(traj)
     assert time.monotonic() - t0 >= traj.duration
     assert not arm.last_collision and "from the trajectory's end" in arm.last_error
+
+
+def test_ur_protective_stop_stops_the_motion_as_a_collision_and_blocks_the_next(ros_arm):
+    """The UR driver's safety mode (io_and_status_controller/safety_mode) through Safety: a protective
+    stop mid-motion ends it as a collision with a hold sent; nothing starts until NORMAL again."""
+    from grasp_executor.safety import Safety
+    from grasp_executor.ur_status import SafetyModeWatch, safety_mode_problem
+
+    arm, sent = ros_arm
+    safety = Safety(armed=True)
+    arm.permit, arm.abort = safety.permit, safety.abort
+    arm.contact_stop = lambda: safety.robot_fault_contact
+    logged: list[str] = []
+    log = type("Log", (), {"info": lambda self, m: logged.append(m), "error": lambda self, m: logged.append(m)})()
+    watch = SafetyModeWatch(safety, log)
+    watch.apply(1)
+    traj = plan_joint_motion(arm.joint_positions(), Q0 + np.array([0.3, 0, 0, 0, 0, 0]), MotionLimits())
+    threading.Timer(0.3, watch.apply, args=(3,)).start()  # the robot's force limit trips mid-motion
+    t0 = time.monotonic()
+    assert not arm.execute(traj)
+    assert time.monotonic() - t0 < traj.duration
+    assert arm.last_collision and "PROTECTIVE_STOP" in arm.last_error and arm.last_error.startswith("stopped")
+    time.sleep(0.2)
+    assert len(sent[-1].points) == 1  # the hold at the measured joints
+    n = len(sent)
+    assert not arm.execute(traj) and "not executed: UR safety mode PROTECTIVE_STOP" in arm.last_error
+    assert len(sent) == n and "PROTECTIVE_STOP" in safety.begin_pick()
+    watch.apply(3)  # repeated: logged once
+    watch.apply(1)
+    assert safety.begin_pick() == "" and safety.permit() == ""
+    normal = "UR safety mode NORMAL: motion allowed"
+    assert [m.split(" (")[0] for m in logged] == [normal, "UR safety mode PROTECTIVE_STOP", normal]
+    watch.apply(7)
+    assert not safety.robot_fault_contact and "ROBOT_EMERGENCY_STOP" in safety.permit()
+    assert safety_mode_problem(2) == "" and "unknown" in safety_mode_problem(42)

@@ -117,6 +117,9 @@ class ExecutorConfig:
                                            "simulator's clock stopped too), s")
     max_tracking_error: float = _f(0.1, "a joint this far from the commanded sample during a motion is a "
                                          "collision: stop and retreat along the approach, rad")
+    ur_safety_mode_topic: str = _f("/io_and_status_controller/safety_mode",
+                                   "UR driver's ur_dashboard_msgs/SafetyMode: any mode but NORMAL/REDUCED stops "
+                                   "motion (protective stop = collision); \"\" or no ur_dashboard_msgs: not watched")
     auto: bool = _f(False, "automatic mode: pick until the table is clear")
     max_consecutive_failures: int = _f(3, "automatic mode stops after this many failed picks in a row")
     max_empty_frames: int = _f(3, "... or this many fresh frames without a valid candidate")

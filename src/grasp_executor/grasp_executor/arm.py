@@ -87,6 +87,8 @@ class RosArm:
             simulator is gone altogether (its clock stopped too, so simulation time cannot tell).
         permit: () → "" when motion is allowed, else the reason (e.g. "disarmed").
         abort: the stop-request event to watch (default: a new one, :attr:`abort`).
+        contact_stop: () → True when the stop that :attr:`permit` reports is the robot's own contact
+            stop (a UR protective stop): the motion then ends as a collision.
         max_tracking_error: rad; while :attr:`guarded` (approach and closing, set by
             :func:`grasp_core.motion.run_pick`), measured joints farther than this from every
             commanded sample of the last ``TRACKING_LAG_S`` stop the arm (a trajectory holding the
@@ -101,7 +103,7 @@ class RosArm:
                  tf_prefix: str = "", goal_tolerance: float = 0.01, settle_s: float = 1.0,
                  start_tolerance: float = 0.02, max_state_age_s: float = 0.1, robot_timeout_s: float = 0.5,
                  clock_timeout_s: float = 5.0, permit=None, abort: threading.Event | None = None,
-                 max_tracking_error: float = math.inf) -> None:
+                 max_tracking_error: float = math.inf, contact_stop=None) -> None:
         self.node = node
         self.tf_prefix = tf_prefix
         self.goal_tolerance = float(goal_tolerance)
@@ -111,6 +113,7 @@ class RosArm:
         self.robot_timeout_s = float(robot_timeout_s)
         self.clock_timeout_s = float(clock_timeout_s)
         self.permit = permit or (lambda: "")
+        self.contact_stop = contact_stop or (lambda: False)
         self.abort = abort if abort is not None else threading.Event()
         self._lock = threading.Lock()
         self._q: np.ndarray | None = None
@@ -286,6 +289,7 @@ class RosArm:
             why = self.permit()
             if why:
                 self.stop()
+                self.last_collision = bool(self.contact_stop())  # the robot stopped on a contact
                 self.last_error = f"stopped: {why}"
                 return False
             with self._lock:

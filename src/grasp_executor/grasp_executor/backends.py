@@ -103,7 +103,8 @@ class BuiltinRosBackend(MotionBackendPlugin):
                           start_tolerance=b.start_tolerance, max_state_age_s=config.max_joint_state_age_s,
                           robot_timeout_s=config.robot_timeout_s,
                           clock_timeout_s=config.robot_clock_timeout_s, permit=safety.permit, abort=safety.abort,
-                          max_tracking_error=config.max_tracking_error)
+                          max_tracking_error=config.max_tracking_error,
+                          contact_stop=lambda: safety.robot_fault_contact)
         self.impl = motion.BuiltinBackend(self.arm, config.motion_limits(),
                                            collision=motion.default_cell_checker(layout=layout))
 

@@ -104,6 +104,15 @@ class ExecutorNode(Node):
         self.cand_group = MutuallyExclusiveCallbackGroup()
         self.depth_group = MutuallyExclusiveCallbackGroup()
         self.client_group = ReentrantCallbackGroup()
+        self.ur_safety = None
+        if cfg.ur_safety_mode_topic:
+            try:
+                from .ur_status import UrSafetyMonitor
+
+                self.ur_safety = UrSafetyMonitor(self, self.safety, cfg.ur_safety_mode_topic,
+                                                 MutuallyExclusiveCallbackGroup())
+            except ImportError as exc:
+                self.get_logger().info(f"UR safety mode not watched ({exc}; ur_robot_driver installs bring it)")
         backend_name = cfg.motion_backend
         if backend_name == "auto":  # MoveIt where it is installed, else the built-in planner
             try:

@@ -3,7 +3,8 @@
 Disarmed, nothing moves: :meth:`Safety.permit` returns the reason, which :class:`.arm.RosArm` and
 :class:`GuardedGripper` check before sending anything; disarming also sets :attr:`Safety.abort`,
 which stops a running motion at once. A Pick cancel sets :attr:`abort` for the running pick only
-(:meth:`begin_pick` clears it for the next one).
+(:meth:`begin_pick` clears it for the next one). The robot controller's own stop (a UR protective
+or emergency stop: :mod:`.ur_status`) blocks motion the same way until the robot reports it cleared.
 """
 from __future__ import annotations
 
@@ -25,6 +26,19 @@ class Safety:
         self._lock = threading.Lock()
         self.abort = threading.Event()
         self.stop_reason = ""
+        self.robot_fault = ""  # the robot controller's own stop (e.g. a UR protective stop), "" when none
+        self.robot_fault_contact = False  # that stop was the robot's contact / force detection
+
+    def set_robot_fault(self, reason: str, contact: bool = False) -> None:
+        """The robot's controller reports it cannot move (``reason``) or can again (``""``).
+
+        While set, :meth:`permit` and :meth:`begin_pick` return it: a running motion stops (the arm
+        and gripper check :meth:`permit` while they wait) and no pick starts. ``contact``: the
+        robot stopped on a contact (UR protective stop), reported as a collision.
+        """
+        with self._lock:
+            self.robot_fault = str(reason)
+            self.robot_fault_contact = bool(contact) and bool(reason)
 
     @property
     def armed(self) -> bool:
@@ -49,6 +63,8 @@ class Safety:
         with self._lock:
             if not self._armed:
                 return "disarmed (call ~/arm with data: true)"
+            if self.robot_fault:
+                return self.robot_fault
             self.abort.clear()
             self.stop_reason = ""
             return ""
@@ -57,6 +73,8 @@ class Safety:
         """"" when motion is allowed now, else the reason."""
         if not self._armed:
             return "disarmed"
+        if self.robot_fault:
+            return self.robot_fault
         if self.abort.is_set():
             return self.stop_reason or "stop requested"
         return ""
