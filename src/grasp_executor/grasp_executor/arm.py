@@ -273,7 +273,9 @@ class RosArm:
                                f"(max {self.start_tolerance} rad)")
             return False
         goal = np.asarray(traj.positions[-1], dtype=np.float64)
-        t_start = self.now()
+        # the joint-state node's clock and the measurements' own stamps: a busy owner executor (or a
+        # late /joint_states) must not turn the delay of a message into a tracking error
+        t_start = self._js_now()
         self.pub.publish(trajectory_msg(traj, tf_prefix=self.tf_prefix))
         t_end = t_start + float(traj.duration)
         last_poll = time.monotonic()
@@ -294,19 +296,19 @@ class RosArm:
                 return False
             with self._lock:
                 last_poll = time.monotonic()
-                q = self._q.copy()
+                q, q_stamp = self._q.copy(), self._stamp
             silent = self._silence()
             if silent:  # send nothing more: the controller may be gone
                 self.robot_lost = True
                 self.last_error = silent
                 return False
-            now = self.now()
+            now = self._js_now()
             if now < t_start - 1.0:  # the clock jumped back: the simulation (or driver) restarted
                 self.robot_lost = True
                 self.last_error = "robot clock jumped back (driver restarted) during the motion"
                 return False
             if self.guarded:
-                err = self._tracking_error(traj, q, now - t_start)
+                err = self._tracking_error(traj, q, q_stamp - t_start)
                 if err > self.max_tracking_error:
                     self.stop()
                     self.last_collision = True

@@ -55,6 +55,7 @@ import numpy as np
 
 from ..layout import CELL_LAYOUT, CellLayout
 from ..robot import ROBOTIQ_2F85, UR5_JOINT_LIMITS, IKError, forward_kinematics, nearest_solution
+from ..robot.gripper import gripper_boxes
 from ..robot.transforms import rot_z
 from .collision import CellCollisionChecker, FingerGeometry
 from .planner import plan_joint_motion, plan_linear_motion
@@ -491,7 +492,7 @@ def place_plan(target: GraspTarget, place_joints, config: PickConfig, fill: BinF
         return PlacePlan(place, None, retreat, c, c, lay.table_z + height)
     t_place = forward_kinematics(place)
     tcp_place_z = float(t_place[2, 3] + ROBOTIQ_2F85.tcp_offset * t_place[2, 2])  # TCP = tool0 + offset·z
-    t_place, lo, hi = _fit_footprint(target, t_place, lay, config.place_margin)
+    t_place, lo, hi = _fit_footprint(target, t_place, lay, config.place_margin, config.release_opening)
     low = max(float(target.tcp_point[2]) - lay.table_z, fingers.tip_below_tcp)
     fill = fill or BinFill()
     rim = max(lay.table_z + lay.bin_height, fill.top())
@@ -512,12 +513,22 @@ def place_plan(target: GraspTarget, place_joints, config: PickConfig, fill: BinF
     return PlacePlan(q_carry, t_release, retreat, lo, hi, top)
 
 
+def _gripper_outline(opening: float) -> np.ndarray:
+    """(4, 3) corners, in tool0 (z = 0), of the xy outline of the 2F-85's parts at ``opening`` m
+    (:func:`grasp_core.robot.gripper.gripper_boxes`: the shapes the simulator and the sweep use)."""
+    boxes = gripper_boxes(opening)
+    lo = np.min([b[1][:2] for b in boxes], axis=0)
+    hi = np.max([b[2][:2] for b in boxes], axis=0)
+    return np.array([[x, y, 0.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])])
+
+
 def _fit_footprint(target: GraspTarget, t_place: np.ndarray, lay: CellLayout,
-                   margin: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   margin: float, config_opening: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The place pose moved and turned so the held object's footprint lies in the bin (:func:`place_plan`),
-    and the (2,) lo, hi corners of that footprint with the gripper's around the TCP."""
+    and the (2,) lo, hi corners of that footprint with the gripper's (opened to ``config_opening`` m,
+    the release opening) around the TCP."""
     tg = np.asarray(target.t_base_tool0_grasp, dtype=np.float64)
-    grip = np.array([[x, y, 0.0] for x in (-0.04, 0.04) for y in (-0.07, 0.07)])  # the gripper's outline in tool0
+    grip = _gripper_outline(config_opening)  # the gripper's outline in tool0
     pts = target.object_points  # offsets in the grasp's tool0 frame: they move with the TCP
     rel = grip if pts is None or len(pts) == 0 else np.vstack(
         [grip, (np.asarray(pts, dtype=np.float64).reshape(-1, 3) - tg[:3, 3]) @ tg[:3, :3]])
