@@ -91,7 +91,8 @@ class RosArm:
             stop (a UR protective stop): the motion then ends as a collision.
         max_tracking_error: rad; while :attr:`guarded` (approach and closing, set by
             :func:`grasp_core.motion.run_pick`), measured joints farther than this from every
-            commanded sample of the last ``TRACKING_LAG_S`` stop the arm (a trajectory holding the
+            commanded sample of the ``TRACKING_LAG_S`` before their own stamp (the joint-state
+            node's clock: a late message is not an error) stop the arm (a trajectory holding the
             measured joints) and fail the move as a collision (:attr:`last_collision`).
 
     Attributes:
