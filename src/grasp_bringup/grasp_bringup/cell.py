@@ -156,12 +156,34 @@ def run_cell(cfg: Path, params: dict, model: str, args) -> int:
         "grasp_executor": {"ros__parameters": {"auto": True}},
     }
     args.output.mkdir(parents=True, exist_ok=True)
+    target = getattr(args, "target_class", "")
+    if target:  # the target class needs labels: the shape classifier between detector and executor
+        shape = params["grasp_shape_classifier"]["ros__parameters"]
+        overrides["grasp_executor"]["ros__parameters"].update(
+            {"target_class": target, "candidates_topic": shape["output_topic"]})
+        overrides["grasp_shape_classifier"] = {"ros__parameters": {
+            "support_folder": str(_support_folder(args.output / "support").resolve()),
+            "state_file": str((args.output / "shape_classifier").resolve())}}
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="grasp_overrides_", delete=False) as f:
         yaml.safe_dump(overrides, f)
     try:
         return _spin(["--ros-args", "--params-file", str(cfg), "--params-file", f.name], args)
     finally:
         os.unlink(f.name)
+
+
+#: Shapes of the simulated support set ``--target-class`` trains the shape classifier on (docs/shapes.md).
+SUPPORT_SHAPES = ("cylinder", "L", "star", "T", "ring")
+
+
+def _support_folder(folder: Path, n_per_shape: int = 10) -> Path:
+    """A simulated support set for the shape classifier (:func:`grasp_core.shapes.support.write_support_folder`),
+    rendered once into ``folder`` (kept for the next run)."""
+    from grasp_core.shapes.support import write_support_folder
+
+    if not all(len(list((folder / s).glob("*.npy"))) >= n_per_shape for s in SUPPORT_SHAPES):
+        write_support_folder(folder, SUPPORT_SHAPES, n_per_shape)
+    return folder
 
 
 def _spin(ros_args: list[str], args) -> int:
@@ -185,6 +207,12 @@ def _spin(ros_args: list[str], args) -> int:
             nodes.append(camera)
             detector = DetectorNode()
             nodes.append(detector)
+            if getattr(args, "target_class", ""):
+                from grasp_shape.shape_node import ShapeClassifierNode
+
+                nodes.append(ShapeClassifierNode())
+                print(f"{PROG}: picking only '{args.target_class}' (shape classifier labels the candidates)",
+                      flush=True)
             recorder_node = rclpy.create_node("grasp_run_recorder")
             nodes.append(recorder_node)
             recorder = _Recorder(recorder_node)

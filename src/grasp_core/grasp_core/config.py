@@ -129,6 +129,8 @@ class ExecutorConfig:
                                             "placing, detect again as soon as the arm is out of the camera's "
                                             "view and go from the bin straight to the next pre-grasp)")
     wait_timeout_s: float = _f(20.0, "wait this long (node clock) for fresh candidates, s")
+    target_class: str = _f("", "pick only candidates whose shape_label is this class; empty = any candidate")
+    min_class_confidence: float = _f(0.0, "... and whose shape_confidence is at least this, in [0, 1]")
 
     def validate(self) -> ExecutorConfig:
         """Check value ranges; returns self. Raises ValueError naming the parameter."""
@@ -150,6 +152,8 @@ class ExecutorConfig:
                      "gripper_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0.0 <= self.min_class_confidence <= 1.0:
+            raise ValueError(f"min_class_confidence must be in [0, 1], got {self.min_class_confidence}")
         if not 0.0 < self.builtin.speed_scale <= 1.0:
             raise ValueError(f"builtin.speed_scale must be in (0, 1], got {self.builtin.speed_scale}")
         for name in ("home_joints", "place_joints"):

@@ -311,6 +311,36 @@ def decline_too_wide(point, closing, scene: TableScene, stroke: float = STROKE) 
                      f"{stroke * 1000:.0f} mm", TOO_WIDE)
 
 
+#: Rejection code of a candidate that is not of the requested class (:func:`select_class`).
+WRONG_CLASS = "wrong_class"
+
+
+def no_class_message(target_class: str) -> str:
+    """The result message of a targeted pick that found no candidate of ``target_class``."""
+    return f"no {target_class} on the table"
+
+
+def select_class(candidates, target_class: str, min_confidence: float = 0.0) -> list:
+    """The candidates of the requested object class, in their input order.
+
+    Args:
+        candidates: iterable of objects with ``shape_label`` (str) and ``shape_confidence`` (float in
+            [0, 1]) attributes, e.g. ``grasp_interfaces/GraspCandidate`` messages (the fields a shape
+            classifier or a segmenting detector fills).
+        target_class: the class to keep; ``""`` keeps every candidate (no targeting).
+        min_confidence: a candidate of the class is kept only when its ``shape_confidence`` is at least this.
+
+    Returns:
+        list of the kept candidates. An unlabelled candidate (``shape_label == ""``) never matches a
+        non-empty ``target_class``; a NaN confidence never passes. The comparison is exact (case-sensitive).
+    """
+    cands = list(candidates)
+    if not target_class:
+        return cands
+    return [c for c in cands if c.shape_label == target_class
+            and float(c.shape_confidence) >= min_confidence]  # NaN >= x is False
+
+
 @dataclass(frozen=True)
 class LoopPolicy:
     """When the automatic mode stops (:class:`PickLoop`).

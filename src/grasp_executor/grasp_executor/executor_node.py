@@ -61,7 +61,15 @@ from grasp_bridge.runtime import spin_node
 from grasp_bridge.stamps import stamp_s
 from grasp_core.config import ExecutorConfig
 from grasp_core.motion.validation import AS_GIVEN, PROJECTED, UNKNOWN_FRAME
-from grasp_core.picking import Choice, LoopPolicy, PickLoop, decline_too_wide, with_object_points
+from grasp_core.picking import (
+    Choice,
+    LoopPolicy,
+    PickLoop,
+    decline_too_wide,
+    no_class_message,
+    select_class,
+    with_object_points,
+)
 from grasp_core.robot import STROKE
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
@@ -141,6 +149,7 @@ class ExecutorNode(Node):
         self.loop: PickLoop | None = None
         self.table_scene = None  # the last TableScene automatic mode judged "table clear" on (for pictures)
         self.bin_fill = motion.BinFill()  # what this node put in the bin since it started or ~/clear_bin
+        self.no_class = False  # the last choose() was asked for a class and found none of it
 
         self.create_subscription(GraspCandidateArray, cfg.candidates_topic, self.on_candidates, result_qos(),
                                  callback_group=self.cand_group)
@@ -311,13 +320,33 @@ class ExecutorNode(Node):
                 self._cond.wait(0.05)
         return None
 
-    def choose(self, msg: GraspCandidateArray) -> Choice:
-        """The best valid candidate of ``msg`` (a :class:`grasp_core.picking.Choice`; rejections logged)."""
+    def target_class(self, requested: str = "") -> str:
+        """The class to pick: ``requested`` (a Pick goal's ``target_class``) or else the parameter; "" = any."""
+        return requested or self.cfg.target_class
+
+    def class_candidates(self, candidates, target_class: str) -> list:
+        """``candidates`` of ``target_class`` (:func:`grasp_core.picking.select_class`; all when it is "");
+        one INFO line per frame when targeting. Sets ``self.no_class`` when a class was asked and none matched."""
+        cands = list(candidates)
+        kept = select_class(cands, target_class, self.cfg.min_class_confidence)
+        self.no_class = bool(target_class) and not kept
+        if target_class:
+            labels = ", ".join(sorted({c.shape_label or "unlabelled" for c in cands})) or "none"
+            self.get_logger().info(
+                f"target class '{target_class}': {len(kept)} of {len(cands)} candidates match "
+                f"(confidence >= {self.cfg.min_class_confidence:.2f}; labels seen: {labels})")
+        return kept
+
+    def choose(self, msg: GraspCandidateArray, target_class: str | None = None) -> Choice:
+        """The best valid candidate of ``msg`` of ``target_class`` (None: the ``target_class`` parameter;
+        "" any), a :class:`grasp_core.picking.Choice`; rejections logged."""
+        cls = self.cfg.target_class if target_class is None else target_class
+        candidates = self.class_candidates(msg.candidates, cls)
         collision, why = self.collision_map(stamp_s(msg.header.stamp))
         scene = self.depth.table_scene(stamp_s(msg.header.stamp), self.frames.t_base, self.layout)
         rejections = []
         self.last_rejections = []
-        for c in sorted(msg.candidates, key=lambda c: -c.quality if math.isfinite(c.quality) else math.inf):
+        for c in sorted(candidates, key=lambda c: -c.quality if math.isfinite(c.quality) else math.inf):
             target = self.check(c, msg.header, collision, why, scene)
             if target is None:
                 rejections.append(self.last_rejections[-1])
@@ -451,6 +480,8 @@ class ExecutorNode(Node):
                     self.safety.begin_pick()
                     self.go_home()
                     self.stop_reason = self.loop.run()
+                    if self.no_class:  # the last frames had candidates, none of the target class
+                        self.stop_reason = f"{no_class_message(self.cfg.target_class)}: {self.stop_reason}"
                     if (not self.cfg.go_home_between_picks and self.attempts and self.attempts[-1].success
                             and not self.finished.is_set() and not self.safety.permit()):
                         self.go_home()  # the last pick ended over the bin
@@ -500,8 +531,11 @@ class ExecutorNode(Node):
             if not self.wait_for_robot(2.0):  # a goal right after start-up: discovery may still run
                 return finish("validate", f"robot state unusable: {self.robot_problem()}")
             self.last_rejections = []
+            cls = self.target_class(req.target_class)
             if req.use_candidate:
                 feedback("validate")
+                if not self.class_candidates([req.candidate], cls):
+                    return finish("validate", no_class_message(cls))
                 collision, cwhy = self.collision_map(stamp_s(req.header.stamp))
                 target = self.check(req.candidate, req.header, collision, cwhy)
                 attempt = None if target is None else self.execute_target(
@@ -516,7 +550,9 @@ class ExecutorNode(Node):
                 if msg is None:
                     return finish("wait_candidates", "no fresh candidates")
                 feedback("validate")
-                choice = self.choose(msg)
+                choice = self.choose(msg, cls)
+                if self.no_class:
+                    return finish("validate", no_class_message(cls))
                 attempt = None if choice.target is None else self.execute_target(
                     choice.target, self.last_candidate, stamp_s(msg.header.stamp), feedback)
                 if attempt is not None:
