@@ -62,6 +62,7 @@ from grasp_bridge.stamps import stamp_s
 from grasp_core.config import ExecutorConfig
 from grasp_core.motion.validation import AS_GIVEN, PROJECTED, UNKNOWN_FRAME
 from grasp_core.picking import (
+    WRONG_CLASS,
     Choice,
     LoopPolicy,
     PickLoop,
@@ -345,6 +346,9 @@ class ExecutorNode(Node):
         collision, why = self.collision_map(stamp_s(msg.header.stamp))
         scene = self.depth.table_scene(stamp_s(msg.header.stamp), self.frames.t_base, self.layout)
         rejections = []
+        if len(candidates) < len(msg.candidates):  # other classes: objects remain, the table is not clear
+            rejections.append(motion.Rejection(code=WRONG_CLASS, reason=(
+                f"{len(msg.candidates) - len(candidates)} candidates not of class '{cls}'")))
         self.last_rejections = []
         for c in sorted(candidates, key=lambda c: -c.quality if math.isfinite(c.quality) else math.inf):
             target = self.check(c, msg.header, collision, why, scene)
