@@ -56,6 +56,7 @@ THIRD_PARTY = {
     "pytest": "python3-pytest",
     "ruckig": None,
     "torch": None,
+    "triton": None,
     "onnx": None,
     "ray": None,
     "setuptools": None,
@@ -65,7 +66,8 @@ PIP_ONLY = {"ruckig"}
 #: modules without a key that are deliberately not dependencies
 NOT_DECLARED = {"torch": "training/export only", "onnx": "export, quantisation and FLOP counting only (dev profile)",
                 "ray": "optional scale-out of dataset generation (dev profile)",
-                "setuptools": "build tool of every ament_python package"}
+                "setuptools": "build tool of every ament_python package",
+                "triton": "only preloaded when torch's CUDA build brought it (grasp_core.preload_before_gl)"}
 
 #: system rosdep keys used by the manifests -> what rosdep installs on Ubuntu (rosdistro rosdep/python.yaml)
 SYSTEM_KEYS = {

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import preload_before_gl
 from ..grasp import wrap_angle
 from ..objects import GeomSpec, ObjectSpec, make_object
 from ..synth.scene import Camera, Scene, build_mjcf, render_view
@@ -196,6 +197,7 @@ def render_shapes(shapes: list[str], rng: np.random.Generator, noise_m: float = 
     c = (size - 1) / 2
     cam = Camera(np.array([0.0, 0.0, height]), np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]),
                  FOCAL_PX, FOCAL_PX, c, c, size, size)
+    preload_before_gl()  # Triton's LLVM before Mesa's (grasp_core.preload_before_gl)
     renderer = mujoco.Renderer(model, size, size)
     try:
         view = render_view(scene, cam, renderer)

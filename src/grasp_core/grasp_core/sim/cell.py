@@ -47,6 +47,7 @@ import re
 
 import numpy as np
 
+from .. import preload_before_gl
 from ..camera import CameraIntrinsics
 from ..depth_noise import simulate_depth
 from ..objects import ObjectSpec, object_points
@@ -491,6 +492,7 @@ class SimCell:
 
         cfg = self.config
         if self._renderer is None:
+            preload_before_gl()  # Triton's LLVM before Mesa's (grasp_core.preload_before_gl)
             self._renderer = mujoco.Renderer(self.model, cfg.height, cfg.width)
         depth, rgb = render_depth_rgb(self._renderer, self.data, CAMERA_NAME)
         depth = simulate_depth(depth, self._noise_rng, cfg.noise_level, cfg.depth_noise, cfg.depth_holes)
