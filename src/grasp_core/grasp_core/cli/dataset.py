@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--robustness-trials", type=int, default=0, metavar="N",
                    help="also write grasp-aligned crops with robustness labels from N perturbed trials per "
                         "candidate to <output>/robustness/ (physics only; default 0: off)")
+    p.add_argument("--domain-randomisation", action="store_true",
+                   help="random textures, lights with shadows and camera noise on the RGB renders "
+                        "(grasp_core.synth.scene.SceneConfig.domain_randomisation; depth and labels unchanged)")
     p.add_argument("--samples", type=int, default=12, help="images on samples.png")
     return p
 
@@ -207,9 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"{PROG}: error: cannot create {out}: {exc}", file=sys.stderr)
         return 2
+    tail = ((args.robustness_trials, args.domain_randomisation) if args.domain_randomisation
+            else (args.robustness_trials,) if args.robustness_trials else ())
     jobs = [(str(out), k, args.seed, args.views_per_scene, args.objects, args.physics, args.trials_per_object,
-             args.mesh_scale, args.mesh_fraction) + ((args.robustness_trials,) if args.robustness_trials else ())
-            for k in range(args.scenes)]
+             args.mesh_scale, args.mesh_fraction) + tail for k in range(args.scenes)]
     t0 = time.time()
     metas = []
     from grasp_core.parallel import RayUnavailable, connect_ray, ordered_map
@@ -232,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         "mesh_fraction": args.mesh_fraction if args.objects else 0.0, "layout": "jacquard",
         "angle_convention": "theta_deg clockwise on screen; Grasp.angle = -theta*pi/180",
         "mask": "<id>_mask.png: 0 background, k+1 object k",
+        "classes": {"files": "<id>_classes.png (class index per pixel), <id>_grasp_classes.txt (class per rectangle)",
+                    "names": list(__import__("grasp_core.datasets.semantic", fromlist=["CLASS_NAMES"]).CLASS_NAMES)},
+        "domain_randomisation": args.domain_randomisation,
         "physics": args.physics,
     }
     if args.physics:

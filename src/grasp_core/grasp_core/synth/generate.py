@@ -24,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import preload_before_gl
 from ..datasets.jacquard import jacquard_complete, write_jacquard_image
+from ..datasets.semantic import class_map, grasp_classes, write_class_labels
 from ..depth_noise import kinect_noise
 from ..grasp import Grasp, wrap_angle
 from .labels import OPEN_MARGIN_M, antipodal_grasps
@@ -70,6 +72,26 @@ def project_grasp(g, cam: Camera, labels: np.ndarray, pad_width: float) -> Grasp
     return Grasp(float(u), float(v), angle, width, pad_width * cam.fx / z, 1.0)
 
 
+def camera_rgb_noise(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Camera-like degradation of a rendered (H, W, 3) uint8 RGB image (domain randomisation, issue 20).
+
+    Per image: white balance gains U(0.85, 1.15) per channel, gamma U(0.7, 1.4), exposure
+    U(0.7, 1.3), a Gaussian blur (σ U(0, 1.2) px) with probability 0.5, then per-pixel Gaussian
+    read noise σ U(1, 8) grey levels and shot noise ∝ √intensity (σ U(0, 0.6)·√I). Returns uint8.
+    """
+    import cv2
+
+    x = rgb.astype(np.float32) / 255.0
+    x = x * rng.uniform(0.85, 1.15, 3).astype(np.float32)
+    x = np.clip(x, 0, 1) ** np.float32(rng.uniform(0.7, 1.4)) * np.float32(rng.uniform(0.7, 1.3))
+    if rng.uniform() < 0.5:
+        x = cv2.GaussianBlur(x, (0, 0), float(rng.uniform(0.05, 1.2)))
+    x = x * 255.0
+    noise = rng.normal(0.0, 1.0, x.shape).astype(np.float32)
+    x = x + noise * (np.float32(rng.uniform(1, 8)) + np.float32(rng.uniform(0, 0.6)) * np.sqrt(np.maximum(x, 0)))
+    return np.clip(np.round(x), 0, 255).astype(np.uint8)
+
+
 def render_scene(seed: int, views: int = 1, cfg: SceneConfig | None = None, mesh_dir: str | None = None,
                  physics: bool = False, trials_per_object: int = 8, params=None, mesh_scale: float = 1.0,
                  robustness_trials: int = 0):
@@ -108,6 +130,7 @@ def render_scene(seed: int, views: int = 1, cfg: SceneConfig | None = None, mesh
     scene = build_scene(seed, cfg, mesh_dir, mesh_scale)
     cfg = cfg or SceneConfig()
     rng = np.random.default_rng([seed, 1])
+    preload_before_gl()  # Triton's LLVM before Mesa's (grasp_core.preload_before_gl)
     renderer = mujoco.Renderer(scene.model, 480, 640)
     out, trials, kept = [], [], []
     try:
@@ -139,13 +162,16 @@ def render_scene(seed: int, views: int = 1, cfg: SceneConfig | None = None, mesh
             view = render_view(scene, cam, renderer)
             per_obj = antipodal_grasps(view.labels, view.depth, cam.fx, rng)
             noisy = kinect_noise(view.depth, rng, level=float(rng.uniform(0.5, 1.5)))
+            rgb = view.rgb
+            if cfg.domain_randomisation:  # own stream: the depth, noise and labels stay those without it
+                rgb = camera_rgb_noise(rgb, np.random.default_rng([seed, 4, len(out)]))
             if physics:
                 grasps = [r for r in (project_grasp(g, cam, view.labels, pad_width) for g in kept)
                           if r is not None]
             else:
                 grasps = [g for gs in per_obj for g in gs]
             out.append({
-                "depth": view.depth, "noisy": noisy, "rgb": view.rgb, "mask": view.labels,
+                "depth": view.depth, "noisy": noisy, "rgb": rgb, "mask": view.labels,
                 "grasps": grasps,
                 "camera": {**cam.intrinsics(), "position": cam.pos.tolist(),
                            "xaxis": cam.xaxis.tolist(), "yaxis": cam.yaxis.tolist()},
@@ -168,9 +194,14 @@ def generate_scene_to_disk(args: tuple) -> dict:
 
     Args:
         args: (out_dir, scene_index, base_seed, views, mesh_dir[, physics, trials_per_object, mesh_scale,
-            mesh_fraction, robustness_trials]); physics defaults to False, trials_per_object to 8,
-            mesh_scale to 1, mesh_fraction to 0.5 (the historical 5-tuple) and robustness_trials to 0
-            (> 0: write the scene's robustness shard, :mod:`grasp_core.datasets.robustness`).
+            mesh_fraction, robustness_trials, domain_randomisation]); physics defaults to False,
+            trials_per_object to 8, mesh_scale to 1, mesh_fraction to 0.5 (the historical 5-tuple),
+            robustness_trials to 0 (> 0: write the scene's robustness shard,
+            :mod:`grasp_core.datasets.robustness`) and domain_randomisation to False
+            (:attr:`grasp_core.synth.scene.SceneConfig.domain_randomisation`).
+
+    Besides the Jacquard files every image gets its class labels (``<id>_classes.png``,
+    ``<id>_grasp_classes.txt``: :mod:`grasp_core.datasets.semantic`).
 
     Returns:
         {"scene", "seed", "kinds", "physics", "trials_per_object", "mesh_scale", "mesh_fraction",
@@ -180,7 +211,8 @@ def generate_scene_to_disk(args: tuple) -> dict:
     physics = bool(args[5]) if len(args) > 5 else False
     per_object = int(args[6]) if len(args) > 6 else 8
     mesh_scale = float(args[7]) if len(args) > 7 else 1.0
-    cfg = SceneConfig(mesh_fraction=float(args[8]) if len(args) > 8 else 0.5)
+    dr = bool(args[10]) if len(args) > 10 else False
+    cfg = SceneConfig(mesh_fraction=float(args[8]) if len(args) > 8 else 0.5, domain_randomisation=dr)
     rob_trials = int(args[9]) if len(args) > 9 else 0
     out_dir = Path(out_dir)
     from ..datasets.robustness import SUBDIR, write_shard
@@ -191,6 +223,7 @@ def generate_scene_to_disk(args: tuple) -> dict:
     if meta_path.is_file() and all(jacquard_complete(out_dir, i) for i in ids):
         meta = json.loads(meta_path.read_text())
         if (meta.get("physics", False) == physics
+                and meta.get("domain_randomisation", False) == dr
                 and (not physics or meta.get("trials_per_object") == per_object)
                 and meta.get("mesh_scale", 1.0) == mesh_scale
                 and (not mesh_dir or meta.get("mesh_fraction", 0.5) == cfg.mesh_fraction)
@@ -211,10 +244,14 @@ def generate_scene_to_disk(args: tuple) -> dict:
     images = {}
     for i, r in zip(ids, res, strict=True):
         write_jacquard_image(out_dir, i, r["depth"], r["noisy"], r["rgb"], r["mask"], r["grasps"])
+        classes = class_map(r["mask"], r["kinds"])
+        write_class_labels(out_dir, i, classes, grasp_classes(r["grasps"], classes))
         images[i] = {"camera": r["camera"], "grasps": len(r["grasps"])}
     meta = {"scene": k, "seed": seed, "kinds": res[0]["kinds"] if res else [], "physics": physics,
             "trials_per_object": per_object, "mesh_scale": mesh_scale, "mesh_fraction": cfg.mesh_fraction,
             "images": images, "trials": trials}
+    if dr:
+        meta["domain_randomisation"] = True
     if rob_trials:
         meta["robustness_trials"] = rob_trials
     meta_path.parent.mkdir(parents=True, exist_ok=True)

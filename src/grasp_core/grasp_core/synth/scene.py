@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from .. import preload_before_gl
 from ..depth_noise import kinect_noise  # noqa: F401  (re-exported: the one Kinect noise model)
 from ..objects import (
     ObjectSpec,
@@ -88,6 +89,11 @@ class SceneConfig:
     table_edge_prob: float = 0.3
     settle_steps: int = 400
     mesh_fraction: float = 0.5
+    #: Domain randomisation of the colour renders (issue 20, Tobin et al., IROS 2017): random
+    #: textures (checker, gradient, noise) on the table and objects, 1-3 lights of random position,
+    #: colour and intensity with shadows, and camera noise on the RGB image
+    #: (:func:`grasp_core.synth.generate.camera_rgb_noise`). Off: the historical flat colours.
+    domain_randomisation: bool = False
 
 
 def sample_camera(rng: np.random.Generator, cfg: SceneConfig, target: np.ndarray) -> Camera:
@@ -114,8 +120,50 @@ def _fmt(v) -> str:
     return " ".join(f"{float(x):.6g}" for x in v)
 
 
+def random_style(rng: np.random.Generator, n_objects: int) -> dict:
+    """Domain-randomisation style of one scene: textures, lights (see :attr:`SceneConfig.domain_randomisation`).
+
+    Returns:
+        {"textures": [table, floor, object 0, ...] each None (flat colour) or a dict of MJCF texture
+        attributes (builtin checker / gradient / flat with random marks, two colours, random repeat),
+        "lights": [{"pos", "dir", "diffuse", "castshadow"}] (1-3), "ambient": (3,) headlight ambient}.
+    """
+    def tex():
+        if rng.uniform() < 0.3:
+            return None
+        kind = ["checker", "gradient", "flat"][int(rng.integers(3))]
+        t = {"builtin": kind, "rgb1": rng.uniform(0.05, 0.95, 3), "rgb2": rng.uniform(0.05, 0.95, 3),
+             "repeat": rng.uniform(1, 12, 2)}
+        if kind == "flat":
+            t.update(mark="random", random=float(rng.uniform(0.05, 0.4)), markrgb=rng.uniform(0, 1, 3))
+        return t
+
+    lights = []
+    for _ in range(int(rng.integers(1, 4))):
+        pos = np.array([rng.uniform(-1.5, 1.5), rng.uniform(-1.5, 1.5), rng.uniform(0.8, 3.0)])
+        aim = np.array([rng.uniform(-0.2, 0.2), rng.uniform(-0.2, 0.2), 0.0]) - pos
+        lights.append({"pos": pos, "dir": aim / np.linalg.norm(aim),
+                       "diffuse": rng.uniform(0.3, 1.0) * (1 - rng.uniform(0, 0.3, 3)),
+                       "castshadow": bool(rng.uniform() < 0.7)})
+    return {"textures": [tex() for _ in range(n_objects + 2)], "lights": lights,
+            "ambient": rng.uniform(0.0, 0.35, 3)}
+
+
+def _material(name: str, t: dict | None, rgba) -> tuple[str, str]:
+    """(asset XML, geom attribute) of a style texture; flat colour when ``t`` is None."""
+    if t is None:
+        return "", f'rgba="{_fmt(rgba)}"'
+    extra = ""
+    if t["builtin"] == "flat":
+        extra = f' mark="{t["mark"]}" random="{t["random"]:.4g}" markrgb="{_fmt(t["markrgb"])}"'
+    asset = (f'<texture name="{name}_tex" type="2d" builtin="{t["builtin"]}" rgb1="{_fmt(t["rgb1"])}" '
+             f'rgb2="{_fmt(t["rgb2"])}" width="64" height="64"{extra}/>'
+             f'<material name="{name}_mat" texture="{name}_tex" texrepeat="{_fmt(t["repeat"])}"/>')
+    return asset, f'material="{name}_mat"'
+
+
 def build_mjcf(objects: list[tuple[ObjectSpec, np.ndarray, np.ndarray]], table: dict,
-               rgba: list[np.ndarray], table_rgba: np.ndarray) -> str:
+               rgba: list[np.ndarray], table_rgba: np.ndarray, style: dict | None = None) -> str:
     """MJCF string of a scene.
 
     Args:
@@ -123,6 +171,7 @@ def build_mjcf(objects: list[tuple[ObjectSpec, np.ndarray, np.ndarray]], table: 
         table: {"centre": (2,), "half": (2,), "floor": bool} table top at z = 0.
         rgba: one (4,) colour per object.
         table_rgba: (4,) table colour.
+        style: optional :func:`random_style` (textures replace the colours, its lights the one light).
     """
     assets = []
     for spec, _, _ in objects:
@@ -130,14 +179,25 @@ def build_mjcf(objects: list[tuple[ObjectSpec, np.ndarray, np.ndarray]], table: 
             assets.append(f'<mesh name="{aname}" file="{fpath}" scale="{mesh_scale_attr(scale)}"/>')
     cx, cy = table["centre"]
     hx, hy = table["half"]
+    texs = style["textures"] if style else [None] * (len(objects) + 2)
+    t_asset, t_attr = _material("table", texs[0], table_rgba)
+    f_asset, f_attr = _material("floor", texs[1], np.array([0.4, 0.38, 0.35, 1.0]))
+    assets += [t_asset, f_asset]
+    if style:
+        lights = [f'<light pos="{_fmt(li["pos"])}" dir="{_fmt(li["dir"])}" diffuse="{_fmt(li["diffuse"])}" '
+                  f'castshadow="{str(li["castshadow"]).lower()}"/>' for li in style["lights"]]
+    else:
+        lights = ['<light pos="0.3 0.2 3" dir="-0.1 -0.05 -1" diffuse="0.8 0.8 0.8"/>']
     world = [
-        f'<geom name="table" type="box" pos="{cx} {cy} -0.02" size="{hx} {hy} 0.02" rgba="{_fmt(table_rgba)}"/>',
-        '<light pos="0.3 0.2 3" dir="-0.1 -0.05 -1" diffuse="0.8 0.8 0.8"/>',
+        f'<geom name="table" type="box" pos="{cx} {cy} -0.02" size="{hx} {hy} 0.02" {t_attr}/>',
+        *lights,
         '<camera name="depth_cam" pos="0 0 1"/>',
     ]
     if table.get("floor"):
-        world.append('<geom name="floor" type="plane" pos="0 0 -0.72" size="10 10 0.1" rgba="0.4 0.38 0.35 1"/>')
-    for (spec, pos, quat), col in zip(objects, rgba, strict=True):
+        world.append(f'<geom name="floor" type="plane" pos="0 0 -0.72" size="10 10 0.1" {f_attr}/>')
+    for k, ((spec, pos, quat), col) in enumerate(zip(objects, rgba, strict=True)):
+        o_asset, o_attr = _material(f"{spec.name}_{k}", texs[k + 2], col)
+        assets.append(o_asset)
         gs = []
         for k, g in enumerate(spec.geoms):
             attrs = f'name="{spec.name}_g{k}" type="{g.type}" pos="{_fmt(g.pos)}" euler="{_fmt(g.euler)}"'
@@ -145,14 +205,15 @@ def build_mjcf(objects: list[tuple[ObjectSpec, np.ndarray, np.ndarray]], table: 
                 attrs += f' mesh="{g.mesh}"'
             else:
                 attrs += f' size="{_fmt(g.size)}"'
-            gs.append(f'<geom {attrs} rgba="{_fmt(col)}" friction="0.8 0.01 0.001" density="400"/>')
+            gs.append(f'<geom {attrs} {o_attr} friction="0.8 0.01 0.001" density="400"/>')
         world.append(f'<body name="{spec.name}" pos="{_fmt(pos)}" quat="{_fmt(quat)}"><freejoint/>'
                      + "".join(gs) + "</body>")
+    headlight = f'<headlight ambient="{_fmt(style["ambient"])}"/>' if style else ""
     return (
         '<mujoco model="grasp_scene"><compiler angle="radian"/>'
         '<option timestep="0.002" integrator="implicitfast"/>'
-        f'<visual><global offwidth="{IMAGE_W}" offheight="{IMAGE_H}"/>'
-        '<map znear="0.05" zfar="20"/><quality shadowsize="0"/></visual>'
+        f'<visual><global offwidth="{IMAGE_W}" offheight="{IMAGE_H}"/>{headlight}'
+        f'<map znear="0.05" zfar="20"/><quality shadowsize="{2048 if style else 0}"/></visual>'
         f'<asset>{"".join(assets)}</asset>'
         f'<worldbody>{"".join(world)}</worldbody></mujoco>'
     )
@@ -244,7 +305,9 @@ def make_scene(seed: int, cfg: SceneConfig | None = None, mesh_specs: list | Non
         placed.append((spec, np.array([xy[0], xy[1], z]), quat))
     rgba = [np.array([*rng.uniform(0.05, 0.95, 3), 1.0]) for _ in placed]
     table_rgba = np.array([*rng.uniform(0.3, 1.0, 3), 1.0])
-    xml = build_mjcf(placed, table, rgba, table_rgba)
+    # the style has its own stream: the same seed gives the same objects and poses with or without it
+    style = random_style(np.random.default_rng([seed, 3]), len(placed)) if cfg.domain_randomisation else None
+    xml = build_mjcf(placed, table, rgba, table_rgba, style)
     model = mujoco.MjModel.from_xml_string(xml)
     data = mujoco.MjData(model)
     mujoco.mj_forward(model, data)
@@ -303,6 +366,7 @@ def render_view(scene: Scene, cam: Camera, renderer=None) -> View:
     add_camera(scene, cam)
     mujoco.mj_forward(scene.model, scene.data)
     own = renderer is None
+    preload_before_gl()  # Triton's LLVM before Mesa's (grasp_core.preload_before_gl)
     r = renderer or mujoco.Renderer(scene.model, IMAGE_H, IMAGE_W)
     try:
         r.update_scene(scene.data, camera=0)
