@@ -10,7 +10,8 @@ __version__ = "0.1.0"
 def preload_before_gl() -> None:
     """Load Triton's LLVM (when torch's Triton is installed) before the first MuJoCo OpenGL context.
 
-    The CUDA build of torch (``torch==2.14.1``, dev profile) ships ``triton``, whose ``libtriton.so``
+    The CUDA build of torch (``torch==2.14.1``, the build torchvision's ops load with; the dev profile
+    pins the CPU ``torch==2.13.0``) ships ``triton``, whose ``libtriton.so``
     carries its own LLVM. Mesa's EGL/OSMesa (llvmpipe) loads another LLVM; when Mesa's comes first,
     the later ``import triton`` (by ``torch._dynamo``, e.g. from ``torch.optim``) crashes the process
     with a segmentation fault. Loaded in the other order, both work. Idempotent, ~0.3 s the first

@@ -78,7 +78,7 @@ class ShapeClassifierNode(Node):
             import torch  # noqa: F401
         except ImportError as exc:
             raise ValueError(f"the shape classifier needs PyTorch (guided backpropagation) and scikit-learn; "
-                             f"{exc.name} is missing (pip install torch==2.14.1 scikit-learn)") from exc
+                             f"{exc.name} is missing (pip install torch==2.13.0 scikit-learn)") from exc
         from grasp_core.shapes.fewshot import FewShotError
         from grasp_core.shapes.support import ShapeClassifier
 
