@@ -44,3 +44,27 @@ def spin_node(make_node: Callable[[], Node], prog: str, args: list[str] | None =
             node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def stop_spinning(executor, spinner=None, timeout_s: float = 5.0) -> bool:
+    """Shut ``executor`` down and join ``spinner``, the thread that runs ``executor.spin``.
+
+    Call it before the nodes are destroyed. A spinning thread still inside the executor's wait
+    when the interpreter exits aborts the process ("terminate called without an active
+    exception", exit status -6; ros2/rclpy#1484), seen under load when the 2 s shutdown wait
+    passed while a callback still ran.
+
+    Args:
+        executor: an rclpy executor, or None (nothing to stop).
+        spinner: ``threading.Thread`` spinning it, or None.
+        timeout_s: s, for the executor's shutdown and, again, for the join.
+
+    Returns:
+        True when the thread ended (or there was none).
+    """
+    if executor is not None:
+        executor.shutdown(timeout_sec=timeout_s)
+    if spinner is None or not spinner.is_alive():
+        return True
+    spinner.join(timeout_s)
+    return not spinner.is_alive()

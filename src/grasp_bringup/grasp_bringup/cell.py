@@ -188,6 +188,7 @@ def _support_folder(folder: Path, n_per_shape: int = 10) -> Path:
 
 def _spin(ros_args: list[str], args) -> int:
     import rclpy
+    from grasp_bridge.runtime import stop_spinning
     from grasp_camera.camera_node import CameraNode
     from grasp_detector.detector_node import DetectorNode
     from grasp_executor.executor_node import ExecutorNode
@@ -195,7 +196,7 @@ def _spin(ros_args: list[str], args) -> int:
     from rclpy.executors import MultiThreadedExecutor
 
     rclpy.init(args=ros_args)
-    nodes, executor = [], None
+    nodes, executor, spinner = [], None, None
     try:
         try:
             t_build = time.monotonic()
@@ -267,7 +268,7 @@ def _spin(ros_args: list[str], args) -> int:
             for n in nodes:
                 if hasattr(n, "finished"):
                     n.finished.set()
-            executor.shutdown(timeout_sec=2.0)
+        stop_spinning(executor, spinner)  # before the nodes go (grasp_bridge.runtime.stop_spinning)
         for node in reversed(nodes):
             node.destroy_node()
         rclpy.try_shutdown()

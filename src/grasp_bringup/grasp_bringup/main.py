@@ -204,6 +204,7 @@ def main_cell(args: argparse.Namespace) -> int:
 def run(ros_args: list[str], n: int, rate: float, args: argparse.Namespace) -> int:
     """Spin camera, detector and logger until ``n`` frames were logged (or the time is up)."""
     import rclpy
+    from grasp_bridge.runtime import stop_spinning
     from grasp_camera.camera_node import CameraNode
     from grasp_detector.detector_node import DetectorNode
     from rclpy.executors import MultiThreadedExecutor
@@ -212,7 +213,7 @@ def run(ros_args: list[str], n: int, rate: float, args: argparse.Namespace) -> i
 
     rclpy.init(args=ros_args)
     nodes = []
-    executor = None
+    executor = spinner = None
     try:
         try:
             logger = CandidateLogger()
@@ -253,8 +254,7 @@ def run(ros_args: list[str], n: int, rate: float, args: argparse.Namespace) -> i
                         f"({'timed out' if elapsed > timeout else 'frames were lost'})", 1)
         return 0
     finally:
-        if executor is not None:  # before the nodes go: no callback may run on a destroyed node
-            executor.shutdown(timeout_sec=2.0)
+        stop_spinning(executor, spinner)  # before the nodes go: no callback may run on a destroyed node
         for node in reversed(nodes):
             node.destroy_node()
         rclpy.try_shutdown()

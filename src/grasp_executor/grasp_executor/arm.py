@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 from builtin_interfaces.msg import Duration
+from grasp_bridge.runtime import stop_spinning
 from grasp_bridge.stamps import stamp_s
 from grasp_core.robot import JOINT_NAMES
 from rclpy.qos import QoSProfile
@@ -159,8 +160,8 @@ class RosArm:
             pass
 
     def close(self) -> None:
-        """Stop the joint-state thread and destroy its node."""
-        self._js_exec.shutdown(timeout_sec=1.0)
+        """Stop the joint-state thread (joined: grasp_bridge.runtime.stop_spinning) and destroy its node."""
+        stop_spinning(self._js_exec, self._js_thread, timeout_s=2.0)
         self._js_node.destroy_node()
 
     def _on_joint_states(self, msg: JointState) -> None:

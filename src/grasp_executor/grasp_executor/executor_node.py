@@ -280,10 +280,6 @@ class ExecutorNode(Node):
             too_wide = decline_too_wide(t[:3, :3] @ cand.position + t[:3, 3], t[:3, :3] @ cand.rotation[:, 1], scene)
             if too_wide is not None:
                 return too_wide
-        if collision is None and self.cfg.use_depth_collision and not self.cfg.allow_no_depth:
-            return motion.Rejection(code=NO_DEPTH, reason=(
-                f"no depth image for the finger collision check ({collision_why or 'none received'}); "
-                f"set allow_no_depth to pick without it"))
         try:
             q = self.backend.current_joints()
         except RuntimeError as exc:
@@ -291,8 +287,16 @@ class ExecutorNode(Node):
         cfg = replace(self.vconfig, camera_frame=header.frame_id)
         optical = header.frame_id != self.base_frame and (
             header.frame_id == self.frames.camera_frame() or header.frame_id.endswith("_optical_frame"))
-        return motion.validate_candidate(cand, t, q, cfg, now=self.now(), depth_map=collision,
-                                         optical_frame=optical)
+        res = motion.validate_candidate(cand, t, q, cfg, now=self.now(), depth_map=collision,
+                                        optical_frame=optical)
+        # the candidate's own faults (angle, workspace, reach, ...) are named first; a candidate that
+        # passes them is still refused while the finger collision check has no depth to look at
+        if (not isinstance(res, motion.Rejection) and collision is None and self.cfg.use_depth_collision
+                and not self.cfg.allow_no_depth):
+            return motion.Rejection(code=NO_DEPTH, reason=(
+                f"no depth image for the finger collision check ({collision_why or 'none received'}); "
+                f"set allow_no_depth to pick without it"))
+        return res
 
     # ------------------------------------------------------------------ picking
     def _epoch_check(self) -> None:
