@@ -40,6 +40,10 @@ def test_targeted_pick_declines_an_absent_class(spawn_node, probe, repo_root):
     start = {k: v.copy() for k, v in probe.objects.items()}
     client = ActionClient(probe.node, Pick, "/grasp_executor/pick")
     assert client.wait_for_server(timeout_sec=30)
+    # the executor's own /joint_states subscription may lag the probe's under load: the goal is about
+    # the class, not the start-up race ("robot state unusable: no /joint_states received yet")
+    assert wait_for(lambda: "executor ready" in ex.stderr(), 30, probe.spin), ex.stderr()
+    probe.spin_for(2.0)
     send = client.send_goal_async(Pick.Goal(target_class="star", timeout=60.0))
     assert wait_for(send.done, 20, probe.spin) and send.result().accepted
     res = send.result().get_result_async()
