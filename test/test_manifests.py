@@ -38,7 +38,7 @@ KNOWN_ROS = {
     "rclpy", "sensor_msgs", "geometry_msgs", "std_msgs", "std_srvs", "trajectory_msgs", "visualization_msgs",
     "rosgraph_msgs", "builtin_interfaces", "action_msgs", "tf2_ros", "control_msgs", "moveit", "moveit_msgs",
     "moveit_configs_utils", "launch", "launch_ros", "launch_pytest", "launch_testing", "ament_index_python",
-    "rcl_interfaces", "ur_dashboard_msgs",
+    "rcl_interfaces", "ur_dashboard_msgs", "coal",
 }
 #: Python module -> rosdep key where they differ
 MODULE_KEYS = {"moveit": "moveit_py"}

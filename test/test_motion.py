@@ -347,14 +347,44 @@ def test_depth_map_flags_a_finger_on_a_neighbouring_box():
     along_x = validate_candidate(camera_candidate(extr, [0.5, 0.0, 0.04], [1, 0, 0], 0.05), extr, HOME_JOINTS, cfg,
                                  now=100.0, depth_map=dmap)
     assert isinstance(along_x, GraspTarget), along_x
-    hits = dmap.finger_hits(along_x.t_base_tool0_grasp, along_x.t_base_tool0_pregrasp, along_x.pregrasp_opening)
-    assert hits.tolist() == [0, 0]  # the grasped object's own top lies between the pads
+    hits = dmap.gripper_hits(along_x.t_base_tool0_grasp, along_x.t_base_tool0_pregrasp, along_x.pregrasp_opening,
+                             cfg.finger_margin, table_z=cfg.table_z)
+    assert set(hits) >= {"left_pad", "right_pad", "palm", "housing", "table"}
+    assert sum(hits.values()) == 0, hits  # the grasped object's own top lies between the pads
     # without the obstacle, the y grasp is fine
     clear = DepthCollisionMap.from_depth(render_depth(scene[:1], extr), INTR, extr.matrix)
     assert isinstance(validate_candidate(camera_candidate(extr, [0.5, 0.0, 0.04], [0, 1, 0], 0.03), extr,
                                          HOME_JOINTS, cfg, now=100.0, depth_map=clear), GraspTarget)
     with pytest.raises(ValueError, match="shape"):
         DepthCollisionMap.from_depth(depth[:100], INTR, extr.matrix)
+
+
+def test_gripper_sweep_counts_what_an_independent_point_in_box_test_finds():
+    """coal's sweep (convex hull of each part at both ends against the octree) meets every sensed point
+    inside a swept part, none more than one octree leaf outside it, and names parts below the table."""
+    from grasp_core.robot.gripper import gripper_boxes
+    rng = np.random.default_rng(3)
+    grasp = np.eye(4)
+    grasp[:3, :3] = np.diag([1.0, -1.0, -1.0])  # tool0 z down
+    grasp[:3, 3] = [0.5, 0.0, 0.20]
+    pre = grasp.copy()
+    pre[2, 3] += 0.08
+    pts = np.c_[rng.uniform(0.40, 0.60, 40000), rng.uniform(-0.10, 0.10, 40000), rng.uniform(0.0, 0.40, 40000)]
+    dmap = DepthCollisionMap(pts)
+    margin, opening = 0.003, 0.06
+    hits = dmap.gripper_hits(grasp, pre, opening, margin, table_z=0.0)
+    local = (pts - grasp[:3, 3]) @ grasp[:3, :3]  # tool0 of the grasp; the pre-grasp is at z = -0.08
+    for name, lo, hi in gripper_boxes(opening):
+        exact, grown = (np.count_nonzero(np.all((local >= lo - margin - g - [0, 0, 0.08]) & (local <= hi + margin + g),
+                                                axis=1)) for g in (0.0, 0.0011))
+        assert 0 < exact <= hits[name] <= grown, (name, hits[name], exact, grown)
+    assert hits["table"] == 0
+    low = grasp.copy()
+    low[2, 3] = 0.160  # fingertips (tool0 + 0.1685) below z = 0
+    low_pre = low.copy()
+    low_pre[2, 3] += 0.08
+    # both pads and both finger links reach the fingertips; nothing else comes down that far
+    assert DepthCollisionMap(np.zeros((0, 3))).gripper_hits(low, low_pre, opening, table_z=0.0)["table"] == 4
 
 
 def test_depth_map_keeps_the_top_of_a_thin_spike():

@@ -8,10 +8,12 @@ Three checks, all in ``base_link`` (z up, table top at ``table_z``, default 0):
   ``fingertip_margin`` above it; optionally no gripper point inside a fixed obstacle box
   (:func:`bin_walls`) and no link centre-line point within ``link_radius`` of one.
 * :class:`DepthCollisionMap` — the scene as the camera sees it (a depth image → point cloud in
-  ``base_link``); :meth:`DepthCollisionMap.finger_hits` counts the points inside each finger's
-  volume swept from the pre-grasp to the grasp pose. The object being grasped lies between the pads,
-  not inside the finger volumes, so a clear grasp has (almost) no points there. Built from sensed
-  depth only — the executor never sees ground truth.
+  ``base_link``, read into a coal occupancy octree); :meth:`DepthCollisionMap.gripper_hits` counts,
+  with coal's collision queries, the occupied leaves each part of the 2F-85 (the simulator's shapes,
+  :func:`grasp_core.robot.gripper.gripper_boxes`) meets swept from the pre-grasp to the grasp pose,
+  and the parts that reach below the table plane. The object being grasped lies between the pads,
+  not inside the swept parts, so a clear grasp has (almost) no hits. Built from sensed depth only —
+  the executor never sees ground truth.
 * :class:`HeightMap` — the same points read as a height field (occupied from the table up to each
   sensed point), for the arm's links and the gripper on free-space moves (the move to the pre-grasp).
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import coal
 import numpy as np
 
 from ..camera import CameraIntrinsics
@@ -35,6 +38,13 @@ from ..robot import FINGERTIP_REACH, STROKE, TCP_OFFSET, forward_kinematics, lin
 from ..robot.arm import arm_distance, arm_surface_points
 from ..robot.gripper import gripper_boxes
 from .trajectory import JointTrajectory
+
+#: Leaf edge of the occupancy octree (coal) the sensed points are read into for the gripper sweep, m:
+#: well below the depth points' spacing (one per 4 × 4 px block, ~5 mm at the cell's 0.66 m), so each
+#: leaf holds one point and a leaf reaches at most 1 mm past its point.
+OCTREE_RESOLUTION = 0.001
+#: Contacts a query reports at most (more than any swept part can meet at this resolution).
+_MAX_CONTACTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -431,61 +441,63 @@ class DepthCollisionMap:
             pts = pts[pts[:, 2] > floor_z]
         return cls(pts)
 
-    def finger_hits(self, t_base_tool0_grasp, t_base_tool0_pregrasp, opening: float,
-                    fingers: FingerGeometry | None = None, margin: float = 0.003) -> np.ndarray:
-        """Points inside each finger's volume swept along the straight approach pre-grasp → grasp.
-
-        Exact sweep of each (tool0-frame) finger box along the translation between the two poses
-        (slab test on the segment), so the two poses must have the same orientation (as
-        :func:`grasp_core.robot.pregrasp_pose` gives).
-
-        Args:
-            t_base_tool0_grasp, t_base_tool0_pregrasp: (4, 4) tool0 poses in ``base_link``, m.
-            opening: finger opening during the approach (the pre-open width), m.
-            fingers: gripper geometry (default :class:`FingerGeometry`).
-            margin: growth of the finger boxes except their inner faces, m.
-
-        Returns:
-            (2,) int64: point counts for the −y and +y finger.
-
-        Raises:
-            ValueError: bad transforms or the two orientations differ by more than ~1e-4 rad.
-        """
-        fingers = fingers or FingerGeometry()
-        pts, d = self._in_grasp_frame(t_base_tool0_grasp, t_base_tool0_pregrasp)
-        return np.array([_swept_count(pts, d, lo, hi) for lo, hi in fingers.finger_boxes(opening, margin)],
-                        dtype=np.int64)
+    @cached_property
+    def octree(self):
+        """The points as a coal (hpp-fcl) occupancy octree with :data:`OCTREE_RESOLUTION` leaves, built
+        once (``coal.OcTree``; None when the map is empty): the scene of :meth:`gripper_hits`."""
+        if len(self.points) == 0:
+            return None
+        return coal.makeOctree(np.ascontiguousarray(self.points), OCTREE_RESOLUTION)
 
     def gripper_hits(self, t_base_tool0_grasp, t_base_tool0_pregrasp, opening: float,
-                     margin: float = 0.003) -> dict[str, int]:
-        """Points inside each part of the whole simulated 2F-85 swept along the approach pre-grasp → grasp.
+                     margin: float = 0.003, table_z: float | None = None) -> dict[str, int]:
+        """What each part of the whole simulated 2F-85 meets when swept along the approach pre-grasp → grasp.
 
         The parts are :func:`grasp_core.robot.gripper.gripper_boxes` at ``opening`` — the same
         shapes the simulator's gripper is built from (coupling, housing, palm, both finger links and
-        pads) — each grown by ``margin`` on every face, swept exactly along the translation between
-        the two poses (slab test), so the orientations must agree as in :meth:`finger_hits`.
+        pads). Each part, grown by ``margin`` on every face, is swept along the translation between
+        the two poses: the swept volume is the convex hull of the box at both ends (exact for a
+        translation), a ``coal.Convex``; coal's collision query against :attr:`octree` counts the
+        occupied leaves it meets (one per sensed point at this resolution: the depth points are
+        ≥ 4 px, ~5 mm, apart). The orientations must agree (a pure translation).
 
         Args:
             t_base_tool0_grasp, t_base_tool0_pregrasp: (4, 4) tool0 poses in ``base_link``, m.
             opening: jaw opening during the approach (the pre-open width), m.
-            margin: growth of every part, m.
+            margin: growth of every part against the sensed points, m.
+            table_z: table top in ``base_link``, m; given, the entry ``"table"`` counts the parts whose
+                swept volume (not grown: the plane is calibrated, not sensed) reaches below it (a coal
+                ``Halfspace``).
 
         Returns:
-            {geom name: number of sensed points its swept volume holds}, every part listed.
+            {geom name: occupied octree leaves its swept volume meets}, every part listed, plus
+            ``"table"`` when ``table_z`` is given.
 
         Raises:
             ValueError: bad transforms or differing orientations.
         """
-        pts, d = self._in_grasp_frame(t_base_tool0_grasp, t_base_tool0_pregrasp)
-        return {name: _swept_count(pts, d, lo - margin, hi + margin) for name, lo, hi in gripper_boxes(opening)}
+        rg, origin, d = self._grasp_frame(t_base_tool0_grasp, t_base_tool0_pregrasp)
+        pose = coal.Transform3s(rg, origin)
+        octree = self.octree
+        hits = {}
+        table = 0
+        for name, lo, hi in gripper_boxes(opening):
+            hits[name] = 0 if octree is None else _leaves_met(_swept_box(lo - margin, hi + margin, d), pose, octree)
+            if table_z is not None:
+                table += _leaves_met(_swept_box(lo, hi, d), pose, coal.Halfspace(np.array([0.0, 0.0, 1.0]),
+                                                                                 float(table_z)))
+        if table_z is not None:
+            hits["table"] = table
+        return hits
 
     def in_grasp_frame(self, t_base_tool0_grasp) -> np.ndarray:
         """(M, 3) the sensed points in the tool0 frame of a grasp pose (z = approach), m."""
         tg = np.asarray(t_base_tool0_grasp, dtype=np.float64)
         return (self.points - tg[:3, 3]) @ tg[:3, :3]
 
-    def _in_grasp_frame(self, t_base_tool0_grasp, t_base_tool0_pregrasp) -> tuple[np.ndarray, np.ndarray]:
-        """(points in the grasp's tool0 frame (M, 3), pre-grasp offset (3,) in that frame), m.
+    @staticmethod
+    def _grasp_frame(t_base_tool0_grasp, t_base_tool0_pregrasp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(grasp tool0 rotation (3, 3), its origin (3,), the pre-grasp's offset (3,) in that frame), m.
 
         Raises:
             ValueError: non-finite or non-(4, 4) poses, or orientations that differ (not a translation).
@@ -497,13 +509,7 @@ class DepthCollisionMap:
         rg = tg[:3, :3]
         if np.max(np.abs(rg.T @ tp[:3, :3] - np.eye(3))) > 1e-4:
             raise ValueError("pre-grasp and grasp orientations differ: the sweep needs a pure translation")
-        return (self.points - tg[:3, 3]) @ rg, rg.T @ (tp[:3, 3] - tg[:3, 3])
-
-    def collides(self, t_base_tool0_grasp, t_base_tool0_pregrasp, opening: float, max_points: int = 5,
-                 fingers: FingerGeometry | None = None, margin: float = 0.003) -> bool:
-        """True when either finger's swept volume holds ``max_points`` or more points (:meth:`finger_hits`)."""
-        hits = self.finger_hits(t_base_tool0_grasp, t_base_tool0_pregrasp, opening, fingers, margin)
-        return bool(np.max(hits) >= max_points)
+        return rg.copy(), tg[:3, 3].copy(), rg.T @ (tp[:3, 3] - tg[:3, 3])
 
 
 class HeightMap:
@@ -597,21 +603,23 @@ class HeightMap:
         return None
 
 
-def _swept_count(pts: np.ndarray, d: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> int:
-    """How many of the (M, 3) points the box [lo, hi] meets when moved by λ·d, λ ∈ [0, 1] (slab test)."""
-    if len(pts) == 0:
-        return 0
-    lam_lo = np.zeros(len(pts))
-    lam_hi = np.ones(len(pts))
-    inside = np.ones(len(pts), dtype=bool)
-    for a in range(3):
-        if abs(d[a]) < 1e-12:
-            inside &= (pts[:, a] >= lo[a]) & (pts[:, a] <= hi[a])
-        else:  # x − λ·d ∈ [lo, hi]  ⇔  λ ∈ [(x − hi)/d, (x − lo)/d] (ordered)
-            l1, l2 = (pts[:, a] - hi[a]) / d[a], (pts[:, a] - lo[a]) / d[a]
-            lam_lo = np.maximum(lam_lo, np.minimum(l1, l2))
-            lam_hi = np.minimum(lam_hi, np.maximum(l1, l2))
-    return int(np.count_nonzero(inside & (lam_lo <= lam_hi)))
+def _swept_box(lo: np.ndarray, hi: np.ndarray, d: np.ndarray):
+    """The volume the box [lo, hi] covers when moved by λ·d, λ ∈ [0, 1]: the convex hull of its corners
+    at both ends (``coal.Convex``, qhull), in the box's frame, m."""
+    corners = np.stack(np.meshgrid(*zip(lo, hi, strict=True), indexing="ij"), -1).reshape(-1, 3)
+    vertices = coal.StdVec_Vec3s()
+    for v in np.vstack([corners, corners + np.asarray(d, dtype=np.float64)]):
+        vertices.append(v)
+    return coal.Convex.convexHull(vertices, False, "")
+
+
+def _leaves_met(shape, pose, scene) -> int:
+    """How many contacts coal's collision query finds between ``shape`` at ``pose`` (coal.Transform3s) and
+    ``scene`` at the identity (an OcTree: one per occupied leaf met; a Halfspace: 0 or 1)."""
+    request = coal.CollisionRequest()
+    request.num_max_contacts = _MAX_CONTACTS
+    result = coal.CollisionResult()
+    return int(coal.collide(shape, pose, scene, coal.Transform3s(), request, result))
 
 
 __all__ = ["BIN_CENTER", "BIN_HEIGHT", "BIN_INNER", "Box", "CellCollisionChecker", "DepthCollisionMap",

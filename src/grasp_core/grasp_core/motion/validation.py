@@ -24,7 +24,8 @@ unreachable    no IK within the joint limits for pre-grasp, grasp or lift, or a 
 collision      the arm at a target collides with the table/cell, or (with a depth map) no TCP
                depth leaves ``min_pad_contact`` of pad on the object with the palm clear of it, or
                the whole gripper swept along the approach meets the sensed points at every
-               depth tried (a pad: ≥ ``max_collision_points``; any other part: one)
+               depth tried (a pad: ≥ ``max_collision_points`` occupied octree leaves; any other
+               part: one), or reaches below the table plane
 ============== ============================================================================
 
 Approach (:func:`approach_mode`): a *planar image grasp* — stamped in a camera optical frame with
@@ -49,7 +50,8 @@ the TCP) must stay ``palm_clearance`` above the highest sensed point under the p
 the pads down to the table — by at least ``min_pad_contact`` (on an object too low for that, what the
 deepest TCP leaves, at least 3 mm: :func:`required_pad_contact`). The whole gripper (coupling, housing,
 palm, finger links, pads at the pre-open width) is then swept pre-grasp → grasp against the sensed
-points (:meth:`~.collision.DepthCollisionMap.gripper_hits`); a touching sweep is retried opened
+points and the table plane with coal's collision queries (the swept parts as convex hulls, the points
+as an occupancy octree: :meth:`~.collision.DepthCollisionMap.gripper_hits`); a touching sweep is retried opened
 wider (10 mm steps, up to 20 mm wider, within the stroke) and then shallower in 5 mm steps, down to the required pad
 overlap (:attr:`GraspTarget.depth_note` says so), before the candidate is rejected. The free-space
 move to the pre-grasp is checked against the sensed scene read as a height field (the arm's own
@@ -171,7 +173,8 @@ class ValidationConfig:
             :func:`~.planner.check_linear_path` (catches flips and singularities; ~15 ms).
         cell: arm/table/cell checker applied to the pre-grasp, grasp and lift configurations
             (None: skip).
-        max_collision_points: depth points allowed in a pad's swept volume (fewer pass): the pads slide
+        max_collision_points: occupied octree leaves (one per depth point) allowed in a pad's swept
+            volume (fewer pass): the pads slide
             down the object's sides, where a silhouette's mixed depth pixels lie. Every other part
             (finger links, palm, housing, coupling) must sweep clear of all sensed points: nothing is
             meant to be there, and a finger link whose sweep held one point of a neighbour's edge hit
@@ -633,7 +636,7 @@ def _sweep_clear(depth_map: DepthCollisionMap, t_tcp: np.ndarray, surface: np.nd
         tool0 = offset_along_approach(t, -config.gripper.tcp_offset)
         for width in widths:
             hits = depth_map.gripper_hits(tool0, pregrasp_pose(tool0, config.pregrasp_clearance), width,
-                                          config.finger_margin)
+                                          config.finger_margin, table_z=config.table_z)
             # opened wider the sweep must be spotless: a search over widths would otherwise find the one
             # that clips an object's edge with just under max_collision_points (seen: a wide box's side)
             if _sweep_ok(hits, config.max_collision_points if width == pre_open else 1):
@@ -649,14 +652,14 @@ def _sweep_clear(depth_map: DepthCollisionMap, t_tcp: np.ndarray, surface: np.nd
                                   f"(need {1000 * need:.1f} mm)")
     worst = ", ".join(f"{k} {v}" for k, v in sorted(hits.items(), key=lambda kv: -kv[1]) if v) or "none"
     return _reject(COLLISION, f"the gripper would hit the sensed scene at every depth that leaves "
-                              f"{1000 * need:.0f} mm of pad contact (depth points in the swept "
-                              f"parts: {worst}; a pad may hold {config.max_collision_points - 1}, the "
-                              f"other parts none)")
+                              f"{1000 * need:.0f} mm of pad contact (depth points met by the swept "
+                              f"parts: {worst}; a pad may meet {config.max_collision_points - 1}, the "
+                              f"other parts none, and 'table' counts the parts below the table)")
 
 
 def _sweep_ok(hits: dict[str, int], pad_points: int) -> bool:
-    """Whether a sweep's point counts per gripper part pass: fewer than ``pad_points`` in each pad,
-    none in any other part (:attr:`ValidationConfig.max_collision_points`)."""
+    """Whether a sweep's counts per gripper part pass: fewer than ``pad_points`` in each pad, none in
+    any other part, no part below the table (:attr:`ValidationConfig.max_collision_points`)."""
     return all(n < (pad_points if name.endswith("_pad") else 1) for name, n in hits.items())
 
 

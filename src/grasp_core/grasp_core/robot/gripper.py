@@ -97,7 +97,7 @@ def gripper_boxes(opening: float) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """The simulated 2F-85's parts as boxes in ``tool0`` at a jaw ``opening`` (m, clipped to
     [0, STROKE]): ``(geom name, lo (3,), hi (3,))`` float64 corners, m, axis-aligned in tool0 (the
     coupling cylinder by its bounding box). Names and shapes are those of :func:`gripper_xml`'s geoms
-    (``test/test_gripper_geometry.py`` compares them with MuJoCo's compiled model)."""
+    (``test/test_contact_safety.py`` compares them with MuJoCo's compiled model)."""
     h = float(np.clip(opening, 0.0, STROKE)) / 2.0
     out = []
     for name, kind, size, pos in BODY_PARTS:
