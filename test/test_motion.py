@@ -387,6 +387,21 @@ def test_gripper_sweep_counts_what_an_independent_point_in_box_test_finds():
     assert DepthCollisionMap(np.zeros((0, 3))).gripper_hits(low, low_pre, opening, table_z=0.0)["table"] == 4
 
 
+def test_finger_geometry_is_the_envelope_of_the_one_gripper_description():
+    """The cell / free-space checks' boxes (FingerGeometry) enclose every part of gripper_boxes at every
+    opening, and each of their faces touches one of those parts: nothing is typed twice."""
+    from grasp_core.robot.gripper import gripper_boxes
+    for opening in (0.0, 0.03, STROKE):
+        env = FingerGeometry().envelope_boxes(opening)
+        parts = gripper_boxes(opening)
+        for name, lo, hi in parts:
+            assert any(np.all(lo >= b[0] - 1e-12) and np.all(hi <= b[1] + 1e-12) for b in env), (opening, name)
+        for b in env:
+            inner = [(lo, hi) for _n, lo, hi in parts if np.all(lo >= b[0] - 1e-12) and np.all(hi <= b[1] + 1e-12)]
+            assert np.allclose(np.min([lo for lo, _ in inner], axis=0), b[0], atol=1e-9), (opening, b)
+            assert np.allclose(np.max([hi for _, hi in inner], axis=0), b[1], atol=1e-9), (opening, b)
+
+
 def test_depth_map_keeps_the_top_of_a_thin_spike():
     """One point per stride block is the block's nearest pixel: a 1.5 mm rod 10 cm tall is not lost between samples."""
     extr = load_extrinsics(EXTRINSICS)

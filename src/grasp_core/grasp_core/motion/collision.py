@@ -17,7 +17,8 @@ Three checks, all in ``base_link`` (z up, table top at ``table_z``, default 0):
 * :class:`HeightMap` — the same points read as a height field (occupied from the table up to each
   sensed point), for the arm's links and the gripper on free-space moves (the move to the pre-grasp).
 
-Gripper model (:class:`FingerGeometry`, tool0 frame: z = approach, y = jaw closing): each finger is
+Gripper envelope of the cell and free-space checks (:class:`FingerGeometry`, derived from
+:func:`~grasp_core.robot.gripper.gripper_boxes`; tool0 frame: z = approach, y = jaw closing): each finger is
 a box ``pad_width`` (x) × (``pad_thickness`` + ``body_width``) (y, outward from the inner pad face at
 ±opening/2) × ``finger_length`` (z, up from the fingertip at ``tip_reach``); the gripper body is a box
 around the tool0 z axis from the flange down to ``body_length``.
@@ -36,7 +37,15 @@ from ..camera import CameraIntrinsics
 from ..layout import CELL_LAYOUT, CellLayout
 from ..robot import FINGERTIP_REACH, STROKE, TCP_OFFSET, forward_kinematics, link_frames
 from ..robot.arm import arm_distance, arm_surface_points
-from ..robot.gripper import gripper_boxes
+from ..robot.gripper import (
+    BODY_PARTS,
+    FINGER_LINK_HALF_Y,
+    FINGER_LINK_Y,
+    PAD_HALF,
+    PALM_BOTTOM,
+    USABLE_FINGER_LENGTH,
+    gripper_boxes,
+)
 from .trajectory import JointTrajectory
 
 #: Leaf edge of the occupancy octree (coal) the sensed points are read into for the gripper sweep, m:
@@ -49,29 +58,33 @@ _MAX_CONTACTS = 100_000
 
 @dataclass(frozen=True)
 class FingerGeometry:
-    """Robotiq 2F-85 finger and body volumes in the ``tool0`` frame (module docstring), m.
+    """The 2F-85's envelope for the cell and free-space checks, in the ``tool0`` frame, m: two finger
+    boxes and one body box that enclose :func:`grasp_core.robot.gripper.gripper_boxes` (the one
+    description of the gripper's geometry, which the simulator's 2F-85 and the approach sweep use);
+    the defaults are derived from it, not typed twice.
 
     Attributes:
         tcp_offset: tool0 → pad centre (TCP) along z. Default ``TCP_OFFSET`` (0.150).
         tip_reach: tool0 → fingertips along z. Default :data:`grasp_core.robot.FINGERTIP_REACH`
             (0.1685: tips 0.0185 below the TCP, the simulated 2F-85's pads).
-        pad_width: pad size along x. Default 0.022.
-        pad_thickness: pad size along y. Default 0.008.
-        body_width: finger body beyond the pad along y (outward). Default 0.02.
-        finger_length: height of the finger box above the tip along z. Default 0.06.
-        body_half_x, body_half_y: half extents of the gripper body box (x, y). Defaults 0.035, 0.07.
-        body_length: the body box spans z ∈ [0, body_length] from the flange. Default 0.11.
+        pad_width: pad size along x (0.022). pad_thickness: pad size along y (0.008).
+        body_width: finger link beyond the pad along y, outward (0.008).
+        finger_length: height of the finger box above the tip along z: the usable finger length,
+            fingertip → palm underside (0.0615).
+        body_half_x, body_half_y: half extents of the box around coupling, housing and palm (x, y)
+            (0.0375, 0.065).
+        body_length: the body box spans z ∈ [0, body_length] from the flange: the palm's underside (0.107).
     """
 
     tcp_offset: float = TCP_OFFSET
     tip_reach: float = FINGERTIP_REACH
-    pad_width: float = 0.022
-    pad_thickness: float = 0.008
-    body_width: float = 0.02
-    finger_length: float = 0.06
-    body_half_x: float = 0.035
-    body_half_y: float = 0.07
-    body_length: float = 0.11
+    pad_width: float = 2 * PAD_HALF[0]
+    pad_thickness: float = 2 * PAD_HALF[1]
+    body_width: float = FINGER_LINK_Y + FINGER_LINK_HALF_Y - 2 * PAD_HALF[1]
+    finger_length: float = USABLE_FINGER_LENGTH
+    body_half_x: float = max(p[2][0] for p in BODY_PARTS)
+    body_half_y: float = max(p[2][0] if p[1] == "cylinder" else p[2][1] for p in BODY_PARTS)
+    body_length: float = PALM_BOTTOM
 
     @property
     def tip_below_tcp(self) -> float:
