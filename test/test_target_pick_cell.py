@@ -4,7 +4,7 @@ Specification (README "Pick a named object"): a Pick goal with ``target_class`` 
 candidates whose ``shape_label`` is that class; the detector alone labels nothing, so a goal for
 "star" finds no candidate of it and ends with success false, stage "validate", message
 "no star on the table", one log line naming the class, and no object leaves the table (simulation
-ground truth).
+ground truth). In automatic mode the loop stops with "no star on the table: objects remain: …".
 """
 from __future__ import annotations
 
@@ -56,3 +56,21 @@ def test_targeted_pick_declines_an_absent_class(spawn_node, probe, repo_root):
     for k, p in probe.objects.items():  # nothing was picked (ground truth)
         assert np.linalg.norm(p - start[k]) < 0.01, (k, p, start[k])
     assert not probe.results
+
+
+def test_automatic_mode_for_an_absent_class_stops_saying_objects_remain(spawn_node, probe, repo_root):
+    """Automatic mode with ``target_class:=star``: no candidate is a star, so the loop stops with
+    "no star on the table: objects remain: …" (not "table clear") and nothing leaves the table."""
+    spawn_node("grasp_sim.sim_node", params(repo_root, "n_objects:=1", f"seed:={SEED}"))
+    spawn_node("grasp_camera.camera_node", params(repo_root, "source:=topic"))
+    spawn_node("grasp_detector.detector_node", params(repo_root, "model:=ggcnn2_synth"))
+    ex = spawn_node("grasp_executor.executor_node",
+                    params(repo_root, "start_armed:=true", "auto:=true", "target_class:=star"))
+    assert wait_for(lambda: probe.objects, 60, probe.spin)
+    start = {k: v.copy() for k, v in probe.objects.items()}
+    assert wait_for(lambda: "automatic mode finished" in ex.stderr(), 180, probe.spin), ex.stderr()
+    line = next(ln for ln in ex.stderr().splitlines() if "automatic mode finished" in ln)
+    assert "automatic mode finished: no star on the table: objects remain: 1 regions" in line, line
+    assert line.endswith("0/0 picks"), line
+    for k, p in probe.objects.items():  # nothing was picked (ground truth)
+        assert np.linalg.norm(p - start[k]) < 0.01, (k, p, start[k])

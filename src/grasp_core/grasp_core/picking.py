@@ -358,11 +358,13 @@ class LoopPolicy:
 
 @dataclass(frozen=True)
 class Choice:
-    """What :class:`PickLoop`'s ``choose`` found in one frame: a target (or None) and the rejections."""
+    """What :class:`PickLoop`'s ``choose`` found in one frame: a target (or None) and the rejections;
+    ``no_class``: the object class that was asked for when the frame held no candidate of it ("" otherwise)."""
 
     target: object | None
     rejections: list = field(default_factory=list)
     n_candidates: int = 0
+    no_class: str = ""
 
 
 class PickLoop:
@@ -396,6 +398,7 @@ class PickLoop:
 
     Attributes:
         attempts: number of picks executed. stop_reason: why :meth:`run` returned.
+        last_choice: the :class:`Choice` of the last frame looked at (None before the first).
     """
 
     def __init__(self, next_frame, choose, execute, policy: LoopPolicy | None = None, after_empty=None,
@@ -407,6 +410,7 @@ class PickLoop:
         self.timeout_s = float(timeout_s)
         self.attempts = 0
         self.stop_reason = ""
+        self.last_choice: Choice | None = None
         self._stop = ""
 
     def stop(self, why: str) -> None:
@@ -428,7 +432,7 @@ class PickLoop:
                 if self._stop:
                     return self._end(f"stopped: {self._stop}")
                 return self._end(f"no fresh candidates within {self.timeout_s:.0f} s")
-            choice = self.choose(frame)
+            choice = self.last_choice = self.choose(frame)
             if choice.target is None:
                 empty += 1
                 rejected_total += len(choice.rejections)

@@ -92,6 +92,8 @@ from .safety import GuardedGripper, Safety
 
 #: Rejection code when the collision check has no depth image (and ``allow_no_depth`` is false).
 NO_DEPTH = "no_depth"
+#: At most one INFO line per this many seconds on what a targeted frame's candidates matched.
+CLASS_LOG_PERIOD_S = 2.0
 
 
 class ExecutorNode(Node):
@@ -150,7 +152,6 @@ class ExecutorNode(Node):
         self.loop: PickLoop | None = None
         self.table_scene = None  # the last TableScene automatic mode judged "table clear" on (for pictures)
         self.bin_fill = motion.BinFill()  # what this node put in the bin since it started or ~/clear_bin
-        self.no_class = False  # the last choose() was asked for a class and found none of it
 
         self.create_subscription(GraspCandidateArray, cfg.candidates_topic, self.on_candidates, result_qos(),
                                  callback_group=self.cand_group)
@@ -331,21 +332,23 @@ class ExecutorNode(Node):
 
     def class_candidates(self, candidates, target_class: str) -> list:
         """``candidates`` of ``target_class`` (:func:`grasp_core.picking.select_class`; all when it is "");
-        one INFO line per frame when targeting. Sets ``self.no_class`` when a class was asked and none matched."""
+        when targeting, an INFO line on what matched (at most one per ``CLASS_LOG_PERIOD_S``: candidates
+        arrive at the camera's rate)."""
         cands = list(candidates)
         kept = select_class(cands, target_class, self.cfg.min_class_confidence)
-        self.no_class = bool(target_class) and not kept
         if target_class:
             labels = ", ".join(sorted({c.shape_label or "unlabelled" for c in cands})) or "none"
             self.get_logger().info(
                 f"target class '{target_class}': {len(kept)} of {len(cands)} candidates match "
-                f"(confidence >= {self.cfg.min_class_confidence:.2f}; labels seen: {labels})")
+                f"(confidence >= {self.cfg.min_class_confidence:.2f}; labels seen: {labels})",
+                throttle_duration_sec=CLASS_LOG_PERIOD_S)
         return kept
 
-    def choose(self, msg: GraspCandidateArray, target_class: str | None = None) -> Choice:
-        """The best valid candidate of ``msg`` of ``target_class`` (None: the ``target_class`` parameter;
-        "" any), a :class:`grasp_core.picking.Choice`; rejections logged."""
-        cls = self.cfg.target_class if target_class is None else target_class
+    def choose(self, msg: GraspCandidateArray, target_class: str = "") -> Choice:
+        """The best valid candidate of ``msg`` of ``target_class`` ("" any; :meth:`target_class` resolves
+        a goal's class against the parameter), a :class:`grasp_core.picking.Choice` (``no_class`` set when
+        the class was asked and none of its candidates came); rejections logged."""
+        cls = target_class
         candidates = self.class_candidates(msg.candidates, cls)
         collision, why = self.collision_map(stamp_s(msg.header.stamp))
         scene = self.depth.table_scene(stamp_s(msg.header.stamp), self.frames.t_base, self.layout)
@@ -361,7 +364,7 @@ class ExecutorNode(Node):
                 continue
             self.last_candidate = c
             return Choice(target, rejections, len(msg.candidates))
-        return Choice(None, rejections, len(msg.candidates))
+        return Choice(None, rejections, len(msg.candidates), no_class=cls if cls and not candidates else "")
 
     def execute_target(self, target, c, image_stamp: float, feedback=None, return_home: bool = True) -> Attempt:
         """Run the pick sequence for a validated target and record the attempt (``return_home`` False: a
@@ -478,7 +481,8 @@ class ExecutorNode(Node):
             if not self.wait_for_robot():
                 self.stop_reason = f"no usable /joint_states from the robot ({self.robot_problem()})"
             else:
-                self.loop = PickLoop(self._auto_next_frame, self.choose, self._auto_execute,
+                self.loop = PickLoop(self._auto_next_frame, lambda m: self.choose(m, self.target_class()),
+                                     self._auto_execute,
                                      LoopPolicy(self.cfg.max_empty_frames, self.cfg.max_consecutive_failures,
                                                 self.cfg.max_picks),
                                      after_empty=self._auto_after_empty, timeout_s=self.cfg.wait_timeout_s,
@@ -488,8 +492,9 @@ class ExecutorNode(Node):
                     self.safety.begin_pick()
                     self.go_home()
                     self.stop_reason = self.loop.run()
-                    if self.no_class:  # the last frames had candidates, none of the target class
-                        self.stop_reason = f"{no_class_message(self.cfg.target_class)}: {self.stop_reason}"
+                    last = self.loop.last_choice
+                    if last is not None and last.no_class:  # the last frame had candidates, none of the class
+                        self.stop_reason = f"{no_class_message(last.no_class)}: {self.stop_reason}"
                     if (not self.cfg.go_home_between_picks and self.attempts and self.attempts[-1].success
                             and not self.finished.is_set() and not self.safety.permit()):
                         self.go_home()  # the last pick ended over the bin
@@ -559,8 +564,8 @@ class ExecutorNode(Node):
                     return finish("wait_candidates", "no fresh candidates")
                 feedback("validate")
                 choice = self.choose(msg, cls)
-                if self.no_class:
-                    return finish("validate", no_class_message(cls))
+                if choice.no_class:
+                    return finish("validate", no_class_message(choice.no_class))
                 attempt = None if choice.target is None else self.execute_target(
                     choice.target, self.last_candidate, stamp_s(msg.header.stamp), feedback)
                 if attempt is not None:
