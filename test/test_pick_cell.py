@@ -247,6 +247,34 @@ def test_four_processes_lift_an_object(spawn_node, probe, repo_root):
     assert wait_for(lambda: in_bin(probe.objects[name]), 20, probe.spin), probe.objects[name]
 
 
+def test_automatic_mode_waits_for_the_depth_check_before_its_first_frame(spawn_node, probe, repo_root):
+    """Automatic mode whose depth camera_info comes late (here: relayed only 6 s after the executor is
+    ready; on a loaded machine: discovery) waits for it instead of counting the frames refused
+    ``no_depth`` as frames without a safe grasp and stopping with 0 picks (fresh-clone run under load:
+    "no valid candidate in 3 frames (3 rejected, last: no_depth); 0/0 picks")."""
+    spawn_node("grasp_sim.sim_node", params(repo_root, "n_objects:=1", f"seed:={SEED}"))
+    spawn_node("grasp_camera.camera_node", params(repo_root, "source:=topic"))
+    spawn_node("grasp_detector.detector_node", params(repo_root, "model:=ggcnn2_synth"))
+    ex = spawn_node("grasp_executor.executor_node",
+                    params(repo_root, "auto:=true", "max_picks:=1", "start_armed:=true",
+                           "depth_info_topic:=/late/camera_info"))
+    relay = probe.node.create_publisher(CameraInfo, "/late/camera_info", sensor_qos())
+    latest = []
+    probe.node.create_subscription(CameraInfo, "/depth/camera_info", lambda m: latest.append(m), sensor_qos())
+    assert wait_for(lambda: "executor ready" in ex.stderr(), 60, probe.spin), ex.stderr()
+    assert wait_for(lambda: latest and probe.objects, 60, probe.spin)
+    probe.spin_for(6.0)  # candidates arrive meanwhile; the executor has no camera_info yet
+    assert "automatic mode finished" not in ex.stderr(), ex.stderr()
+
+    def relay_spin():
+        if latest:
+            relay.publish(latest[-1])
+        probe.spin()
+
+    assert wait_for(lambda: probe.results, 240, relay_spin), ex.stderr()
+    assert probe.results[0]["success"], (probe.results[0], ex.stderr())
+
+
 def test_executor_refuses_unavailable_backend_and_bad_parameters(spawn_node, repo_root):
     """No MoveIt on the pip path: motion_backend:=moveit_py stops the node with one clear line (exit 2)."""
     try:

@@ -30,6 +30,13 @@ class DepthCache:
             while len(self._depth) > self.size:  # the oldest received, not the smallest stamp: after a
                 self._depth.pop(next(iter(self._depth)))  # clock jump back (restarted simulator) new stamps are small
 
+    def missing(self) -> str:
+        """What the collision check still lacks: "" once camera_info and one depth image have come."""
+        if self.info is None:
+            return "no depth camera_info received"
+        with self._lock:
+            return "" if self._depth else "no depth image received"
+
     def collision_map(self, stamp: float, t_base, max_dt: float = 0.0) -> tuple[motion.DepthCollisionMap | None,
                                                                                   str]:
         """(map, "") for the image with this stamp (else the one nearest to it within ``max_dt``),

@@ -30,8 +30,9 @@ Motion backends are plugins (entry points ``grasp_executor.motion_backends``, pa
 Pick sequence (:func:`grasp_core.motion.run_pick`): pregrasp → approach → close → lift → place
 (above the bin) → release → home; success = the gripper did not close fully after the lift and at
 the place pose. Automatic mode (``auto: true``) is :class:`grasp_core.picking.PickLoop` over fresh
-candidate messages taken after the arm reached home; it ends with its stop reason logged, whatever
-happens inside it.
+candidate messages taken after the arm reached home; it starts once the robot state is fresh and
+the depth collision check has its camera_info and a depth image (up to 60 s each), and ends with
+its stop reason logged, whatever happens inside it.
 
 Interfaces:
     subscribes ``candidates_topic`` (grasp_interfaces/GraspCandidateArray), ``/joint_states``,
@@ -425,6 +426,24 @@ class ExecutorNode(Node):
             time.sleep(0.05)
         return False
 
+    def depth_missing(self) -> str:
+        """Why the depth collision check cannot run yet ("" when it can, or when it is not required:
+        ``use_depth_collision`` off or ``allow_no_depth`` on)."""
+        if not self.cfg.use_depth_collision or self.cfg.allow_no_depth:
+            return ""
+        return self.depth.missing()
+
+    def wait_for_depth(self, timeout_wall: float = 60.0) -> bool:
+        """Block until the depth collision check has its inputs (True) or ``timeout_wall`` s passed /
+        the node finishes: automatic mode must not count start-up frames, refused for a camera_info
+        still in discovery, as frames without a safe grasp."""
+        deadline = time.monotonic() + timeout_wall
+        while time.monotonic() < deadline and not self.finished.is_set():
+            if not self.depth_missing():
+                return True
+            time.sleep(0.05)
+        return False
+
     # ------------------------------------------------------------------ automatic mode
     def _wait_armed(self) -> bool:
         """Block while disarmed (logged once); False when the node is finishing."""
@@ -480,6 +499,8 @@ class ExecutorNode(Node):
         try:
             if not self.wait_for_robot():
                 self.stop_reason = f"no usable /joint_states from the robot ({self.robot_problem()})"
+            elif not self.wait_for_depth():
+                self.stop_reason = f"no depth for the collision check ({self.depth_missing()})"
             else:
                 self.loop = PickLoop(self._auto_next_frame, lambda m: self.choose(m, self.target_class()),
                                      self._auto_execute,
