@@ -402,7 +402,7 @@ def localisation_loss(net: GQSTN, o: GQSTNOutput, tg: dict[str, torch.Tensor]) -
     lt = F.mse_loss(o.xy, tg["xy"])
     lr = F.mse_loss(net.rot.alpha_beta(o.w_rot), tg["alpha_beta"])
     ls = F.mse_loss(o.w_scale[:, 0], torch.log(tg["s"] / net.cfg.gamma)) + F.mse_loss(o.w_scale[:, 1], tg["z"])
-    return lt + lr + ls, {"trans": float(lt), "rot": float(lr), "scale": float(ls)}
+    return lt + lr + ls, {"trans": lt.item(), "rot": lr.item(), "scale": ls.item()}
 
 
 def robustness_loss(o: GQSTNOutput) -> torch.Tensor:
