@@ -200,3 +200,21 @@ def test_classifier_loaded_from_the_shipped_onnx_agrees_with_onnx_runtime():
         got = net(torch.from_numpy(im), torch.from_numpy(pose)).numpy()
     np.testing.assert_allclose(got, want, atol=1e-5)
     assert np.ptp(want[:, 1]) > 0.05  # the crops are told apart: not a constant network
+
+
+def test_torch_free_decoder_inverts_the_ground_truth_targets():
+    """grasp_core.nn.gqstn_onnx.decode_grasp of a label's targets gives back its centre and angle in source px,
+    the paper's opening w = s/3 and the gripper depth."""
+    from grasp_core.depth import CropTransform
+    from grasp_core.nn.gqstn_onnx import decode_grasp
+
+    cfg = gqstn.GQSTNConfig(rotation="signed", crop_size=300)
+    tf = CropTransform.centre((480, 640), 300, S)
+    for u_src, v_src, phi in ((300.0, 250.0, 0.4), (380.0, 200.0, -1.2), (260.0, 300.0, 1.5)):
+        un, vn = (float(a) for a in tf.from_source(u_src, v_src))
+        t = gqstn.grasp_target(un, vn, phi, 500.0, 0.8, 0.03, cfg)
+        g, dz = decode_grasp((t.x, t.y), t.theta, (t.s, t.z), 0.7, cfg.to_dict(), tf)
+        assert abs(g.u - u_src) < 1e-6 and abs(g.v - v_src) < 1e-6 and g.quality == 0.7
+        assert abs(math.remainder(g.angle - phi, math.pi)) < 1e-9
+        # the crop spans 0.128 m = 0.128·500/0.8 = 80 source px; opening a third of it
+        assert abs(g.width_px - 80.0 / 3) < 1e-6 and abs(dz - 0.03) < 1e-9

@@ -70,6 +70,7 @@ def gqstn_card(name: str, net: GQSTN, training: dict, metrics: dict, deviations:
                      "opening": "s*crop_px/3 source px (the paper's w = s/3)",
                      "jaw": "22 mm 2F-85 pad at the crop's scale"},
         "gqstn": c.to_dict(),
+        "classifier": "gqcnn_synth",
         "training_data": training,
         "metrics": metrics,
         "opset": OPSET,
@@ -106,6 +107,7 @@ def export_baseline(kind: str, net: nn.Module, path: str | Path, net_cfg, traini
                           "grid (B, 7, G, G) = cell logit, sigmoid offsets in the cell, sin 2theta, cos 2theta, "
                           "log(s/gamma), z"}[kind]
     card = {"name": Path(path).stem, "architecture": desc, "input": input_section(net_cfg), "outputs": {out: out},
-            "decoding": {"type": f"gqstn_{kind}"}, "gqstn": net_cfg.to_dict(), "training_data": training,
+            "decoding": {"type": f"gqstn_{kind}"}, "gqstn": net_cfg.to_dict(), "classifier": "gqcnn_synth",
+            "training_data": training,
             "metrics": metrics, "opset": OPSET, "license": "Apache-2.0", "description": desc}
     return write_card(path, card)

@@ -13,12 +13,18 @@ Source: Gariépy et al., GQ-STN, IROS 2019, §IV-B and §V-B; the geometry of :m
 from __future__ import annotations
 
 import math
+import os
+import time
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from ..camera import CameraIntrinsics
 from ..depth import CropTransform, DepthError, inpaint_depth
 from ..grasp import Grasp, wrap_angle
+from ..inference import Detection, grasp_poses
+from ..model_card import ModelCard, ModelCardError, load_card
 
 #: The classifier crop's side (m) and the 2F-85 pad length along the jaw (m, 2 × PAD_HALF[0]).
 CROP_SIDE_M, PAD_LENGTH_M = 0.128, 0.022
@@ -84,3 +90,130 @@ def decode_multigrasp(out, cfg: dict) -> tuple[np.ndarray, float, np.ndarray, fl
     xy = (np.array([i, j]) + off) / g * 2 - 1
     _, th, sz = decode_regression(np.concatenate([xy, flat[3:, best]]), cfg)
     return xy, th, sz, float(prob[best])
+
+
+# --- the runtime detector ----------------------------------------------------------------------------
+
+#: decoding.type of the cards this module runs.
+KINDS = ("gqstn", "gqstn_direct", "gqstn_multigrasp")
+#: GQ-STN's intermediate images, by stage (the exported graph's outputs).
+IMAGE_OUTPUTS = {"trans": "image_trans", "rot": "image_rot", "scale": "image_scale"}
+
+
+@dataclass
+class GQSTNDetection(Detection):
+    """A :class:`grasp_core.inference.Detection` (``maps`` None) of GQ-STN or a baseline, plus:
+
+    ``p_robust``: the one grasp's P(robust) (also its quality); ``gripper_depth``: the fingertips' depth
+    below the surface at the centre (m, from z); ``images``: stage → (h, w) float32 m intermediate image
+    (``trans`` and ``rot`` S × S, ``scale`` 32 × 32; GQ-STN only); ``stages``: stage → [the region the
+    stage's image covers, as a :class:`Grasp` in source px] (``trans``: the S-px view centred on the
+    grasp, axis-aligned; ``rot``: the same turned by Φ; ``scale``: the 32-px crop, side s·crop_px).
+    """
+
+    p_robust: float = 0.0
+    gripper_depth: float = float("nan")
+    images: dict = field(default_factory=dict)
+    stages: dict = field(default_factory=dict)
+
+
+class GQSTNDetector:
+    """GQ-STN (or DirectGrasp / MultiGrasp) behind its model card, run by ONNX Runtime without torch.
+
+    Has :class:`grasp_core.inference.GraspDetector`'s interface (``detect``, ``name``, ``needs_rgb``,
+    ``session``). A baseline's P(robust) is the robustness classifier's on its grasp
+    (:class:`grasp_core.robust_metric.RobustnessClassifier`, the card's ``classifier``, default
+    ``gqcnn_synth``), GQ-STN's the graph's own ``p_robust``.
+
+    Raises:
+        ModelCardError: no usable card or model file, ``decoding.type`` not in :data:`KINDS`, no ``gqstn``
+            section, or outputs the network lacks.
+    """
+
+    def __init__(self, model: str | os.PathLike | ModelCard | None = None, verify: bool = True,
+                 threads: int = 0, providers: list[str] | None = None) -> None:
+        self.card = model if isinstance(model, ModelCard) else load_card(model or "gqstn_synth")
+        if verify:
+            self.card.verify()
+        self.kind = self.card.data["decoding"].get("type")
+        if self.kind not in KINDS:
+            raise ModelCardError(f"{self.card.path}: decoding.type must be one of {', '.join(KINDS)}, "
+                                 f"got {self.kind!r}")
+        if "gqstn" not in self.card.data:
+            raise ModelCardError(f"{self.card.path}: missing key 'gqstn' (the network's configuration)")
+        self.cfg = dict(self.card.data["gqstn"])
+        self.session = self.card.session(threads, providers)
+        self.outputs = dict(self.card.data["outputs"])
+        have = {o.name for o in self.session.get_outputs()}
+        missing = [v for v in self.outputs.values() if v not in have]
+        if missing:
+            raise ModelCardError(f"{self.card.path.name} vs {self.card.model_file.name}: the network has no "
+                                 f"output {', '.join(missing)}")
+        self.crop_size, self.size = int(self.cfg["crop_size"]), int(self.cfg["input_size"])
+        self._clf = None
+        self._threads, self._providers = threads, providers
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    @property
+    def needs_rgb(self) -> bool:
+        return False
+
+    def classifier(self):
+        if self._clf is None:
+            from ..robust_metric import RobustnessClassifier
+
+            self._clf = RobustnessClassifier(self.card.data.get("classifier", "gqcnn_synth"), threads=self._threads,
+                                             providers=self._providers)
+        return self._clf
+
+    def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """The raw outputs (batch of 1 removed) on a (1, 1, S, S) input in metres, by the card's output keys."""
+        keys = list(self.outputs)
+        vals = self.session.run([self.outputs[k] for k in keys], {"depth": x})
+        return {k: v[0] for k, v in zip(keys, vals, strict=True)}
+
+    def detect(self, depth: np.ndarray, rgb: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None,
+               top_k: int = 1, min_distance_px: float = 20.0, quality_threshold: float = 0.0) -> GQSTNDetection:
+        """The network's one grasp on (H, W) float32 depth (m, NaN holes); quality = P(robust).
+
+        ``top_k`` and ``min_distance_px`` are accepted for the common interface (one-shot: one grasp);
+        a grasp below ``quality_threshold`` is not returned (its P(robust) and images still are).
+
+        Raises:
+            DepthError: not 2-D or no valid pixel. ValueError: intrinsics of another image size.
+        """
+        t0 = time.perf_counter()
+        if intrinsics is not None and (intrinsics.width, intrinsics.height) != (depth.shape[1], depth.shape[0]):
+            raise ValueError(f"depth is {depth.shape[1]}x{depth.shape[0]} but intrinsics are "
+                             f"{intrinsics.width}x{intrinsics.height}")
+        x, tf = preprocess(depth, self.crop_size, self.size)
+        t1 = time.perf_counter()
+        out = self.run(x)
+        t2 = time.perf_counter()
+        images = {}
+        if self.kind == "gqstn":
+            xy, th, sz, p = out["trans_xy"], float(out["theta"]), out["scale_z"], float(out["p_robust"])
+            images = {k: out[v][0] for k, v in IMAGE_OUTPUTS.items() if v in out}
+        else:
+            if self.kind == "gqstn_direct":
+                xy, th, sz = decode_regression(out["grasp"], self.cfg)
+            else:
+                xy, th, sz, _ = decode_multigrasp(out["grid"], self.cfg)
+            p = float("nan")
+        g, dz = decode_grasp(xy, th, sz, 0.0 if not np.isfinite(p) else p, self.cfg, tf)
+        if not np.isfinite(p):
+            fx = float(intrinsics.fx) if intrinsics is not None else float(self.card.data.get("fx_default", 525.0))
+            p = float(self.classifier().score_grasps(depth, [g], fx)[0])
+            g = Grasp(g.u, g.v, g.angle, g.width_px, g.length_px, p)
+        view = self.size * tf.scale
+        stages = {"trans": [Grasp(g.u, g.v, 0.0, view, view, p)], "rot": [Grasp(g.u, g.v, g.angle, view, view, p)],
+                  "scale": [Grasp(g.u, g.v, g.angle, float(sz[0]) * view, float(sz[0]) * view, p)]}
+        grasps = [g] if p >= quality_threshold and top_k >= 1 else []
+        depths, poses = grasp_poses(depth, grasps, intrinsics)
+        t3 = time.perf_counter()
+        return GQSTNDetection(grasps, depths, poses, None, tf,
+                              {"preprocess": t1 - t0, "inference": t2 - t1, "postprocess": t3 - t2},
+                              p_robust=p, gripper_depth=dz, images=images, stages=stages)
