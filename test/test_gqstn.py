@@ -113,7 +113,8 @@ def test_parameterisations_invert_and_the_printed_rotation_reaches_only_a_quarte
 
 def test_cascade_shapes_of_every_intermediate_image_and_teacher_forcing():
     torch.manual_seed(0)
-    net = gqstn.GQSTN(gqstn.GQSTNConfig(rotation="signed")).eval()
+    net = gqstn.GQSTN(gqstn.GQSTNConfig(rotation="signed", loc_pool=4)).eval()
+    assert net.trans.loc.fc.in_features == 64 * 16  # a 4 × 4 grid of the last stage's 64 channels
     depth = torch.cat([_pattern(0), _pattern(1)])
     with torch.no_grad():
         o = net.run(depth)

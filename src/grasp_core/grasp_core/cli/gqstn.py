@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--crop-size", type=int, default=300, help="centre crop of the source image, px")
     p.add_argument("--width", type=int, default=8, help="channels of the ResNets' first stage (ResNet-34: 64)")
     p.add_argument("--blocks", default="1,1,1,1", help="basic blocks per ResNet stage (ResNet-34: 3,4,6,3)")
+    p.add_argument("--loc-pool", type=int, default=1,
+                   help="localisation nets' final pooling grid (1: global average, as ResNet-34)")
     p.add_argument("--rotation", choices=("printed", "signed"), default="printed",
                    help="STN_rot's parameterisation: printed sigmoids (theta in (0, pi/4) only) or signed")
     p.add_argument("--steps", type=int, default=600, help="GQ-STN optimiser steps, all phases")
@@ -71,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     net_cfg = GQSTNConfig(input_size=args.input_size, crop_size=args.crop_size, width=args.width,
                           blocks=tuple(int(b) for b in args.blocks.split(",")), rotation=args.rotation,
+                          loc_pool=args.loc_pool,
                           pose_mean=float(clf.pose_mean), pose_std=float(clf.pose_std))
     cfg = GQSTNTrainConfig(data=list(args.data), out_dir=args.out, net=net_cfg, classifier=args.classifier,
                            steps=args.steps, baseline_steps=args.baseline_steps, batch_size=args.batch_size,
@@ -117,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         from grasp_core.nn.gqstn_export import export_baseline, export_gqstn, gqstn_card
 
         dev = (f"localisation nets ResNet blocks {args.blocks} width {args.width} instead of ResNet-34 (CPU, "
-               f"40-minute budget); rotation '{args.rotation}'; classifier gqcnn_synth (our physics trials, "
-               "0.128 m crops) instead of Dex-Net 2.0's GQ-CNN, so s is the crop's metric scale; "
+               f"40-minute budget), final pooling {args.loc_pool}x{args.loc_pool}; rotation '{args.rotation}'; "
+               "classifier gqcnn_synth (our physics trials, 0.128 m crops) instead of Dex-Net 2.0's GQ-CNN, "
+               "so s is the crop's metric scale; "
                f"{summary['steps_run']} steps instead of 40 epochs")
         held = {"heldout_rectangle_metric": round(summary["heldout"]["rect"], 4),
                 "heldout_robust_precision": round(summary["heldout"]["robust"], 4),

@@ -84,6 +84,8 @@ class GQSTNConfig:
         gamma: γ, the training set's mean scale s.
         pose_mean, pose_std: the classifier's pose normalisation (m), z = (pose − mean)/std.
         loc_scale: depth scale of the localisation nets' input, m.
+        loc_pool: the localisation nets' final pooling grid (1: global average pooling, as ResNet-34;
+            4: a 4 × 4 grid, so they see where things are — our scenes hold 1–4 objects, Dex-Net's one).
     """
 
     input_size: int = 224
@@ -95,6 +97,7 @@ class GQSTNConfig:
     pose_mean: float = 0.0216
     pose_std: float = 0.0112
     loc_scale: float = 0.1
+    loc_pool: int = 1
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -121,9 +124,9 @@ class STNTrans(nn.Module):
     outputs the identity (w = 0).
     """
 
-    def __init__(self, blocks=(1, 1, 1, 1), width: int = 8):
+    def __init__(self, blocks=(1, 1, 1, 1), width: int = 8, pool: int = 1):
         super().__init__()
-        self.loc = stn.ResNetLocalisation(1, 2, blocks, width)
+        self.loc = stn.ResNetLocalisation(1, 2, blocks, width, pool=pool)
 
     @staticmethod
     def params(w: torch.Tensor) -> torch.Tensor:
@@ -151,14 +154,14 @@ class STNRot(nn.Module):
     An untrained block outputs w = 0: θ = π/8 (printed) or θ = atan2(0, 0)/2 = 0 (signed).
     """
 
-    def __init__(self, blocks=(1, 1, 1, 1), width: int = 8, rotation: str = "printed"):
+    def __init__(self, blocks=(1, 1, 1, 1), width: int = 8, rotation: str = "printed", pool: int = 1):
         super().__init__()
         if rotation not in ("printed", "signed"):
             raise ValueError(f"rotation must be 'printed' or 'signed', got {rotation!r}")
         self.signed = rotation == "signed"
         # signed: start at (α, β) = (0, 0.46) → θ = 0 (atan2(0, 0) is not differentiable)
         bias = torch.tensor([0.0, 1.0]) if self.signed else None
-        self.loc = stn.ResNetLocalisation(1, 2, blocks, width, bias=bias)
+        self.loc = stn.ResNetLocalisation(1, 2, blocks, width, bias=bias, pool=pool)
 
     def alpha_beta(self, w: torch.Tensor) -> torch.Tensor:
         """(α, β) (B, 2) of raw outputs (B, 2): σ(w), or 2σ(w) − 1 when signed."""
@@ -187,10 +190,10 @@ class STNScale(nn.Module):
     s = γ·e^{w_s}, z = w_z (:func:`grasp_core.nn.stn.gqstn_scale`). An untrained block outputs s = γ, z = 0.
     """
 
-    def __init__(self, blocks=(1, 1, 1, 1), width: int = 8, gamma: float = 0.3):
+    def __init__(self, blocks=(1, 1, 1, 1), width: int = 8, gamma: float = 0.3, pool: int = 1):
         super().__init__()
         self.gamma = float(gamma)
-        self.loc = stn.ResNetLocalisation(1, 2, blocks, width)
+        self.loc = stn.ResNetLocalisation(1, 2, blocks, width, pool=pool)
 
     def params(self, w: torch.Tensor) -> torch.Tensor:
         """(s, z) (B, 2) of raw outputs (B, 2)."""
@@ -262,9 +265,9 @@ class GQSTN(nn.Module):
         super().__init__()
         self.cfg = cfg or GQSTNConfig()
         c = self.cfg
-        self.trans = STNTrans(c.blocks, c.width)
-        self.rot = STNRot(c.blocks, c.width, c.rotation)
-        self.scale = STNScale(c.blocks, c.width, c.gamma)
+        self.trans = STNTrans(c.blocks, c.width, c.loc_pool)
+        self.rot = STNRot(c.blocks, c.width, c.rotation, c.loc_pool)
+        self.scale = STNScale(c.blocks, c.width, c.gamma, c.loc_pool)
         self.classifier = classifier if classifier is not None else GQCNN(fc_width=256, pool2=True)
         for p in self.classifier.parameters():
             p.requires_grad_(False)
@@ -438,7 +441,7 @@ class DirectGrasp(nn.Module):
         super().__init__()
         self.cfg = cfg or GQSTNConfig()
         self.net = stn.ResNetLocalisation(1, N_REG, self.cfg.blocks, self.cfg.width,
-                                          bias=torch.tensor([0, 0, 0, 1.0, 0, 0]))
+                                          bias=torch.tensor([0, 0, 0, 1.0, 0, 0]), pool=self.cfg.loc_pool)
 
     def forward(self, depth: torch.Tensor) -> torch.Tensor:
         ref = depth.mean((1, 2, 3), keepdim=True)
