@@ -60,7 +60,7 @@ def test_cli_trains_the_schedule_and_baselines_and_exports_matching_onnx(tiny_se
     env = {**os.environ}
     r = subprocess.run([sys.executable, "-m", "grasp_core.cli.gqstn", "--data", str(tiny_set), "--out", str(out),
                         "--classifier", str(CLASSIFIER), "--steps", "12", "--baseline-steps", "6", "--eval-every", "0",
-                        "--batch-size", "4", "--rotation", "signed", "--export", str(out / "g.onnx"),
+                        "--batch-size", "4", "--rotation", "signed", "--loc-pool", "4", "--export", str(out / "g.onnx"),
                         "--baselines", str(out / "base"), "--figures", str(out / "fig")],
                        env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -89,7 +89,7 @@ def test_cli_trains_the_schedule_and_baselines_and_exports_matching_onnx(tiny_se
         want = [t.numpy() for t in net(torch.from_numpy(x))]
     for name, a, b in zip(OUTPUT_NAMES, got, want, strict=True):
         assert a.shape == b.shape, name
-        np.testing.assert_allclose(a, b, atol=2e-4, err_msg=name)
+        np.testing.assert_allclose(a, b, atol=1e-3, err_msg=name)  # m or rad: sub-mm
     for kind, out_name in (("direct", "grasp"), ("multigrasp", "grid")):
         c = json.loads((out / "base" / f"gqstn_{kind}.json").read_text())
         assert c["decoding"]["type"] == f"gqstn_{kind}" and out_name in c["outputs"]

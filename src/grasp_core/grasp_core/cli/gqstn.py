@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--export", default=None, help="write GQ-STN to this .onnx (+ .json card)")
     p.add_argument("--baselines", default=None, help="train and export DirectGrasp and MultiGrasp into this folder")
     p.add_argument("--figures", default=None, help="copy the training-curve PNGs into this folder")
+    p.add_argument("--export-only", action="store_true",
+                   help="do not train: export the checkpoints and summary.json of a finished run in --out")
     return p
 
 
@@ -98,16 +100,29 @@ def main(argv: list[str] | None = None) -> int:
                 "torch": torch.__version__, "seed": cfg.seed}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    net, summary = train_gqstn(cfg, loaded, clf)
+    base_nets = {}
+    if args.export_only:
+        from grasp_core.nn.gqstn import GQSTN, DirectGrasp, MultiGrasp
+
+        result = json.loads((out / "summary.json").read_text())
+        net = GQSTN(net_cfg, clf)
+        net.load_state_dict(torch.load(out / "gqstn.pt"))
+        summary = result["gqstn"]
+        for kind, cls in (("direct", DirectGrasp), ("multigrasp", MultiGrasp)):
+            if args.baselines and kind in result:
+                base_nets[kind] = cls(net_cfg)
+                base_nets[kind].load_state_dict(torch.load(out / f"{kind}.pt"))
+        net.eval()
+    else:
+        net, summary = train_gqstn(cfg, loaded, clf)
+        result = {"gqstn": {k: v for k, v in summary.items() if k != "history"}}
+        if args.baselines:
+            for kind in ("direct", "multigrasp"):
+                base_nets[kind], s = train_baseline(kind, cfg, loaded, clf)
+                result[kind] = {k: v for k, v in s.items() if k != "history"}
+        (out / "summary.json").write_text(json.dumps(result, indent=1, default=str))
     training["training_minutes"] = round(summary["minutes"], 1)
     training["steps_run"] = summary["steps_run"]
-    result = {"gqstn": {k: v for k, v in summary.items() if k != "history"}}
-    base_nets = {}
-    if args.baselines:
-        for kind in ("direct", "multigrasp"):
-            base_nets[kind], s = train_baseline(kind, cfg, loaded, clf)
-            result[kind] = {k: v for k, v in s.items() if k != "history"}
-    (out / "summary.json").write_text(json.dumps(result, indent=1, default=str))
     print(json.dumps(result, default=str))
     if args.figures:
         fig = Path(args.figures)

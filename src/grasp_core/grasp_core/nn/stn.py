@@ -253,4 +253,17 @@ class ResNetLocalisation(nn.Module):
 
     def forward(self, x):
         y = self.stages(self.stem(x))
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, self.pool), 1))
+        return self.fc(torch.flatten(grid_pool(y, self.pool), 1))
+
+
+def grid_pool(y: torch.Tensor, n: int) -> torch.Tensor:
+    """Average pooling of (B, C, H, W) to (B, C, n, n) with ``adaptive_avg_pool2d``'s windows (cell i spans
+    rows ⌊iH/n⌋ … ⌈(i+1)H/n⌉ − 1), written with slices so that it exports to ONNX for any H (the
+    exporter refuses adaptive pooling to a size that does not divide the input)."""
+    if n == 1:
+        return y.mean((2, 3), keepdim=True)
+    h, w = int(y.shape[-2]), int(y.shape[-1])
+    rows = [(i * h // n, -(-(i + 1) * h // n)) for i in range(n)]
+    cols = [(j * w // n, -(-(j + 1) * w // n)) for j in range(n)]
+    cells = [torch.stack([y[:, :, a:b, c:d].mean((2, 3)) for c, d in cols], -1) for a, b in rows]
+    return torch.stack(cells, -2)
