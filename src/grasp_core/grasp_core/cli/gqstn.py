@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--export", default=None, help="write GQ-STN to this .onnx (+ .json card)")
     p.add_argument("--baselines", default=None, help="train and export DirectGrasp and MultiGrasp into this folder")
     p.add_argument("--figures", default=None, help="copy the training-curve PNGs into this folder")
+    p.add_argument("--scale-anchor", type=float, default=0.0,
+                   help="weight of L_loc's scale term kept in the xi = 0 phases (0: pure L_rob, the paper)")
+    p.add_argument("--init", default="", help="GQ-STN state dict (.pt) to start from")
+    p.add_argument("--start-phase", type=int, default=0, help="skip the schedule's first phases (with --init)")
     p.add_argument("--export-only", action="store_true",
                    help="do not train: export the checkpoints and summary.json of a finished run in --out")
     return p
@@ -80,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = GQSTNTrainConfig(data=list(args.data), out_dir=args.out, net=net_cfg, classifier=args.classifier,
                            steps=args.steps, baseline_steps=args.baseline_steps, batch_size=args.batch_size,
                            lr_scale=args.lr_scale, eval_every=args.eval_every, max_images=args.max_images,
-                           max_minutes=args.max_minutes, threads=args.threads, seed=args.seed)
+                           max_minutes=args.max_minutes, threads=args.threads, seed=args.seed,
+                           scale_anchor=args.scale_anchor, init=args.init, start_phase=args.start_phase)
     try:
         loaded = load_data(cfg)
     except (FileNotFoundError, ValueError) as exc:

@@ -400,12 +400,13 @@ def localisation_loss(net: GQSTN, o: GQSTNOutput, tg: dict[str, torch.Tensor]) -
     """L_loc (§IV-C): the L2 loss of the three localisation outputs against the ground truth.
 
     Sum of the mean squared errors of (x, y), (α, β) and (log(s/γ), z) — the parameters each STN
-    outputs, each in units where a good prediction is ~0.1 off. Returns (loss, parts as floats).
+    outputs, each in units where a good prediction is ~0.1 off. Returns (loss, parts: floats ``trans``,
+    ``rot``, ``scale`` and the scale term as a tensor ``scale_t``).
     """
     lt = F.mse_loss(o.xy, tg["xy"])
     lr = F.mse_loss(net.rot.alpha_beta(o.w_rot), tg["alpha_beta"])
     ls = F.mse_loss(o.w_scale[:, 0], torch.log(tg["s"] / net.cfg.gamma)) + F.mse_loss(o.w_scale[:, 1], tg["z"])
-    return lt + lr + ls, {"trans": lt.item(), "rot": lr.item(), "scale": ls.item()}
+    return lt + lr + ls, {"trans": lt.item(), "rot": lr.item(), "scale": ls.item(), "scale_t": ls}
 
 
 def robustness_loss(o: GQSTNOutput) -> torch.Tensor:

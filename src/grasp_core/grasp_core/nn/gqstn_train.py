@@ -67,7 +67,13 @@ PAPER_SCHEDULE = ((6 / 40, 1.0, 1e-3, True), (3 / 40, 0.5, 2e-4, True), (3 / 40,
 
 @dataclass
 class GQSTNTrainConfig:
-    """Settings of a run (steps are optimiser steps of ``batch_size`` images)."""
+    """Settings of a run (steps are optimiser steps of ``batch_size`` images).
+
+    ``scale_anchor``: weight of L_loc's scale term (log s/γ and z against the label's) kept in the ξ = 0
+    phases (0: the paper's pure L_rob) — without it STN_scale learns to zoom out until the classifier, which
+    never saw such crops, calls everything robust. ``init``: a GQ-STN state dict to start from;
+    ``start_phase``: skip the schedule's first phases (fine-tuning a checkpoint of them).
+    """
 
     data: list = field(default_factory=list)
     out_dir: str = "runs/gqstn"
@@ -84,6 +90,9 @@ class GQSTNTrainConfig:
     max_images: int = 0
     max_val_images: int = 120
     max_minutes: float = 0.0
+    scale_anchor: float = 0.0
+    start_phase: int = 0
+    init: str = ""
     threads: int = 1
     seed: int = 0
 
@@ -245,6 +254,8 @@ def train_gqstn(cfg: GQSTNTrainConfig, data: tuple[Data, Data, dict], classifier
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     net = GQSTN(cfg.net, classifier)
+    if cfg.init:
+        net.load_state_dict(torch.load(cfg.init))
     params = [p for m in net.stns() for p in m.parameters()]
     opt = torch.optim.Adam(params, lr=1e-3, weight_decay=cfg.weight_decay)
     out = Path(cfg.out_dir)
@@ -271,6 +282,8 @@ def train_gqstn(cfg: GQSTNTrainConfig, data: tuple[Data, Data, dict], classifier
     record(-1, 1.0, {})
     stopped = False
     for k, (n, xi, lr, teacher) in enumerate(_phases(cfg.schedule, cfg.steps)):
+        if k < cfg.start_phase:
+            continue
         for g in opt.param_groups:
             g["lr"] = lr * cfg.lr_scale
         acc = {"loss": [], "loc": [], "rob": []}
@@ -279,9 +292,11 @@ def train_gqstn(cfg: GQSTNTrainConfig, data: tuple[Data, Data, dict], classifier
             idx = rng.choice(len(tr.ids), cfg.batch_size)
             tg = _batch_targets(tr, idx, rng, cfg.net.rotation)
             o = net.run(tr.x[idx], teacher_affines(tg) if teacher else None)
-            lloc, _ = localisation_loss(net, o, tg)
+            lloc, parts = localisation_loss(net, o, tg)
             lrob = robustness_loss(o)
             loss = xi * lloc + (1 - xi) * lrob
+            if xi == 0 and cfg.scale_anchor:
+                loss = loss + cfg.scale_anchor * parts["scale_t"]
             opt.zero_grad()
             loss.backward()
             opt.step()
