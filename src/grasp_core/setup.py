@@ -29,6 +29,7 @@ setup(
             "grasp-quantize = grasp_core.cli.quantize:main",
             "grasp-gqcnn-train = grasp_core.cli.gqcnn_train:main",
             "grasp-msstn-train = grasp_core.cli.msstn:main",
+            "grasp-gqstn-train = grasp_core.cli.gqstn:main",
         ],
     },
 )

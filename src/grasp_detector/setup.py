@@ -23,6 +23,7 @@ setup(
             "onnx_ssd = grasp_detector.detectors:OnnxSSDDetector",
             "prop_gqcnn = grasp_detector.detectors:PropGQCNNDetector",
             "onnx_msstn = grasp_detector.detectors:OnnxMSSTNDetector",
+            "onnx_gqstn = grasp_detector.detectors:OnnxGQSTNDetector",
         ],
     },
 )

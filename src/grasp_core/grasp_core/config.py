@@ -327,6 +327,17 @@ class OnnxDetectorConfig:
 
 
 @dataclass(frozen=True)
+class GQSTNFallbackConfig:
+    """``grasp_detector`` → ``onnx_gqstn.*`` beside :class:`OnnxDetectorConfig`'s: GQ-STN's fallback chain
+    (Gariépy et al., IROS 2019, §V-D: the fast one-shot GQ-STN first, a sampling method when its grasp is
+    not robust)."""
+
+    fallback: str = _f("prop_gqcnn", "detector plugin run when GQ-STN's P(robust) < fallback_threshold ('' = none)")
+    fallback_model: str = _f("gqcnn_synth", "the fallback plugin's model card")
+    fallback_threshold: float = _f(0.5, "P(robust) below which the fallback runs (the classifier's threshold)")
+
+
+@dataclass(frozen=True)
 class DetectorConfig:
     """``grasp_detector``: grasp detector node."""
 

@@ -130,7 +130,8 @@ def load_detector(name: str) -> DetectorPlugin:
     """Instantiate detector plugin ``name`` (entry point, or ``module:Class``). Raises ValueError."""
     return load_plugin(ENTRY_POINT_GROUP, name, {"onnx_generative": OnnxGenerativeDetector,
                                                  "onnx_ssd": OnnxSSDDetector, "onnx_msstn": OnnxMSSTNDetector,
-                                                 "prop_gqcnn": PropGQCNNDetector})()
+                                                 "prop_gqcnn": PropGQCNNDetector,
+                                                 "onnx_gqstn": OnnxGQSTNDetector})()
 
 
 class OnnxSSDDetector(OnnxModelDetector):
@@ -239,3 +240,123 @@ class OnnxMSSTNDetector(OnnxModelDetector):
                     cv2.putText(img, f"{g.quality:.2f}", (int(p[:, 0].min()), int(p[:, 1].min()) - 2),
                                 cv2.FONT_HERSHEY_SIMPLEX, 0.35, STAGE_COLOURS["crop"], 1, cv2.LINE_AA)
         return img
+
+
+#: Colours (BGR) of GQ-STN's stage regions in the annotated image.
+GQSTN_COLOURS = {"trans": (0, 255, 255), "rot": (255, 255, 0), "scale": (255, 0, 255)}
+
+
+class OnnxGQSTNDetector(OnnxModelDetector):
+    """GQ-STN (Gariépy et al., IROS 2019; :class:`grasp_core.nn.gqstn_onnx.GQSTNDetector`) with its fallback chain.
+
+    Per frame GQ-STN's one grasp, quality = its P(robust), with the gripper depth z (``GraspCandidate.depth``
+    stays the measured surface depth; z is in the ``~/stages`` message's ``scale`` candidate ``depth`` field as
+    surface + z). When P(robust) < ``<name>.fallback_threshold`` and ``<name>.fallback`` names a detector plugin
+    (default ``prop_gqcnn``: Prop+GQ-CNN's sampling, model ``<name>.fallback_model``), that plugin's grasps are
+    published instead (the paper's suggestion, §V-D); :attr:`fallback_calls` counts its runs.
+
+    Debug output: ``~/stages`` (grasp_interfaces/GraspCandidateArray): the regions of the three intermediate
+    images in source px (``<model>/trans``, ``/rot``, ``/scale``, quality = P(robust)); ``~/stage_images/trans``,
+    ``~/stage_images/rot`` (S × S) and ``~/stage_images/scale`` (32 × 32) (sensor_msgs/Image 32FC1, metres, the
+    frame's header). Use with ``detector: onnx_gqstn`` and ``model: gqstn_synth``.
+
+    Own parameters (:class:`grasp_core.config.OnnxDetectorConfig`, :class:`grasp_core.config.GQSTNFallbackConfig`):
+    ``<name>.threads``, ``<name>.verify``,
+    ``<name>.execution_provider``, ``<name>.fallback``, ``<name>.fallback_model``, ``<name>.fallback_threshold``;
+    the fallback plugin's own under ``<name>_fallback.``.
+    """
+
+    def open(self, model: str, threads: int, verify: bool, providers: list[str]):
+        from grasp_core.nn.gqstn_onnx import GQSTNDetector
+
+        return GQSTNDetector(model or "gqstn_synth", verify=verify, threads=threads, providers=providers)
+
+    def configure(self, node, name: str, model: str) -> None:
+        from grasp_bridge.plugins import configure_plugin
+        from grasp_bridge.qos import result_qos
+        from grasp_core.config import GQSTNFallbackConfig
+        from sensor_msgs.msg import Image
+
+        from grasp_interfaces.msg import GraspCandidateArray
+
+        super().configure(node, name, model)
+        c = declare_config(node, GQSTNFallbackConfig, prefix=f"{name}.")
+        self.threshold = float(c.fallback_threshold)
+        self.fallback = None
+        self.fallback_calls = 0
+        if c.fallback:
+            self.fallback = load_detector(c.fallback)
+            configure_plugin(self.fallback, node, f"{name}_fallback", c.fallback_model)
+        self.stages_pub = node.create_publisher(GraspCandidateArray, "~/stages", result_qos())
+        self.image_pubs = {k: node.create_publisher(Image, f"~/stage_images/{k}", result_qos())
+                           for k in ("trans", "rot", "scale")}
+
+    def activate(self) -> None:
+        from grasp_bridge.plugins import activate_plugin
+
+        if self.fallback is not None:
+            activate_plugin(self.fallback)
+
+    def deactivate(self) -> None:
+        if self.fallback is not None and self.fallback.state == "active":
+            self.fallback.deactivate()
+            self.fallback.state = "inactive"
+
+    def cleanup(self) -> None:
+        from grasp_bridge.plugins import shutdown_plugin
+
+        super().cleanup()
+        shutdown_plugin(self.fallback)
+        self.fallback = None
+        for pub in [getattr(self, "stages_pub", None), *getattr(self, "image_pubs", {}).values()]:
+            if pub is not None:
+                self.node.destroy_publisher(pub)
+        self.stages_pub, self.image_pubs = None, {}
+
+    def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
+        d = self.detector.detect(depth, intrinsics=intrinsics, top_k=1, quality_threshold=0.0)
+        self.last_gqstn = d
+        if self.fallback is not None and d.p_robust < self.threshold:
+            self.fallback_calls += 1
+            return self.fallback.detect(depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold)
+        if d.grasps and d.grasps[0].quality < quality_threshold:
+            d.grasps, d.poses, d.depths = [], [], d.depths[:0]
+        return d
+
+    def stages_message(self, detection, header, image_width: int, image_height: int):
+        """The ``~/stages`` message of the frame's GQ-STN detection (the regions of its three images)."""
+        from grasp_bridge.candidates import detection_to_msg
+
+        d = getattr(self, "last_gqstn", None)
+        out = None
+        for stage, grasps in (d.stages.items() if d is not None else ()):
+            surface = d.depths[0] if len(d.depths) else np.nan
+            depths = np.full(len(grasps), surface + d.gripper_depth if stage == "scale" else surface)
+            det = Detection(grasps, depths, [None] * len(grasps), None, d.transform)
+            msg = detection_to_msg(det, header, image_width, image_height, f"{self._model_id}/{stage}")
+            if out is None:
+                out = msg
+            else:
+                out.candidates.extend(msg.candidates)
+        return out
+
+    def publish_debug(self, detection, header, image_width: int, image_height: int) -> None:
+        from grasp_bridge.image import numpy_to_image
+
+        msg = self.stages_message(detection, header, image_width, image_height)
+        if msg is not None and self.stages_pub is not None:
+            self.stages_pub.publish(msg)
+        d = getattr(self, "last_gqstn", None)
+        for k, img in (d.images.items() if d is not None else ()):
+            if k in self.image_pubs:
+                self.image_pubs[k].publish(numpy_to_image(np.ascontiguousarray(img, np.float32), "32FC1", header))
+
+    def annotate(self, image_bgr: np.ndarray, detection) -> np.ndarray:
+        import cv2
+
+        d = getattr(self, "last_gqstn", None)
+        for stage, grasps in (d.stages.items() if d is not None else ()):
+            for g in grasps:
+                p = np.round(g.polygon()).astype(np.int32)
+                cv2.polylines(image_bgr, [p], True, GQSTN_COLOURS.get(stage, (255, 255, 255)), 1, cv2.LINE_AA)
+        return image_bgr

@@ -220,8 +220,15 @@ class MSSTNDetector(GraspDetector):
 
 def open_detector(model: str | os.PathLike | None = None, threads: int = 0, verify: bool = True):
     """The detector for a card: :class:`MSSTNDetector` when its ``decoding.type`` is one of :data:`KINDS`,
-    else :class:`grasp_core.inference.GraspDetector`. Raises ModelCardError (a ValueError)."""
+    :class:`grasp_core.nn.gqstn_onnx.GQSTNDetector` for GQ-STN's kinds, else
+    :class:`grasp_core.inference.GraspDetector`. Raises ModelCardError (a ValueError)."""
+    from .gqstn_onnx import KINDS as GQSTN_KINDS
+    from .gqstn_onnx import GQSTNDetector
+
     card = load_card(model)
-    if card.data.get("decoding", {}).get("type") in KINDS:
+    kind = card.data.get("decoding", {}).get("type")
+    if kind in KINDS:
         return MSSTNDetector(card, verify=verify, threads=threads)
+    if kind in GQSTN_KINDS:
+        return GQSTNDetector(card, verify=verify, threads=threads)
     return GraspDetector(card, verify=verify, threads=threads)

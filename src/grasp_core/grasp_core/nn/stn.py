@@ -224,14 +224,17 @@ class ResNetLocalisation(nn.Module):
     """ResNet localisation network: image (B, C, H, W) → raw outputs w (B, n_out).
 
     Stem 7×7/2 conv + BN + ReLU + 3×3/2 max-pool, four stages of :class:`BasicBlock` (the first
-    at stride 1, the others 2), global average pooling, one linear layer. ``blocks=(3, 4, 6, 3)``
-    and ``width=64`` is ResNet-34 (GQ-STN's choice), ``(2, 2, 2, 2)``/64 ResNet-18; smaller widths
-    train on a CPU. The final layer starts at zero weight and ``bias`` (default 0), so an untrained
-    transformer outputs a chosen Λ (e.g. identity) — Jaderberg et al.'s initialisation.
+    at stride 1, the others 2), global average pooling (``pool=1``, He et al.) or average pooling to a
+    ``pool × pool`` grid, flattened (keeps where features are: a localisation net that must say *where*
+    the grasp is, or what lies at the image centre among several objects, needs it), one linear layer.
+    ``blocks=(3, 4, 6, 3)`` and ``width=64`` is ResNet-34 (GQ-STN's choice), ``(2, 2, 2, 2)``/64
+    ResNet-18; smaller widths train on a CPU. The final layer starts at zero weight and ``bias``
+    (default 0), so an untrained transformer outputs a chosen Λ (e.g. identity) — Jaderberg et al.'s
+    initialisation.
     """
 
     def __init__(self, in_channels: int, n_out: int, blocks=(2, 2, 2, 2), width: int = 16,
-                 bias: torch.Tensor | None = None):
+                 bias: torch.Tensor | None = None, pool: int = 1):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width),
                                   nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1))
@@ -242,11 +245,25 @@ class ResNetLocalisation(nn.Module):
                 layers.append(BasicBlock(cin, cout, 2 if (j == 0 and i > 0) else 1))
                 cin = cout
         self.stages = nn.Sequential(*layers)
-        self.fc = nn.Linear(cin, n_out)
+        self.pool = int(pool)
+        self.fc = nn.Linear(cin * self.pool ** 2, n_out)
         nn.init.zeros_(self.fc.weight)
         with torch.no_grad():
             self.fc.bias.copy_(torch.zeros(n_out) if bias is None else torch.as_tensor(bias, dtype=torch.float32))
 
     def forward(self, x):
         y = self.stages(self.stem(x))
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
+        return self.fc(torch.flatten(grid_pool(y, self.pool), 1))
+
+
+def grid_pool(y: torch.Tensor, n: int) -> torch.Tensor:
+    """Average pooling of (B, C, H, W) to (B, C, n, n) with ``adaptive_avg_pool2d``'s windows (cell i spans
+    rows ⌊iH/n⌋ … ⌈(i+1)H/n⌉ − 1), written with slices so that it exports to ONNX for any H (the
+    exporter refuses adaptive pooling to a size that does not divide the input)."""
+    if n == 1:
+        return y.mean((2, 3), keepdim=True)
+    h, w = int(y.shape[-2]), int(y.shape[-1])
+    rows = [(i * h // n, -(-(i + 1) * h // n)) for i in range(n)]
+    cols = [(j * w // n, -(-(j + 1) * w // n)) for j in range(n)]
+    cells = [torch.stack([y[:, :, a:b, c:d].mean((2, 3)) for c, d in cols], -1) for a, b in rows]
+    return torch.stack(cells, -2)
