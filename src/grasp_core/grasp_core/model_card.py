@@ -280,6 +280,34 @@ class ModelCard:
             raise ModelCardError(f"{self.model_file}: ONNX Runtime cannot load the model of card "
                                  f"{self.path.name}: {reason}") from exc
 
+    def decoding_section(self, kinds, section: str, what: str) -> tuple[str, dict]:
+        """(``decoding.type``, a copy of the card's ``section``) of a decoder card (the STN detectors').
+
+        Raises:
+            ModelCardError: ``decoding.type`` not in ``kinds``, or no ``section`` key (``what`` says what
+                it should hold).
+        """
+        kind = self.data["decoding"].get("type")
+        if kind not in kinds:
+            raise ModelCardError(f"{self.path}: decoding.type must be one of {', '.join(kinds)}, got {kind!r}")
+        if section not in self.data:
+            raise ModelCardError(f"{self.path}: missing key '{section}' ({what})")
+        return kind, dict(self.data[section])
+
+    def named_outputs(self, session) -> dict[str, str]:
+        """The card's ``outputs`` ({key: graph output name}), checked against ``session``'s outputs.
+
+        Raises:
+            ModelCardError: an output the network lacks (one line, with those it has).
+        """
+        outputs = dict(self.data["outputs"])
+        have = {o.name for o in session.get_outputs()}
+        absent = [v for v in outputs.values() if v not in have]
+        if absent:
+            raise ModelCardError(f"{self.path.name} vs {self.model_file.name}: the network has no "
+                                 f"output {', '.join(map(repr, absent))} (it has {', '.join(sorted(have))})")
+        return outputs
+
     def verify(self) -> None:
         """Check the model file's sha256 against the card. Raises ModelCardError."""
         want = self.data.get("sha256")

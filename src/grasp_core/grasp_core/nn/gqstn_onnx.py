@@ -24,7 +24,7 @@ from ..camera import CameraIntrinsics
 from ..depth import CropTransform, DepthError, inpaint_depth
 from ..grasp import Grasp, wrap_angle
 from ..inference import Detection, grasp_poses
-from ..model_card import ModelCard, ModelCardError, load_card
+from ..model_card import ModelCard, load_card
 
 #: The classifier crop's side (m) and the 2F-85 pad length along the jaw (m, 2 × PAD_HALF[0]).
 CROP_SIDE_M, PAD_LENGTH_M = 0.128, 0.022
@@ -135,20 +135,9 @@ class GQSTNDetector:
         self.card = model if isinstance(model, ModelCard) else load_card(model or "gqstn_synth")
         if verify:
             self.card.verify()
-        self.kind = self.card.data["decoding"].get("type")
-        if self.kind not in KINDS:
-            raise ModelCardError(f"{self.card.path}: decoding.type must be one of {', '.join(KINDS)}, "
-                                 f"got {self.kind!r}")
-        if "gqstn" not in self.card.data:
-            raise ModelCardError(f"{self.card.path}: missing key 'gqstn' (the network's configuration)")
-        self.cfg = dict(self.card.data["gqstn"])
+        self.kind, self.cfg = self.card.decoding_section(KINDS, "gqstn", "the network's configuration")
         self.session = self.card.session(threads, providers)
-        self.outputs = dict(self.card.data["outputs"])
-        have = {o.name for o in self.session.get_outputs()}
-        missing = [v for v in self.outputs.values() if v not in have]
-        if missing:
-            raise ModelCardError(f"{self.card.path.name} vs {self.card.model_file.name}: the network has no "
-                                 f"output {', '.join(missing)}")
+        self.outputs = self.card.named_outputs(self.session)
         self.crop_size, self.size = int(self.cfg["crop_size"]), int(self.cfg["input_size"])
         self._clf = None
         self._threads, self._providers = threads, providers

@@ -24,7 +24,7 @@ import numpy as np
 from ..camera import CameraIntrinsics
 from ..grasp import Grasp, wrap_angle
 from ..inference import Detection, GraspDetector, grasp_poses, source_grasp
-from ..model_card import ModelCard, ModelCardError, load_card
+from ..model_card import ModelCard, load_card
 
 #: decoding.type of the cards this module runs.
 KINDS = ("msstn", "msstn_direct", "msstn_single", "msstn_sliding")
@@ -133,24 +133,13 @@ class MSSTNDetector(GraspDetector):
         self.card = model if isinstance(model, ModelCard) else load_card(model)
         if verify:
             self.card.verify()
-        self.kind = self.card.data["decoding"].get("type")
-        if self.kind not in KINDS:
-            raise ModelCardError(f"{self.card.path}: decoding.type must be one of {', '.join(KINDS)}, "
-                                 f"got {self.kind!r}")
-        if "msstn" not in self.card.data:
-            raise ModelCardError(f"{self.card.path}: missing key 'msstn' (the network's sizes)")
-        self.net = dict(self.card.data["msstn"])
+        self.kind, self.net = self.card.decoding_section(KINDS, "msstn", "the network's sizes")
         self.session = self.card.session(threads, providers)
         self.input_name = self.card.input.get("name", self.session.get_inputs()[0].name)
         self.modality = self.card.modality
         self.size = self.card.input_size
         self.crop_size = self.card.crop_size
-        self.outputs = dict(self.card.data["outputs"])
-        have = {o.name for o in self.session.get_outputs()}
-        absent = [v for v in self.outputs.values() if v not in have]
-        if absent:
-            raise ModelCardError(f"{self.card.path.name} vs {self.card.model_file.name}: the network has no "
-                                 f"output {', '.join(map(repr, absent))} (it has {', '.join(sorted(have))})")
+        self.outputs = self.card.named_outputs(self.session)
 
     def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """The raw outputs on a (1, C, S, S) input, by the card's output keys."""
