@@ -134,6 +134,27 @@ def load_detector(name: str) -> DetectorPlugin:
                                                  "onnx_gqstn": OnnxGQSTNDetector})()
 
 
+def stages_to_msg(stages: dict, transform, header, image_width: int, image_height: int, model_id: str):
+    """One ``~/stages`` message (grasp_interfaces/GraspCandidateArray) of a cascade's intermediate candidates,
+    stage by stage, each with ``model_id`` ``<model_id>/<stage>``; None without stages.
+
+    Args:
+        stages: {stage: (grasps (list of Grasp, network px), depths (N,) float, m)}, in stage order.
+        transform: the detection's network → source pixel map. header: the frame's header.
+    """
+    from grasp_bridge.candidates import detection_to_msg
+
+    out = None
+    for stage, (grasps, depths) in stages.items():
+        det = Detection(grasps, depths, [None] * len(grasps), None, transform)
+        msg = detection_to_msg(det, header, image_width, image_height, f"{model_id}/{stage}")
+        if out is None:
+            out = msg
+        else:
+            out.candidates.extend(msg.candidates)
+    return out
+
+
 class OnnxSSDDetector(OnnxModelDetector):
     """The SSD grasp detector of the few-shot shape classifier (:class:`grasp_core.shapes.detector.SSDGraspDetector`).
 
@@ -211,17 +232,8 @@ class OnnxMSSTNDetector(OnnxModelDetector):
 
     def stages_message(self, detection, header, image_width: int, image_height: int):
         """The ``~/stages`` message of one detection (every stage's candidates, stage by stage)."""
-        from grasp_bridge.candidates import detection_to_msg
-
-        out = None
-        for stage, grasps in getattr(detection, "stages", {}).items():
-            d = Detection(grasps, np.full(len(grasps), np.nan), [None] * len(grasps), None, detection.transform)
-            msg = detection_to_msg(d, header, image_width, image_height, f"{self._model_id}/{stage}")
-            if out is None:
-                out = msg
-            else:
-                out.candidates.extend(msg.candidates)
-        return out
+        stages = {k: (g, np.full(len(g), np.nan)) for k, g in getattr(detection, "stages", {}).items()}
+        return stages_to_msg(stages, detection.transform, header, image_width, image_height, self._model_id)
 
     def publish_debug(self, detection, header, image_width: int, image_height: int) -> None:
         msg = self.stages_message(detection, header, image_width, image_height)
@@ -325,20 +337,13 @@ class OnnxGQSTNDetector(OnnxModelDetector):
 
     def stages_message(self, detection, header, image_width: int, image_height: int):
         """The ``~/stages`` message of the frame's GQ-STN detection (the regions of its three images)."""
-        from grasp_bridge.candidates import detection_to_msg
-
         d = getattr(self, "last_gqstn", None)
-        out = None
-        for stage, grasps in (d.stages.items() if d is not None else ()):
-            surface = d.depths[0] if len(d.depths) else np.nan
-            depths = np.full(len(grasps), surface + d.gripper_depth if stage == "scale" else surface)
-            det = Detection(grasps, depths, [None] * len(grasps), None, d.transform)
-            msg = detection_to_msg(det, header, image_width, image_height, f"{self._model_id}/{stage}")
-            if out is None:
-                out = msg
-            else:
-                out.candidates.extend(msg.candidates)
-        return out
+        if d is None:
+            return None
+        surface = d.depths[0] if len(d.depths) else np.nan
+        stages = {k: (g, np.full(len(g), surface + d.gripper_depth if k == "scale" else surface))
+                  for k, g in d.stages.items()}
+        return stages_to_msg(stages, d.transform, header, image_width, image_height, self._model_id)
 
     def publish_debug(self, detection, header, image_width: int, image_height: int) -> None:
         from grasp_bridge.image import numpy_to_image
