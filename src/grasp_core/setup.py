@@ -30,6 +30,7 @@ setup(
             "grasp-gqcnn-train = grasp_core.cli.gqcnn_train:main",
             "grasp-msstn-train = grasp_core.cli.msstn:main",
             "grasp-gqstn-train = grasp_core.cli.gqstn:main",
+            "grasp-detseg-train = grasp_core.cli.detseg:main",
         ],
     },
 )

@@ -24,6 +24,7 @@ setup(
             "prop_gqcnn = grasp_detector.detectors:PropGQCNNDetector",
             "onnx_msstn = grasp_detector.detectors:OnnxMSSTNDetector",
             "onnx_gqstn = grasp_detector.detectors:OnnxGQSTNDetector",
+            "onnx_detseg = grasp_detector.detectors:OnnxDetSegDetector",
         ],
     },
 )

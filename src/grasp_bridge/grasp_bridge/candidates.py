@@ -26,13 +26,17 @@ def detection_to_msg(det: Detection, header, image_width: int, image_height: int
         the grasp frame) and ``opening`` (m) from the pose when known
         (``pose_valid`` true), else identity pose, ``pose_valid`` false and
         ``opening`` NaN; ``quality``, ``center_u/v``, ``angle``, ``width_px``,
-        ``length_px``; ``depth`` (m, NaN when unknown); ``model_id``.
+        ``length_px``; ``depth`` (m, NaN when unknown); ``model_id``; ``shape_label`` /
+        ``shape_confidence`` from ``det.classes`` (per grasp (name, confidence)) when the detector
+        labels its grasps (:class:`grasp_core.nn.detseg_onnx.DetSegDetection`), else empty / 0.
     """
     out = GraspCandidateArray()
     out.header = header
     out.image_width, out.image_height = int(image_width), int(image_height)
-    for g, z, pose in zip(det.grasps, det.depths, det.poses, strict=True):
+    classes = getattr(det, "classes", None) or [("", 0.0)] * len(det.grasps)
+    for g, z, pose, (label, conf) in zip(det.grasps, det.depths, det.poses, classes, strict=True):
         c = GraspCandidate()
+        c.shape_label, c.shape_confidence = str(label), float(conf)
         if pose is not None:
             c.pose.position.x, c.pose.position.y, c.pose.position.z = (float(x) for x in pose.position)
             qx, qy, qz, qw = (float(x) for x in pose.quaternion)

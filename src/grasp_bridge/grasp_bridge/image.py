@@ -7,6 +7,7 @@ encoding   numpy dtype  shape            meaning (ROS conventions)
 =========  ===========  ===============  ===================================
 16UC1      uint16       (H, W)           depth in millimetres, 0 = no return
 mono16     uint16       (H, W)           as 16UC1
+mono8      uint8        (H, W)           a label image (the detector's ~/class_map), not depth
 32FC1      float32      (H, W)           depth in metres, NaN/0 = no return
 rgb8       uint8        (H, W, 3)        colour, R G B order
 bgr8       uint8        (H, W, 3)        colour, B G R order (OpenCV)
@@ -30,6 +31,7 @@ from sensor_msgs.msg import Image
 #: encoding → (numpy dtype, channels)
 IMAGE_ENCODINGS: dict[str, tuple[np.dtype, int]] = {
     "16UC1": (np.dtype(np.uint16), 1),
+    "mono8": (np.dtype(np.uint8), 1),
     "mono16": (np.dtype(np.uint16), 1),
     "32FC1": (np.dtype(np.float32), 1),
     "rgb8": (np.dtype(np.uint8), 3),
@@ -90,7 +92,7 @@ def numpy_to_image(array: np.ndarray, encoding: str, header=None) -> Image:
     """Encode a numpy array as a ``sensor_msgs/Image`` (tightly packed rows, native byte order).
 
     Args:
-        array: (H, W) or (H, W, 1) for 16UC1/mono16/32FC1, (H, W, 3) for rgb8/bgr8;
+        array: (H, W) or (H, W, 1) for 16UC1/mono8/mono16/32FC1, (H, W, 3) for rgb8/bgr8;
             its dtype must match the encoding (see the module docstring).
         encoding: one of :data:`IMAGE_ENCODINGS`.
         header: optional ``std_msgs/Header`` copied into the message.

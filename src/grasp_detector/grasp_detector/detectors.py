@@ -131,7 +131,8 @@ def load_detector(name: str) -> DetectorPlugin:
     return load_plugin(ENTRY_POINT_GROUP, name, {"onnx_generative": OnnxGenerativeDetector,
                                                  "onnx_ssd": OnnxSSDDetector, "onnx_msstn": OnnxMSSTNDetector,
                                                  "prop_gqcnn": PropGQCNNDetector,
-                                                 "onnx_gqstn": OnnxGQSTNDetector})()
+                                                 "onnx_gqstn": OnnxGQSTNDetector,
+                                                 "onnx_detseg": OnnxDetSegDetector})()
 
 
 def stages_to_msg(stages: dict, transform, header, image_width: int, image_height: int, model_id: str):
@@ -364,4 +365,65 @@ class OnnxGQSTNDetector(OnnxModelDetector):
             for g in grasps:
                 p = np.round(g.polygon()).astype(np.int32)
                 cv2.polylines(image_bgr, [p], True, GQSTN_COLOURS.get(stage, (255, 255, 255)), 1, cv2.LINE_AA)
+        return image_bgr
+
+
+class OnnxDetSegDetector(OnnxModelDetector):
+    """The RGB grasp detector with semantic segmentation and refinement (Ainetter & Fraundorfer, ICRA 2021;
+    :class:`grasp_core.nn.detseg_onnx.DetSegDetector`).
+
+    Each candidate on ``/grasp_candidates`` carries its object class from the segmentation in
+    ``shape_label`` (a name of the card's ``detseg.class_names``, e.g. ``star``, ``bottle_standing``) and
+    the class probability in ``shape_confidence`` — the same fields the shape classifier fills, so the
+    executor's ``target_class`` picks by either. The class map is published on ``~/class_map``
+    (sensor_msgs/Image mono8, source pixels, the frame's header; pixel value = class index into
+    ``class_names``, 0 background and outside the network's crop) and the class names are drawn in the
+    annotated image. Needs ``color/image_raw``. Use with ``detector: onnx_detseg`` and ``model: detseg_synth``.
+
+    Own parameters: ``<name>.threads``, ``<name>.verify``, ``<name>.execution_provider`` (:class:`OnnxModelDetector`).
+    """
+
+    def open(self, model: str, threads: int, verify: bool, providers: list[str]):
+        from grasp_core.nn.detseg_onnx import DetSegDetector
+
+        return DetSegDetector(model or "detseg_synth", verify=verify, threads=threads, providers=providers)
+
+    def configure(self, node, name: str, model: str) -> None:
+        from grasp_bridge.qos import result_qos
+        from sensor_msgs.msg import Image
+
+        super().configure(node, name, model)
+        self.class_pub = node.create_publisher(Image, "~/class_map", result_qos())
+        node.get_logger().info(f"{self._model_id}: classes {', '.join(self.detector.class_names)}")
+
+    def cleanup(self) -> None:
+        super().cleanup()
+        if getattr(self, "class_pub", None) is not None:
+            self.node.destroy_publisher(self.class_pub)
+            self.class_pub = None
+
+    @property
+    def needs_rgb(self) -> bool:
+        return True
+
+    def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
+        return self.detector.detect(depth, rgb=rgb, intrinsics=intrinsics, top_k=top_k,
+                                    min_distance_px=min_distance_px, quality_threshold=quality_threshold)
+
+    def publish_debug(self, detection, header, image_width: int, image_height: int) -> None:
+        from grasp_bridge.image import numpy_to_image
+        from grasp_core.nn.detseg_onnx import class_image
+
+        cm = getattr(detection, "class_map", None)
+        if cm is not None and self.class_pub is not None:
+            img = class_image(cm, detection.transform, (image_height, image_width))
+            self.class_pub.publish(numpy_to_image(img, "mono8", header))
+
+    def annotate(self, image_bgr: np.ndarray, detection) -> np.ndarray:
+        import cv2
+
+        for g, (name, conf) in zip(detection.grasps, getattr(detection, "classes", []), strict=False):
+            if name:
+                cv2.putText(image_bgr, f"{name} {conf:.2f}", (int(g.u) + 6, int(g.v) - 6), cv2.FONT_HERSHEY_SIMPLEX,
+                            0.4, (255, 255, 255), 1, cv2.LINE_AA)
         return image_bgr

@@ -51,7 +51,7 @@ class Sample:
     Attributes:
         x: (C, S, S) float32 input, channels [depth][, R, G, B].
         targets: (4, S, S) float32 pos, cos 2Φ, sin 2Φ, width/150.
-        aux: (1, S, S) float32 auxiliary target, or None.
+        aux: (1, S, S) float32 auxiliary target, (S, S) int64 class indices (``aux_kind="classes"``), or None.
         grasps: the labels in network px.
     """
 
@@ -96,9 +96,11 @@ def make_multitask_sample(depth: np.ndarray | None, grasps: list[Grasp], size: i
             as some datasets store it (Cornell's point-cloud-derived depth looks like
             range), and with probability ``ramp_prob`` a random planar ramp (≤ 1 mm/px) is added.
         rgb: (H, W, 3) uint8 RGB (appended after depth; ``mean_unit``-normalised), or None.
-        aux: (H, W) auxiliary source image: perfect depth in metres (``aux_kind="depth"``)
-            or an object mask, > 0 on objects (``aux_kind="saliency"``); None for none.
-        aux_kind: ``none``, ``depth`` or ``saliency``.
+        aux: (H, W) auxiliary source image: perfect depth in metres (``aux_kind="depth"``),
+            an object mask, > 0 on objects (``aux_kind="saliency"``), or per-pixel class indices
+            (``aux_kind="classes"``: :mod:`grasp_core.datasets.semantic`, returned (size, size) int64,
+            nearest-neighbour); None for none.
+        aux_kind: ``none``, ``depth``, ``saliency`` or ``classes``.
 
     Returns:
         :class:`Sample`.
@@ -108,7 +110,7 @@ def make_multitask_sample(depth: np.ndarray | None, grasps: list[Grasp], size: i
     """
     if depth is None and rgb is None:
         raise ValueError("need a depth or an RGB image")
-    if aux_kind not in ("none", "depth", "saliency"):
+    if aux_kind not in ("none", "depth", "saliency", "classes"):
         raise ValueError(f"unknown auxiliary target {aux_kind!r}")
     h, w = (depth if depth is not None else rgb).shape[:2]
     if depth is not None and rng is not None and rng.uniform() < range_prob:
@@ -155,13 +157,15 @@ def make_multitask_sample(depth: np.ndarray | None, grasps: list[Grasp], size: i
         a = normalise_depth(crop, "mean_clip", clip)[None]
     elif aux is not None and aux_kind == "saliency":
         a = (tf.apply(np.asarray(aux), cv2.INTER_NEAREST) > 0).astype(np.float32)[None]
+    elif aux is not None and aux_kind == "classes":
+        a = tf.apply(np.asarray(aux, np.uint8), cv2.INTER_NEAREST).astype(np.int64)
     gn = []
     for q in g:
         u, v = tf.from_source(q.u, q.v)
         gn.append(Grasp(float(u), float(v), q.angle, q.width_px / tf.scale, q.length_px / tf.scale))
     if rng is not None and rng.uniform() < 0.5:  # horizontal flip: u → size-1-u, Φ → −Φ
         x = np.ascontiguousarray(x[:, :, ::-1])
-        a = None if a is None else np.ascontiguousarray(a[:, :, ::-1])
+        a = None if a is None else np.ascontiguousarray(a[..., ::-1])
         gn = [Grasp(size - 1 - q.u, q.v, -q.angle if q.angle < math.pi / 2 else q.angle,
                     q.width_px, q.length_px) for q in gn]
     gn = [q for q in gn if -q.width_px < q.u < size + q.width_px and -q.width_px < q.v < size + q.width_px]

@@ -209,13 +209,18 @@ class MSSTNDetector(GraspDetector):
 
 def open_detector(model: str | os.PathLike | None = None, threads: int = 0, verify: bool = True):
     """The detector for a card: :class:`MSSTNDetector` when its ``decoding.type`` is one of :data:`KINDS`,
-    :class:`grasp_core.nn.gqstn_onnx.GQSTNDetector` for GQ-STN's kinds, else
+    :class:`grasp_core.nn.gqstn_onnx.GQSTNDetector` for GQ-STN's kinds,
+    :class:`grasp_core.nn.detseg_onnx.DetSegDetector` for ``detseg``, else
     :class:`grasp_core.inference.GraspDetector`. Raises ModelCardError (a ValueError)."""
+    from .detseg_onnx import KINDS as DETSEG_KINDS
+    from .detseg_onnx import DetSegDetector
     from .gqstn_onnx import KINDS as GQSTN_KINDS
     from .gqstn_onnx import GQSTNDetector
 
     card = load_card(model)
     kind = card.data.get("decoding", {}).get("type")
+    if kind in DETSEG_KINDS:
+        return DetSegDetector(card, verify=verify, threads=threads)
     if kind in KINDS:
         return MSSTNDetector(card, verify=verify, threads=threads)
     if kind in GQSTN_KINDS:
