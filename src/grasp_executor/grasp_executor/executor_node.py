@@ -61,6 +61,7 @@ from grasp_bridge.qos import result_qos, sensor_qos
 from grasp_bridge.runtime import spin_node
 from grasp_bridge.stamps import stamp_s
 from grasp_core.config import ExecutorConfig
+from grasp_core.depth import depth_to_metres
 from grasp_core.motion.validation import AS_GIVEN, PROJECTED, UNKNOWN_FRAME
 from grasp_core.picking import (
     WRONG_CLASS,
@@ -204,8 +205,8 @@ class ExecutorNode(Node):
                 self.check(c, msg.header, collision, why)
 
     def on_depth(self, msg: Image) -> None:
-        try:
-            depth = image_to_numpy(msg)
+        try:  # a driver's 16UC1 millimetres become metres here; any non-depth encoding is refused
+            depth = depth_to_metres(image_to_numpy(msg), msg.encoding)
         except ValueError as exc:
             self.log_once("depth:decode", f"ignoring depth image for collision checks: {exc}")
             return
