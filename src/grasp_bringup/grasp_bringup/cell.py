@@ -157,7 +157,13 @@ def run_cell(cfg: Path, params: dict, model: str, args) -> int:
     }
     args.output.mkdir(parents=True, exist_ok=True)
     target = getattr(args, "target_class", "")
-    if target:  # the target class needs labels: the shape classifier between detector and executor
+    kind, segments = model_kind(model)
+    if kind == "detseg":  # the segmenting RGB network has its own plugin
+        overrides["grasp_detector"]["ros__parameters"]["detector"] = "onnx_detseg"
+    args.labeller = "segmentation" if target and segments else ("shape classifier" if target else "")
+    if target and segments:  # the detector labels every candidate with its object class itself
+        overrides["grasp_executor"]["ros__parameters"]["target_class"] = target
+    elif target:  # the target class needs labels: the shape classifier between detector and executor
         shape = params["grasp_shape_classifier"]["ros__parameters"]
         overrides["grasp_executor"]["ros__parameters"].update(
             {"target_class": target, "candidates_topic": shape["output_topic"]})
@@ -170,6 +176,20 @@ def run_cell(cfg: Path, params: dict, model: str, args) -> int:
         return _spin(["--ros-args", "--params-file", str(cfg), "--params-file", f.name], args)
     finally:
         os.unlink(f.name)
+
+
+def model_kind(model: str) -> tuple[str, bool]:
+    """(the card's ``decoding.type`` or "", whether the model labels object classes itself: a ``detseg``
+    card in a configuration with the segmentation branch). An unreadable card gives ("", False): the
+    detector node reports it."""
+    from grasp_core.model_card import load_card
+
+    try:
+        card = load_card(model)
+    except ValueError:
+        return "", False
+    kind = str(card.data.get("decoding", {}).get("type", ""))
+    return kind, kind == "detseg" and card.data.get("detseg", {}).get("configuration") != "Detection"
 
 
 #: Shapes of the simulated support set ``--target-class`` trains the shape classifier on (docs/shapes.md).
@@ -208,11 +228,12 @@ def _spin(ros_args: list[str], args) -> int:
             nodes.append(camera)
             detector = DetectorNode()
             nodes.append(detector)
-            if getattr(args, "target_class", ""):
+            if getattr(args, "labeller", "") == "shape classifier":
                 from grasp_shape.shape_node import ShapeClassifierNode
 
                 nodes.append(ShapeClassifierNode())
-                print(f"{PROG}: picking only '{args.target_class}' (shape classifier labels the candidates)",
+            if getattr(args, "labeller", ""):
+                print(f"{PROG}: picking only '{args.target_class}' ({args.labeller} labels the candidates)",
                       flush=True)
             recorder_node = rclpy.create_node("grasp_run_recorder")
             nodes.append(recorder_node)

@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, help="replay rate, Hz (default: config/grasp.yaml)")
     p.add_argument("--timeout", type=float, default=0.0, help="give up after this many seconds (default: auto)")
     p.add_argument("--target-class", default="",
-                   help="simulated cell: pick only objects the shape classifier labels as this class "
-                        "(cylinder, L, star, T or ring; turns the classifier on; needs PyTorch). Default: any")
+                   help="simulated cell: pick only objects labelled this class: by a segmenting --model "
+                        "(detseg_synth: its object classes, e.g. star, bottle_standing) or else by the shape "
+                        "classifier (cylinder, L, star, T or ring; turns it on; needs PyTorch). Default: any")
     return p
 
 

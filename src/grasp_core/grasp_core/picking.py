@@ -178,6 +178,8 @@ class Settings:
     max_empty_frames: int = 3
     go_home_between_picks: bool = False
     max_tracking_error: float = 0.1
+    target_class: str = ""
+    min_class_confidence: float = 0.0
 
 
 def settings_from_config(path: str | Path) -> Settings:
@@ -201,7 +203,8 @@ def settings_from_config(path: str | Path) -> Settings:
         home_joints=ex.joints("home_joints", layout), place_joints=ex.joints("place_joints", layout),
         use_depth_collision=ex.use_depth_collision, max_consecutive_failures=ex.max_consecutive_failures,
         max_empty_frames=ex.max_empty_frames, go_home_between_picks=ex.go_home_between_picks,
-        max_tracking_error=ex.max_tracking_error)
+        max_tracking_error=ex.max_tracking_error, target_class=ex.target_class,
+        min_class_confidence=ex.min_class_confidence)
 
 
 @dataclass
@@ -215,6 +218,15 @@ class Perception:
     candidates: list[CameraGrasp]
     seconds: float         # wall time of inpainting + detection
     scene: TableScene | None = None  # what stands on the table (grasp_core.tabletop), None when not judged
+    labels: list[Label] = field(default_factory=list)  # per candidate: the detector's object class ("" none)
+
+
+@dataclass(frozen=True)
+class Label:
+    """A candidate's object class as :func:`select_class` reads it (``GraspCandidate``'s field names)."""
+
+    shape_label: str = ""
+    shape_confidence: float = 0.0
 
 
 def perceive(cell, detector: GraspDetector, settings: Settings) -> Perception:
@@ -229,10 +241,12 @@ def perceive(cell, detector: GraspDetector, settings: Settings) -> Perception:
                           min_distance_px=settings.min_distance_px, quality_threshold=settings.quality_threshold)
     cands = [CameraGrasp.from_grasp_pose(p, quality=float(g.quality), frame_id=intr.frame_id, stamp=stamp)
              for g, p in zip(det.grasps, det.poses, strict=True) if p is not None]
+    classes = getattr(det, "classes", None) or [("", 0.0)] * len(det.grasps)  # a segmenting detector's labels
+    labels = [Label(str(n), float(c)) for (n, c), p in zip(classes, det.poses, strict=True) if p is not None]
     layout = getattr(getattr(cell, "config", None), "layout", CELL_LAYOUT)
     # the regions from the measured pixels only: an inpainted hole is a guess, not an object
     scene = table_regions(metres, intr, cell.t_base_camera, layout)
-    return Perception(stamp, depth, rgb, det, cands, time.perf_counter() - t0, scene)
+    return Perception(stamp, depth, rgb, det, cands, time.perf_counter() - t0, scene, labels)
 
 
 @dataclass
@@ -249,17 +263,30 @@ class AttemptRecord:
     rejected: int            # candidates of the frame rejected before this one
     collisions: int = 0      # ground truth: unexpected robot contacts begun during the attempt (SimCell)
     collision: bool = False  # the executor stopped on a collision (PickResult.collision)
+    label: str = ""          # the executed candidate's object class (its detector's label; "" none)
+    placed_class: str = ""   # ground truth: the class of the object that reached the bin ("" none)
 
 
 def choose_target(perception: Perception, cell, settings: Settings, extrinsics) -> tuple[GraspTarget | None,
                                                                                           int, list[Rejection], int]:
-    """Best valid candidate of the frame: (target or None, its index in the detection, rejections, n rejected)."""
+    """Best valid candidate of the frame: (target or None, its index in the candidates, rejections, n rejected).
+
+    With ``settings.target_class`` only candidates of that class (:func:`select_class` on
+    :attr:`Perception.labels`) are considered, as the executor node does; the others count as one
+    :data:`WRONG_CLASS` rejection (objects remain, the table is not clear).
+    """
     dmap = None
     q = cell.joint_positions()
     if settings.use_depth_collision:  # the arm at rest where the frame was taken: not an obstacle to itself
         dmap = DepthCollisionMap.from_depth(perception.depth, cell.intrinsics, cell.t_base_camera).without_robot(q)
     rejections: list[Rejection] = []
     order = sorted(range(len(perception.candidates)), key=lambda i: -perception.candidates[i].quality)
+    if settings.target_class:
+        labels = perception.labels or [Label()] * len(perception.candidates)
+        ours = [i for i in order if select_class([labels[i]], settings.target_class, settings.min_class_confidence)]
+        n_other, order = len(order) - len(ours), ours
+        if n_other:
+            rejections.append(Rejection(f"{n_other} candidates not of class '{settings.target_class}'", WRONG_CLASS))
     for i in order:
         cand = perception.candidates[i]
         res = None
@@ -495,10 +522,12 @@ def clear_table(cell, detector: GraspDetector, settings: Settings, extrinsics, m
     def choose(perception: Perception) -> Choice:
         target, idx, rej, _n = choose_target(perception, cell, settings, extrinsics)
         chosen["idx"], chosen["n_rej"] = idx, len(rej)
-        return Choice(target, rej, len(perception.candidates))
+        cls = settings.target_class
+        none_of_class = cls and not select_class(perception.labels, cls, settings.min_class_confidence)
+        return Choice(target, rej, len(perception.candidates), no_class=cls if none_of_class else "")
 
     def execute(perception: Perception, target) -> bool:
-        in_bin = len(cell.objects_in_bin())
+        before = set(cell.objects_in_bin())
         t0 = cell.time
         cfg = PickConfig(**{**settings.pick.__dict__, "clock": lambda: cell.time})
         # blended (go_home_between_picks false): a placed pick ends over the bin; the next frame is
@@ -509,11 +538,13 @@ def clear_table(cell, detector: GraspDetector, settings: Settings, extrinsics, m
         if result.success and not settings.go_home_between_picks and arm_in_view(
                 arm.joint_positions(), extrinsics.matrix, cell.config.layout):
             backend.move_joints(settings.home_joints)
-        placed = len(cell.objects_in_bin_after(1.0)) > in_bin  # ground truth once a released object landed
+        new = sorted(set(cell.objects_in_bin_after(1.0)) - before)  # ground truth once a released object landed
         g = perception.detection.grasps[_detection_index(perception, chosen["idx"])]
-        rec = AttemptRecord(result.success, placed, result.stage_reached, result.reason, result.cycle_time_s,
+        label = perception.labels[chosen["idx"]].shape_label if perception.labels else ""
+        rec = AttemptRecord(result.success, bool(new), result.stage_reached, result.reason, result.cycle_time_s,
                             result.final_opening, (g.u, g.v, g.angle, g.width_px, g.length_px, g.quality),
-                            chosen["n_rej"], len(cell.robot_contacts(since=t0)), result.collision)
+                            chosen["n_rej"], len(cell.robot_contacts(since=t0)), result.collision, label,
+                            object_class(cell.object_spec(new[0]).kind) if new else "")
         records.append(rec)
         if on_attempt is not None:
             on_attempt(rec)
@@ -523,7 +554,17 @@ def clear_table(cell, detector: GraspDetector, settings: Settings, extrinsics, m
                     LoopPolicy(settings.max_empty_frames, settings.max_consecutive_failures, max_attempts),
                     after_empty=lambda _f: cell.step(int(round(0.2 / cell.timestep))),
                     remaining=lambda f: len(f.scene) if f.scene is not None else 0)
-    return records, loop.run()
+    stop = loop.run()
+    if loop.last_choice is not None and loop.last_choice.no_class:  # as the executor node reports it
+        stop = f"{no_class_message(loop.last_choice.no_class)}: {stop}"
+    return records, stop
+
+
+def object_class(kind: str) -> str:
+    """The object class name (:data:`grasp_core.datasets.semantic.CLASS_NAMES`) of an object kind."""
+    from .datasets.semantic import CLASS_NAMES, class_of_kind
+
+    return CLASS_NAMES[class_of_kind(kind)]
 
 
 def _detection_index(perception: Perception, cand_index: int) -> int:

@@ -19,6 +19,12 @@ time is not simulated, so it is not in it) × 3600. ``--json`` writes every tria
 bar chart (PNG) goes beside the JSON file, or to ``out/sim_bench/``. Bad input exits 2 with one
 line ``grasp-sim-bench: error: ...`` on stderr.
 
+``--target-class CLASS`` runs the class-targeted automatic mode (the executor's ``target_class``:
+only candidates the model labels ``CLASS`` are tried; a model that segments, ``decoding.type``
+``detseg``, labels them) and scores it by ground truth: ``right`` = picks that put an object of the
+class in the bin, ``wrong`` = picks that put another object there (must be 0), with the objects of
+the class spawned; the summary line adds ``right=<n> wrong=<n> of_class=<n>``.
+
 A trial depends only on its model, seed and settings: it runs on a cell of its own whose simulation
 clock starts at 0 (:func:`run_trial_job`; until issue 21 one cell ran all trials and each trial's
 clock began where the previous one stopped, which changed the later trials' cycle times in the
@@ -40,7 +46,7 @@ import re
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 PROG = "grasp-sim-bench"
@@ -105,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-attempts", type=int, metavar="M", help="attempts per scene (default 2K+2)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="local processes running the trials (default 1: this process)")
+    p.add_argument("--target-class", default="", metavar="CLASS",
+                   help="pick only candidates labelled CLASS (a segmenting model, e.g. detseg_synth); "
+                        "scores right/wrong-object picks by ground truth")
     p.add_argument("--ray", default=None, metavar="ADDRESS",
                    help="run the trials as Ray tasks on this cluster (auto, local, ray://host:10001); "
                         "same records as the local run")
@@ -136,6 +145,12 @@ def _check_args(args: argparse.Namespace) -> tuple[list[str], Path, str, int]:
     if not Path(config).is_file():
         raise _BenchError(f"--config {config} is not a file")
     models = list(dict.fromkeys(args.model or [None]))
+    if args.target_class:
+        from ..datasets.semantic import CLASS_NAMES
+
+        if args.target_class not in CLASS_NAMES[1:]:
+            raise _BenchError(f"--target-class {args.target_class!r} is not an object class "
+                              f"({', '.join(CLASS_NAMES[1:])})")
     return models, Path(config), objects, max_attempts
 
 
@@ -186,7 +201,21 @@ def model_summary(name: str, trials: list[dict], wall_s: float) -> dict:
             "scenes_cleared": sum(t["left_on_table"] == 0 and t["off_table"] == 0 for t in trials),
             "failures": dict(fails.most_common()),
             "stop_reasons": dict(Counter(re.sub(r"\d+", "#", t["stop"]) for t in trials).most_common()),
-            "wall_s": wall_s}
+            "wall_s": wall_s, **target_summary(trials, recs)}
+
+
+def target_summary(trials: list[dict], recs) -> dict:
+    """Class-targeted scores (empty without ``target_class``): right / wrong-object picks by ground truth
+    (the class of the object that reached the bin), objects of the class spawned and cleared."""
+    cls = trials[0].get("target_class", "") if trials else ""
+    if not cls:
+        return {}
+    right = sum(r.placed and r.placed_class == cls for r in recs)
+    wrong = sum(r.placed and r.placed_class != cls for r in recs)
+    return {"target_class": cls, "right_picks": right, "wrong_picks": wrong,
+            "target_success_rate": right / len(recs) if recs else 0.0,
+            "objects_of_class": sum(t["objects_of_class"] for t in trials),
+            "scenes_without_class": sum(t["objects_of_class"] == 0 for t in trials)}
 
 
 def comparison_table(summaries: list[dict]) -> str:
@@ -241,8 +270,9 @@ def write_plot(summaries: list[dict], path: Path, title: str) -> Path:
 
 def run_trial(cell, detector, settings, extrinsics, objects: str, clutter: int, seed: int,
               max_attempts: int) -> dict:
-    """One scene: reset with ``seed``, clear the table, score by ground truth."""
-    from ..picking import clear_table
+    """One scene: reset with ``seed``, clear the table (of ``settings.target_class`` only, when set),
+    score by ground truth."""
+    from ..picking import clear_table, object_class
 
     names = cell.reset(clutter, objects=objects, seed=seed)
     t0, sim0 = time.perf_counter(), cell.time
@@ -253,7 +283,10 @@ def run_trial(cell, detector, settings, extrinsics, objects: str, clutter: int, 
             "attempts": [asdict(r) for r in records], "n_attempts": len(records),
             "placed": sum(r.placed for r in records), "in_bin": len(in_bin), "left_on_table": len(on_table),
             "off_table": len(names) - len(in_bin) - len(on_table), "stop": stop, "wall_s": wall,
-            "sim_s": sim_s, "collisions": sum(r.collisions for r in records)}
+            "sim_s": sim_s, "collisions": sum(r.collisions for r in records),
+            "target_class": settings.target_class,
+            "objects_of_class": sum(object_class(cell.object_spec(nm).kind) == settings.target_class for nm in names)
+            if settings.target_class else 0}
 
 
 @dataclass(frozen=True)
@@ -278,6 +311,7 @@ class TrialJob:
     trial: int
     max_attempts: int
     threads: int = 0
+    target_class: str = ""
 
 
 _OPEN: dict = {}  # this process's opened detectors and parsed settings (a worker keeps them between trials)
@@ -318,6 +352,8 @@ def run_trial_job(job: TrialJob) -> dict:
 
     detector = _detector(job.model, job.threads)
     settings, layout = _settings(job.config)
+    if job.target_class:
+        settings = replace(settings, target_class=job.target_class)
     t0 = time.perf_counter()
     cell = SimCell(CellConfig(mesh_scale=job.mesh_scale, layout=layout))
     try:
@@ -396,8 +432,13 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
     if len(set(names)) != len(names):  # two paths to cards of the same name: keep them apart
         names = [f"{nm}#{i}" for i, nm in enumerate(names)]
     threads = 0 if args.workers == 1 and not args.ray else 1  # elsewhere: one CPU per trial
+    if args.target_class:
+        for m, d in zip(models, detectors, strict=True):
+            if not getattr(d, "segments", False):
+                raise _BenchError(f"--target-class: model {m or d.name!r} labels no object classes "
+                                  "(use a segmenting model, decoding.type detseg)")
     jobs = [TrialJob(m, nm, str(config), args.mesh_scale, objects, args.clutter, args.seed + i, i, max_attempts,
-                     threads) for m, nm in zip(models, names, strict=True) for i in range(n)]
+                     threads, args.target_class) for m, nm in zip(models, names, strict=True) for i in range(n)]
     results: dict[str, list[dict]] = {nm: [] for nm in names}
     where = f" (Ray {args.ray})" if args.ray else (f" ({args.workers} workers)" if args.workers > 1 else "")
     bar = tqdm(total=len(jobs), desc=PROG + where, unit="trial", dynamic_ncols=True)
@@ -430,10 +471,14 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
               f"{_fmt(s['executor_agrees'], 3)} ({s['executor_success_not_placed']} judged success but not "
               f"placed, {s['executor_failure_but_placed']} judged failed but placed), wall {s['wall_s']:.1f} s")
         print(f"{s['model']}: failures: {fails}")
+        if s.get("target_class"):
+            print(f"{s['model']}: target '{s['target_class']}': right-object picks {s['right_picks']}/"
+                  f"{s['attempts']} attempts, wrong-object picks {s['wrong_picks']}, {s['objects_of_class']} "
+                  f"objects of the class spawned ({s['scenes_without_class']} scenes without one)")
     if args.json is not None:
         doc = {"command": {"models": [m or names[0] for m in models], "trials": n, "objects": objects,
                            "clutter": args.clutter, "seed": args.seed, "max_attempts": max_attempts,
-                           "config": str(config)},
+                           "config": str(config), "target_class": args.target_class},
                "summaries": summaries, "trials": {nm: results[nm] for nm in names}}
         try:
             args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -454,7 +499,9 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
     for s in summaries:
         prefix = f"model={s['model']} " if len(summaries) > 1 else ""
         print(f"{prefix}success_rate={s['success_rate']:.3f} attempts={s['attempts']} "
-              f"mean_cycle_s={_fmt(s['mean_cycle_s'], 2)} collisions={s['collisions']} mpph={_fmt(s['mpph'], 1)}")
+              f"mean_cycle_s={_fmt(s['mean_cycle_s'], 2)} collisions={s['collisions']} mpph={_fmt(s['mpph'], 1)}"
+              + (f" right={s['right_picks']} wrong={s['wrong_picks']} of_class={s['objects_of_class']}"
+                 if s.get("target_class") else ""))
     return 0
 
 
