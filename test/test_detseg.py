@@ -243,3 +243,23 @@ def test_cli_refuses_missing_data_with_one_line(tmp_path, capsys):
     assert main(["--data", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "does not exist" in err[0]
+
+
+def test_fp16_weight_storage_halves_the_file_and_keeps_the_outputs(exported, tmp_path):
+    import shutil
+
+    import onnxruntime as ort
+    import torch
+    from grasp_core.nn.detseg_export import store_weights_fp16
+
+    _, path, _ = exported
+    half = tmp_path / "half.onnx"
+    shutil.copy(path, half)
+    assert store_weights_fp16(half) > 0
+    assert half.stat().st_size < 0.6 * path.stat().st_size
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(5)).numpy()
+    a = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"rgb": x})
+    b = ort.InferenceSession(str(half), providers=["CPUExecutionProvider"]).run(None, {"rgb": x})
+    assert b[0].dtype == np.float32 and b[4].dtype == np.float32
+    assert np.allclose(a[4], b[4], atol=1e-2)  # class probabilities
+    assert a[0].shape == b[0].shape and np.allclose(a[0], b[0], atol=0.5)  # boxes, px

@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--export", default=None, help="write the trained network to this .onnx (+ .json card)")
+    p.add_argument("--fp16-weights", action="store_true",
+                   help="store the exported weights as float16 (half the file; inference stays fp32)")
     return p
 
 
@@ -96,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
                     "hardware": f"CPU, {args.threads} thread(s)", "history": history}
         card = export_with_card(net, args.export, Path(args.export).stem, tcfg.crop_size, training,
                                 {"heldout": metrics, "metric": "top-1 grasp on the centre crop; rectangle metric "
-                                 "angle<30 = IoU > 25 % and |dPhi| < 30 deg, strict variants as grasp-eval"})
+                                 "angle<30 = IoU > 25 % and |dPhi| < 30 deg, strict variants as grasp-eval"},
+                                fp16_weights=args.fp16_weights)
         print(f"{PROG}: wrote {args.export} and {card}")
     return 0
 

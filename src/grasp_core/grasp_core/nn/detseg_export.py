@@ -37,6 +37,36 @@ def export_onnx(net: GraspDetSeg, path: str | Path) -> Path:
     return path
 
 
+def store_weights_fp16(path: str | Path, min_elements: int = 1024) -> int:
+    """Rewrite an ONNX file with its large float32 weights stored as float16, each followed by a Cast back
+    to float32 (ONNX Runtime folds the casts when it loads the model, so inference stays fp32; the weights
+    are rounded to fp16, ≈ 3 significant digits). Halves the file. Returns the number of tensors converted.
+    """
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(path))
+    g = model.graph
+    keep, casts, n = [], [], 0
+    for init in g.initializer:
+        if init.data_type == onnx.TensorProto.FLOAT and int(np.prod(init.dims)) >= min_elements:
+            half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), init.name + "__fp16")
+            keep.append(half)
+            casts.append(helper.make_node("Cast", [half.name], [init.name], to=onnx.TensorProto.FLOAT,
+                                          name=init.name + "__cast"))
+            n += 1
+        else:
+            keep.append(init)
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    nodes = casts + list(g.node)
+    del g.node[:]
+    g.node.extend(nodes)
+    onnx.save(model, str(path))
+    return n
+
+
 def detseg_card(name: str, net: GraspDetSeg, crop_size: int, training: dict, metrics: dict) -> dict:
     """The card of an exported network (without format/file/sha256, which ``write_card`` fills)."""
     cfg = net.cfg
@@ -71,10 +101,15 @@ def detseg_card(name: str, net: GraspDetSeg, crop_size: int, training: dict, met
 
 
 def export_with_card(net: GraspDetSeg, path: str | Path, name: str, crop_size: int, training: dict,
-                     metrics: dict) -> Path:
-    """Export ONNX and write its card beside it. Returns the card's path."""
+                     metrics: dict, fp16_weights: bool = False) -> Path:
+    """Export ONNX (``fp16_weights``: stored as float16, :func:`store_weights_fp16`) and write its card
+    beside it. Returns the card's path."""
     p = export_onnx(net, path)
-    return write_card(p, detseg_card(name, net, crop_size, training, metrics))
+    card = detseg_card(name, net, crop_size, training, metrics)
+    if fp16_weights:
+        store_weights_fp16(p)
+        card["input"]["weights"] = "float16 storage, cast to float32 at load (inference in fp32)"
+    return write_card(p, card)
 
 
-__all__ = ["OPSET", "detseg_card", "export_onnx", "export_with_card"]
+__all__ = ["OPSET", "detseg_card", "export_onnx", "export_with_card", "store_weights_fp16"]
