@@ -12,7 +12,11 @@ runs, ``--threads`` intra-op threads) and the whole ``detect`` call (p50 over th
 
 Run from the checkout with the venv active::
 
-    python bench/detseg_tables.py --data /work/data/h20/heldout --out bench/out/detseg
+    python bench/detseg_tables.py --data /work/data/h20/heldout --out bench/out/detseg \
+        --model Detection=runs/detection/detseg_detection.json --model Det_Seg=runs/det_seg/detseg_det_seg.json
+
+The shipped ``models/detseg_synth`` is the Det_Seg_Refine row; the other two configurations are not
+committed (32 MB each): ``--model CONFIGURATION=CARD`` names their cards (rows without a card are skipped).
 
 Writes ``tables.md`` and ``tables.json`` into ``--out``.
 """
@@ -137,12 +141,22 @@ def main(argv=None) -> int:
     p.add_argument("--runs", type=int, default=30)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-images", type=int, default=0)
+    p.add_argument("--model", action="append", default=[], metavar="CONFIGURATION=CARD",
+                   help="the card of a configuration's row (default: models/detseg_baselines/...)")
     args = p.parse_args(argv)
+    rows = list(ROWS)
+    for spec in args.model:
+        conf, _, card = spec.partition("=")
+        if conf not in [r[0] for r in rows] or not card:
+            print(f"detseg_tables: error: --model {spec!r}: need CONFIGURATION=CARD, CONFIGURATION one of "
+                  f"{[r[0] for r in rows]}", file=sys.stderr)
+            return 2
+        rows = [(r[0], str(Path(card).resolve()), *r[2:]) if r[0] == conf else r for r in rows]
     if not args.data.is_dir():
         print(f"detseg_tables: error: {args.data} is not a folder", file=sys.stderr)
         return 2
-    recs = run(args.data, ROWS, args.runs, args.threads, args.max_images)
-    md = tables(recs, ROWS, args.data, args.threads)
+    recs = run(args.data, rows, args.runs, args.threads, args.max_images)
+    md = tables(recs, rows, args.data, args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "tables.md").write_text(md + "\n")
     (args.out / "tables.json").write_text(json.dumps(recs, indent=1) + "\n")

@@ -88,6 +88,8 @@ def test_summary_line_matches_json(tmp_path, capsys):
     (["--mesh-scale", "-1"], "--mesh-scale"),
     (["--objects", "pybullet:nope"], "unknown object source"),
     (["--objects", "procedural:teapot"], "unknown procedural family"),
+    (["--target-class", "teapot"], "not an object class"),
+    (["--target-class", "star"], "labels no object classes"),  # the default model does not segment
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, extra, words):
     argv = ["--trials", "1", "--objects", "procedural", "--clutter", "1", "--seed", "0"]
@@ -132,3 +134,45 @@ def test_library_sources(tmp_path, capsys, source):
     assert SUMMARY.match(lines[-1]), lines[-1]
     (trials,) = json.loads(path.read_text())["trials"].values()
     assert {re.sub(r"_\d+$", "", n) for n in trials[0]["object_names"]} <= ids
+
+
+def test_target_class_run_tries_only_candidates_of_the_class_and_scores_by_ground_truth(tmp_path, capsys):
+    """With ``--target-class`` every executed candidate carries the class's label (the executor's selection),
+    and right / wrong-object picks are the ground-truth classes of what reached the bin. The model is the
+    shipped segmenting network; the class asked for is the one it gives most candidates on the scene's first
+    frame, so attempts happen whatever its accuracy (which README measures, not this test)."""
+    from collections import Counter
+
+    from grasp_core.nn.detseg_onnx import DetSegDetector
+    from grasp_core.sim import CellConfig, SimCell
+
+    card = "detseg_synth"
+    det = DetSegDetector(card)
+    cell = SimCell(CellConfig())
+    try:
+        cell.reset(3, objects="procedural", seed=5)
+        depth, rgb = cell.render()
+        d = det.detect(np.nan_to_num(depth, nan=0.7), rgb, cell.intrinsics, top_k=5, min_distance_px=20.0,
+                       quality_threshold=0.1)
+    finally:
+        cell.close()
+    target = Counter(n for n, _ in d.classes).most_common(1)[0][0]
+    path = tmp_path / "bench.json"
+    rc, lines, err = _run(capsys, ["--trials", "1", "--objects", "procedural", "--clutter", "3", "--seed", "5",
+                                   "--model", card, "--target-class", target, "--max-attempts", "3",
+                                   "--json", str(path)])
+    _skip_without_gl(rc, err)
+    assert rc == 0, err
+    doc = json.loads(path.read_text())
+    (summary,) = doc["summaries"]
+    ((trial,),) = doc["trials"].values()
+    attempts = trial["attempts"]
+    assert all(a["label"] == target for a in attempts), [a["label"] for a in attempts]
+    placed = [a for a in attempts if a["placed"]]
+    assert all(a["placed_class"] for a in placed) and not any(a["placed_class"] for a in attempts if not a["placed"])
+    assert summary["right_picks"] == sum(a["placed_class"] == target for a in placed)
+    assert summary["wrong_picks"] == len(placed) - summary["right_picks"]
+    assert summary["target_class"] == target and summary["objects_of_class"] == trial["objects_of_class"]
+    assert lines[-1].endswith(f"right={summary['right_picks']} wrong={summary['wrong_picks']} "
+                              f"of_class={summary['objects_of_class']}")
+    assert attempts, trial["stop"]  # the class asked for is one the network labels: it tries
