@@ -56,6 +56,7 @@ THIRD_PARTY = {
     "pytest": "python3-pytest",
     "ruckig": None,
     "torch": None,
+    "torchvision": None,
     "triton": None,
     "onnx": None,
     "ray": None,
@@ -64,7 +65,8 @@ THIRD_PARTY = {
 #: modules without a rosdep key that the image installs with pip (named in an XML comment of the manifest)
 PIP_ONLY = {"ruckig"}
 #: modules without a key that are deliberately not dependencies
-NOT_DECLARED = {"torch": "training/export only", "onnx": "export, quantisation and FLOP counting only (dev profile)",
+NOT_DECLARED = {"torch": "training/export only", "torchvision": "training/export of nn.detseg only (dev profile)",
+                "onnx": "export, quantisation and FLOP counting only (dev profile)",
                 "ray": "optional scale-out of dataset generation (dev profile)",
                 "setuptools": "build tool of every ament_python package",
                 "triton": "only preloaded when torch's CUDA build brought it (grasp_core.preload_before_gl)"}
