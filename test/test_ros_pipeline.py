@@ -245,6 +245,56 @@ def test_camera_topic_source_normalises_driver_depth(spawn_node, probe):
     assert sum("[WARN]" in line and "dropping frame (size)" in line for line in camera.stderr().splitlines()) == 1
 
 
+def test_camera_topic_source_pairs_the_drivers_colour_by_stamp(spawn_node, probe):
+    """With ``topic.color_topic`` the driver's colour (bgr8 here) comes out on /color/image_raw as rgb8 with the
+    depth image's stamp, whichever of the two arrived first; colour of another size drops the frame, one line."""
+    camera = spawn_node("grasp_camera.camera_node", ["-p", "source:=topic",
+                                                     "-p", "topic.color_topic:=/camera/camera/color/image_raw"])
+    pub_img = probe.node.create_publisher(Image, "/camera/camera/depth/image_rect_raw", 10)
+    pub_info = probe.node.create_publisher(CameraInfo, "/camera/camera/depth/camera_info", 10)
+    pub_rgb = probe.node.create_publisher(Image, "/camera/camera/color/image_raw", 10)
+    got_img: list[Image] = []
+    got_rgb: list[Image] = []
+    probe.node.create_subscription(Image, "/depth/image", got_img.append, sensor_qos())
+    probe.node.create_subscription(Image, "/color/image_raw", got_rgb.append, sensor_qos())
+    assert wait_for(lambda: pub_img.get_subscription_count() and pub_rgb.get_subscription_count()
+                    and probe.node.count_publishers("/color/image_raw"), 30.0, spin=probe.spin), camera.stderr()
+    intr = CameraIntrinsics(W, H, 385.0, 385.0, 320.5, 240.5, "camera_depth_optical_frame")
+    mm = np.round(table_scene(intr, seed=2, hole_fraction=0.0) * 1000).astype(np.uint16)
+    bgr = np.zeros((H, W, 3), np.uint8)
+    bgr[:, :, 0] = 200  # blue in BGR order
+    stamps = iter(range(1, 1000))
+    sent: list[int] = []
+
+    def send(colour: np.ndarray, colour_first: bool) -> None:
+        header = Header(frame_id="camera_depth_optical_frame")
+        header.stamp.sec = 3000 + next(stamps)
+        sent.append(header.stamp.sec)
+        pub_info.publish(intrinsics_to_camera_info(intr, header))
+        msgs = [(pub_rgb, numpy_to_image(colour, "bgr8", header)), (pub_img, numpy_to_image(mm, "16UC1", header))]
+        for pub, m in (msgs if colour_first else msgs[::-1]):
+            pub.publish(m)
+
+    def received() -> bool:
+        if len({m.header.stamp.sec for m in got_rgb}) < 2:
+            send(bgr[:240, :320].copy(), True)  # not registered to depth: dropped
+            send(bgr, True)
+            send(bgr, False)
+        probe.spin(0.3)
+        colour_stamps = {m.header.stamp.sec for m in got_rgb}
+        return len(colour_stamps) >= 2 and colour_stamps <= {m.header.stamp.sec for m in got_img}
+
+    assert wait_for(received, 30.0), camera.stderr()
+    depth_stamps = {m.header.stamp.sec for m in got_img}
+    for m in got_rgb:
+        assert m.header.stamp.sec in depth_stamps and m.encoding == "rgb8"
+        rgb = image_to_numpy(m)
+        assert rgb.shape == (H, W, 3) and (rgb[:, :, 2] == 200).all() and (rgb[:, :, 0] == 0).all()
+    assert sent[0] not in {m.header.stamp.sec for m in got_rgb} | depth_stamps  # the unregistered colour's frame
+    assert wait_for(lambda: "dropping frame (colour)" in camera.stderr(), 5.0), camera.stderr()
+    assert camera.alive()
+
+
 CAMERA_EVENTS = ["read", "converted", "inpainted", "serialised", "published"]
 DETECTOR_EVENTS = ["received", "paired", "converted", "preprocessed", "inferred", "postprocessed",
                    "serialised", "published"]

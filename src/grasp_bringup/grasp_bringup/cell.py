@@ -158,8 +158,11 @@ def run_cell(cfg: Path, params: dict, model: str, args) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     target = getattr(args, "target_class", "")
     kind, segments = model_kind(model)
-    if kind == "detseg":  # the segmenting RGB network has its own plugin
+    if kind == "detseg":  # the segmenting RGB network has its own plugin, and needs the cell's colour
         overrides["grasp_detector"]["ros__parameters"]["detector"] = "onnx_detseg"
+    if kind == "detseg" or model_needs_rgb(model):
+        cam_ns = params.get("grasp_sim", {}).get("ros__parameters", {}).get("camera_namespace", "/camera/camera")
+        overrides["grasp_camera"]["ros__parameters"]["topic"] = {"color_topic": f"{cam_ns}/color/image_raw"}
     args.labeller = "segmentation" if target and segments else ("shape classifier" if target else "")
     if target and segments:  # the detector labels every candidate with its object class itself
         overrides["grasp_executor"]["ros__parameters"]["target_class"] = target
@@ -176,6 +179,16 @@ def run_cell(cfg: Path, params: dict, model: str, args) -> int:
         return _spin(["--ros-args", "--params-file", str(cfg), "--params-file", f.name], args)
     finally:
         os.unlink(f.name)
+
+
+def model_needs_rgb(model: str) -> bool:
+    """Whether the card's input has colour (``rgb`` / ``rgbd``); an unreadable card: False."""
+    from grasp_core.model_card import load_card
+
+    try:
+        return load_card(model).modality in ("rgb", "rgbd")
+    except ValueError:
+        return False
 
 
 def model_kind(model: str) -> tuple[str, bool]:

@@ -22,7 +22,11 @@ names; remap them for other drivers (``--ros-args -r``), e.g.
   ``-r /camera/camera/depth/camera_info:=/depth/camera_info`` (16UC1 mm, frame ``kinect_camera_optical``).
 
 The topic names are also the parameters ``topic.depth_topic`` and
-``topic.info_topic`` (config/grasp.yaml) for setups without remapping.
+``topic.info_topic`` (config/grasp.yaml) for setups without remapping. ``topic.color_topic`` (empty by
+default) adds the driver's colour image registered to depth (realsense2_camera with ``align_depth``:
+``/camera/camera/color/image_raw``), paired with the depth image of the same stamp and published on
+``color/image_raw`` beside it, for RGB models; colour that is not rgb8/bgr8 or not of the depth
+image's size drops the frame with one line.
 
 ``replay`` — depth frames from a folder (``.npy`` m, ``.tiff`` m or mm, 16-bit
 ``.png`` mm; see :func:`grasp_core.frames.list_depth_frames`), with the colour
@@ -120,7 +124,9 @@ class CameraSource(Plugin):
 
 
 class TopicSource(CameraSource):
-    """A driver's depth image + camera_info (best-effort sensor QoS; the latest camera_info is used)."""
+    """A driver's depth image + camera_info (best-effort sensor QoS; the latest camera_info is used), and with
+    ``topic.color_topic`` its registered colour image, paired with the depth image of the same stamp
+    (:class:`grasp_bridge.sync.StampSynchronizer`; a depth image waits for its colour, at most the 10 latest)."""
 
     def configure(self, node: Node, name: str, emit: Callable[[RawFrame], None]) -> None:
         super().configure(node, name, emit)
@@ -130,10 +136,20 @@ class TopicSource(CameraSource):
         self._info: CameraIntrinsics | None = None
         self._info_error: str | None = None
         self._active = False
+        self._sync = None
+        depth_cb = self._on_image
+        if c.color_topic:
+            from grasp_bridge.sync import StampSynchronizer
+
+            self._sync = StampSynchronizer(2, self._on_pair, queue_size=10)
+            depth_cb = lambda m: self._sync.add(0, m)  # noqa: E731
         self._subs = [
             node.create_subscription(CameraInfo, info_topic, self._on_info, sensor_qos()),
-            node.create_subscription(Image, depth_topic, self._on_image, sensor_qos()),
+            node.create_subscription(Image, depth_topic, depth_cb, sensor_qos()),
         ]
+        if c.color_topic:
+            self._subs.append(node.create_subscription(Image, c.color_topic, lambda m: self._sync.add(1, m),
+                                                       sensor_qos()))
         self._info_topic = self._subs[0].topic_name
 
     def activate(self) -> None:
@@ -153,7 +169,23 @@ class TopicSource(CameraSource):
         except CameraInfoError as exc:
             self._info, self._info_error = None, str(exc)
 
-    def _on_image(self, msg: Image) -> None:
+    def _on_pair(self, msg: Image, colour: Image) -> None:
+        try:
+            if colour.encoding not in ("rgb8", "bgr8"):
+                raise ValueError(f"colour encoding {colour.encoding!r} is not rgb8/bgr8")
+            rgb = image_to_numpy(colour)
+            if colour.encoding == "bgr8":
+                rgb = np.ascontiguousarray(rgb[:, :, ::-1])
+            if rgb.shape[:2] != (msg.height, msg.width):
+                raise ValueError(f"colour {rgb.shape[1]}x{rgb.shape[0]} is not registered to depth "
+                                 f"{msg.width}x{msg.height}")
+        except ValueError as exc:
+            self._emit(RawFrame(None, msg.encoding, self._info, msg.header.stamp, msg.header.frame_id,
+                                error=("colour", str(exc))))
+            return
+        self._on_image(msg, rgb)
+
+    def _on_image(self, msg: Image, rgb: np.ndarray | None = None) -> None:
         if not self._active:
             return
         received = time.time_ns()
@@ -168,7 +200,7 @@ class TopicSource(CameraSource):
             cause = "encoding" if "encoding" in str(exc) else "empty" if "empty" in str(exc) else "layout"
             self._emit(RawFrame(None, msg.encoding, self._info, stamp, frame, error=(cause, str(exc))))
             return
-        self._emit(RawFrame(arr, msg.encoding, self._info, stamp, frame, received_ns=received))
+        self._emit(RawFrame(arr, msg.encoding, self._info, stamp, frame, rgb=rgb, received_ns=received))
 
 
 class ReplaySource(CameraSource):

@@ -291,6 +291,8 @@ class TopicSourceConfig:
 
     depth_topic: str = _f("/camera/camera/depth/image_rect_raw", "driver depth image")
     info_topic: str = _f("/camera/camera/depth/camera_info", "driver camera_info")
+    color_topic: str = _f("", "driver colour image registered to depth (rgb8/bgr8), paired by exact stamp and "
+                              "republished on color/image_raw for RGB models; empty = depth only")
 
 
 @dataclass(frozen=True)
