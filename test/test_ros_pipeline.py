@@ -264,33 +264,38 @@ def test_camera_topic_source_pairs_the_drivers_colour_by_stamp(spawn_node, probe
     bgr = np.zeros((H, W, 3), np.uint8)
     bgr[:, :, 0] = 200  # blue in BGR order
     stamps = iter(range(1, 1000))
-    sent: list[int] = []
+    bad: set[int] = set()
 
     def send(colour: np.ndarray, colour_first: bool) -> None:
         header = Header(frame_id="camera_depth_optical_frame")
         header.stamp.sec = 3000 + next(stamps)
-        sent.append(header.stamp.sec)
+        if colour.shape[:2] != mm.shape:
+            bad.add(header.stamp.sec)
         pub_info.publish(intrinsics_to_camera_info(intr, header))
         msgs = [(pub_rgb, numpy_to_image(colour, "bgr8", header)), (pub_img, numpy_to_image(mm, "16UC1", header))]
         for pub, m in (msgs if colour_first else msgs[::-1]):
             pub.publish(m)
 
+    def paired() -> set[int]:
+        return {m.header.stamp.sec for m in got_rgb} & {m.header.stamp.sec for m in got_img}
+
+    last = [0.0]
+
     def received() -> bool:
-        if len({m.header.stamp.sec for m in got_rgb}) < 2:
+        if len(paired()) < 2 and time.monotonic() - last[0] > 1.0:  # one round a second: no flood
+            last[0] = time.monotonic()
             send(bgr[:240, :320].copy(), True)  # not registered to depth: dropped
             send(bgr, True)
             send(bgr, False)
         probe.spin(0.3)
-        colour_stamps = {m.header.stamp.sec for m in got_rgb}
-        return len(colour_stamps) >= 2 and colour_stamps <= {m.header.stamp.sec for m in got_img}
+        return len(paired()) >= 2
 
     assert wait_for(received, 30.0), camera.stderr()
-    depth_stamps = {m.header.stamp.sec for m in got_img}
-    for m in got_rgb:
-        assert m.header.stamp.sec in depth_stamps and m.encoding == "rgb8"
+    for m in got_rgb:  # best effort: a message may be lost, never mispaired
+        assert m.encoding == "rgb8" and m.header.stamp.sec not in bad
         rgb = image_to_numpy(m)
         assert rgb.shape == (H, W, 3) and (rgb[:, :, 2] == 200).all() and (rgb[:, :, 0] == 0).all()
-    assert sent[0] not in {m.header.stamp.sec for m in got_rgb} | depth_stamps  # the unregistered colour's frame
+    assert not bad & {m.header.stamp.sec for m in got_img}  # the unregistered colour's frame is dropped whole
     assert wait_for(lambda: "dropping frame (colour)" in camera.stderr(), 5.0), camera.stderr()
     assert camera.alive()
 
