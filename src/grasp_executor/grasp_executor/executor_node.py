@@ -350,14 +350,13 @@ class ExecutorNode(Node):
         """The best valid candidate of ``msg`` of ``target_class`` ("" any; :meth:`target_class` resolves
         a goal's class against the parameter), a :class:`grasp_core.picking.Choice` (``no_class`` set when
         the class was asked and none of its candidates came); rejections logged."""
-        cls = target_class
-        candidates = self.class_candidates(msg.candidates, cls)
+        candidates = self.class_candidates(msg.candidates, target_class)
         collision, why = self.collision_map(stamp_s(msg.header.stamp))
         scene = self.depth.table_scene(stamp_s(msg.header.stamp), self.frames.t_base, self.layout)
         rejections = []
         if len(candidates) < len(msg.candidates):  # other classes: objects remain, the table is not clear
             rejections.append(motion.Rejection(code=WRONG_CLASS, reason=(
-                f"{len(msg.candidates) - len(candidates)} candidates not of class '{cls}'")))
+                f"{len(msg.candidates) - len(candidates)} candidates not of class '{target_class}'")))
         self.last_rejections = []
         for c in sorted(candidates, key=lambda c: -c.quality if math.isfinite(c.quality) else math.inf):
             target = self.check(c, msg.header, collision, why, scene)
@@ -366,7 +365,8 @@ class ExecutorNode(Node):
                 continue
             self.last_candidate = c
             return Choice(target, rejections, len(msg.candidates))
-        return Choice(None, rejections, len(msg.candidates), no_class=cls if cls and not candidates else "")
+        none_of_class = bool(target_class) and not candidates
+        return Choice(None, rejections, len(msg.candidates), no_class=target_class if none_of_class else "")
 
     def execute_target(self, target, c, image_stamp: float, feedback=None, return_home: bool = True) -> Attempt:
         """Run the pick sequence for a validated target and record the attempt (``return_home`` False: a
