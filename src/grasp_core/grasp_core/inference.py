@@ -61,6 +61,31 @@ def source_grasp(g: Grasp, tf: CropTransform) -> Grasp:
                  g.quality)
 
 
+def check_intrinsics_size(depth: np.ndarray, intrinsics: CameraIntrinsics | None) -> None:
+    """Raise ValueError when ``intrinsics`` (if given) are not of the (H, W) ``depth`` image's size."""
+    if intrinsics is not None and (intrinsics.width, intrinsics.height) != (depth.shape[1], depth.shape[0]):
+        raise ValueError(f"depth is {depth.shape[1]}x{depth.shape[0]} but intrinsics are "
+                         f"{intrinsics.width}x{intrinsics.height}")
+
+
+def rank_source_grasps(grasps: list[Grasp], tf: CropTransform, top_k: int, min_distance_px: float,
+                       quality_threshold: float) -> list[tuple[int, Grasp]]:
+    """The network-px candidates a cascade detector publishes: by quality (stable), in source px, quality ≥
+    ``quality_threshold``, at most ``top_k``, each at least ``min_distance_px`` (source px) from those before.
+
+    Returns (index into ``grasps``, source-px grasp) pairs, best first.
+    """
+    kept: list[tuple[int, Grasp]] = []
+    for k in sorted(range(len(grasps)), key=lambda k: -grasps[k].quality):
+        g = source_grasp(grasps[k], tf)
+        if g.quality < quality_threshold or len(kept) >= top_k:
+            continue
+        if any((g.u - h.u) ** 2 + (g.v - h.v) ** 2 < min_distance_px ** 2 for _, h in kept):
+            continue
+        kept.append((k, g))
+    return kept
+
+
 def grasp_poses(depth: np.ndarray, grasps, intrinsics: CameraIntrinsics | None) -> tuple[np.ndarray, list]:
     """Measured depth and 3-D pose of each source-pixel grasp.
 
@@ -226,9 +251,7 @@ class GraspDetector:
             DepthError, ValueError: unusable input (see :meth:`preprocess`).
         """
         t0 = time.perf_counter()
-        if intrinsics is not None and (intrinsics.width, intrinsics.height) != (depth.shape[1], depth.shape[0]):
-            raise ValueError(f"depth is {depth.shape[1]}x{depth.shape[0]} but intrinsics are "
-                             f"{intrinsics.width}x{intrinsics.height}")
+        check_intrinsics_size(depth, intrinsics)
         x, tf = self.preprocess(depth, rgb)
         t1 = time.perf_counter()
         raw = self.run_network(x)
@@ -243,3 +266,42 @@ class GraspDetector:
         t3 = time.perf_counter()
         return Detection(grasps, depths, poses, maps, tf,
                          {"preprocess": t1 - t0, "inference": t2 - t1, "postprocess": t3 - t2})
+
+
+class SectionDetector(GraspDetector):
+    """A network whose card has a decoding section of its own (``decoding.type`` one of :attr:`KINDS`, the
+    sizes in the card's :attr:`SECTION`) and named outputs, with :class:`GraspDetector`'s card-driven
+    preprocessing (centre crop, inpainting, normalisation): the multi-stage STN
+    (:class:`grasp_core.nn.msstn_onnx.MSSTNDetector`) and the detection–segmentation network
+    (:class:`grasp_core.nn.detseg_onnx.DetSegDetector`). Subclasses decode :meth:`run`'s outputs.
+
+    Args: as :class:`GraspDetector`.
+
+    Raises:
+        ModelCardError: no usable card or model file, a card whose ``decoding.type`` is not one of
+            :attr:`KINDS`, without the section, or whose ``outputs`` name outputs the network lacks.
+    """
+
+    KINDS: tuple[str, ...] = ()
+    SECTION = ""
+    SECTION_HOLDS = ""
+
+    def __init__(self, model: str | os.PathLike | ModelCard | None = None, verify: bool = True,
+                 threads: int = 0, providers: list[str] | None = None) -> None:
+        # GraspDetector.__init__ checks for generative outputs; only its preprocessing is reused here
+        self.card = model if isinstance(model, ModelCard) else load_card(model)
+        if verify:
+            self.card.verify()
+        self.kind, self.net = self.card.decoding_section(self.KINDS, self.SECTION, self.SECTION_HOLDS)
+        self.session = self.card.session(threads, providers)
+        self.input_name = self.card.input.get("name", self.session.get_inputs()[0].name)
+        self.modality = self.card.modality
+        self.size = self.card.input_size
+        self.crop_size = self.card.crop_size
+        self.outputs = self.card.named_outputs(self.session)
+
+    def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """The raw outputs on a (1, C, S, S) input, by the card's output keys."""
+        keys = list(self.outputs)
+        vals = self.session.run([self.outputs[k] for k in keys], {self.input_name: x})
+        return dict(zip(keys, vals, strict=True))

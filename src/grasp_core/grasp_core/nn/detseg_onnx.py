@@ -26,8 +26,8 @@ import numpy as np
 
 from ..camera import CameraIntrinsics
 from ..grasp import Grasp, wrap_angle
-from ..inference import Detection, GraspDetector, grasp_poses, source_grasp
-from ..model_card import ModelCard, load_card
+from ..inference import Detection, SectionDetector, check_intrinsics_size, grasp_poses, rank_source_grasps
+from ..model_card import ModelCard
 from .detseg_targets import ORIENTATIONS, apply_refinement, orientation_angle
 
 #: decoding.type of the cards this module runs.
@@ -93,37 +93,25 @@ class DetSegDetection(Detection):
     class_map: np.ndarray | None = None
 
 
-class DetSegDetector(GraspDetector):
-    """The network behind its model card, run by ONNX Runtime (interface of :class:`GraspDetector`).
+class DetSegDetector(SectionDetector):
+    """The network behind its model card, run by ONNX Runtime (:class:`grasp_core.inference.SectionDetector`:
+    card checks, preprocessing, ``run``; interface of :class:`GraspDetector`).
 
     Raises:
         ModelCardError: no usable card or model file, a card whose ``decoding.type`` is not ``detseg``,
             or whose ``outputs`` name outputs the network lacks.
     """
 
+    KINDS, SECTION, SECTION_HOLDS = KINDS, "detseg", "the network's sizes and classes"
+
     def __init__(self, model: str | os.PathLike | ModelCard | None = None, verify: bool = True,
                  threads: int = 0, providers: list[str] | None = None) -> None:
-        self.card = model if isinstance(model, ModelCard) else load_card(model)
-        if verify:
-            self.card.verify()
-        self.kind, self.net = self.card.decoding_section(KINDS, "detseg", "the network's sizes and classes")
-        self.session = self.card.session(threads, providers)
-        self.input_name = self.card.input.get("name", self.session.get_inputs()[0].name)
-        self.modality = self.card.modality
-        self.size = self.card.input_size
-        self.crop_size = self.card.crop_size
-        self.outputs = self.card.named_outputs(self.session)
+        super().__init__(model, verify, threads, providers)
         self.class_names = list(self.net.get("class_names", []))
 
     @property
     def segments(self) -> bool:
         return self.net.get("configuration") != "Detection"
-
-    def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """The raw outputs on a (1, 3, S, S) input, by the card's output keys."""
-        keys = list(self.outputs)
-        vals = self.session.run([self.outputs[k] for k in keys], {self.input_name: x})
-        return dict(zip(keys, vals, strict=True))
 
     def detect(self, depth: np.ndarray, rgb: np.ndarray | None = None,
                intrinsics: CameraIntrinsics | None = None, top_k: int = 5,
@@ -135,21 +123,14 @@ class DetSegDetector(GraspDetector):
         Args/raises: as :meth:`grasp_core.inference.GraspDetector.detect` (an RGB image is required).
         """
         t0 = time.perf_counter()
-        if intrinsics is not None and (intrinsics.width, intrinsics.height) != (depth.shape[1], depth.shape[0]):
-            raise ValueError(f"depth is {depth.shape[1]}x{depth.shape[0]} but intrinsics are "
-                             f"{intrinsics.width}x{intrinsics.height}")
+        check_intrinsics_size(depth, intrinsics)
         x, tf = self.preprocess(depth, rgb)
         t1 = time.perf_counter()
         out = self.run(x)
         t2 = time.perf_counter()
         final, cls, conf = decode_outputs(out, self.net)
         grasps, classes = [], []
-        for k, g0 in enumerate(final):
-            g = source_grasp(g0, tf)
-            if g.quality < quality_threshold or len(grasps) >= top_k:
-                continue
-            if any((g.u - h.u) ** 2 + (g.v - h.v) ** 2 < min_distance_px ** 2 for h in grasps):
-                continue
+        for k, g in rank_source_grasps(final, tf, top_k, min_distance_px, quality_threshold):
             grasps.append(g)
             name = self.class_names[int(cls[k])] if self.segments and int(cls[k]) < len(self.class_names) else ""
             classes.append((name, float(conf[k]) if name else 0.0))

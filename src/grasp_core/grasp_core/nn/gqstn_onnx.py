@@ -23,7 +23,7 @@ import numpy as np
 from ..camera import CameraIntrinsics
 from ..depth import CropTransform, DepthError, inpaint_depth
 from ..grasp import Grasp, wrap_angle
-from ..inference import Detection, grasp_poses
+from ..inference import Detection, check_intrinsics_size, grasp_poses
 from ..model_card import ModelCard, load_card
 
 #: The classifier crop's side (m) and the 2F-85 pad length along the jaw (m, 2 × PAD_HALF[0]).
@@ -175,9 +175,7 @@ class GQSTNDetector:
             DepthError: not 2-D or no valid pixel. ValueError: intrinsics of another image size.
         """
         t0 = time.perf_counter()
-        if intrinsics is not None and (intrinsics.width, intrinsics.height) != (depth.shape[1], depth.shape[0]):
-            raise ValueError(f"depth is {depth.shape[1]}x{depth.shape[0]} but intrinsics are "
-                             f"{intrinsics.width}x{intrinsics.height}")
+        check_intrinsics_size(depth, intrinsics)
         x, tf = preprocess(depth, self.crop_size, self.size)
         t1 = time.perf_counter()
         out = self.run(x)

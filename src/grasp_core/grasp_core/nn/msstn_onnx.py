@@ -23,8 +23,16 @@ import numpy as np
 
 from ..camera import CameraIntrinsics
 from ..grasp import Grasp, wrap_angle
-from ..inference import Detection, GraspDetector, grasp_poses, source_grasp
-from ..model_card import ModelCard, load_card
+from ..inference import (
+    Detection,
+    GraspDetector,
+    SectionDetector,
+    check_intrinsics_size,
+    grasp_poses,
+    rank_source_grasps,
+    source_grasp,
+)
+from ..model_card import load_card
 
 #: decoding.type of the cards this module runs.
 KINDS = ("msstn", "msstn_direct", "msstn_single", "msstn_sliding")
@@ -117,8 +125,9 @@ class MSSTNDetection(Detection):
     stages: dict[str, list[Grasp]] = field(default_factory=dict)
 
 
-class MSSTNDetector(GraspDetector):
-    """The multi-stage STN (or one of its baselines) behind its model card, run by ONNX Runtime.
+class MSSTNDetector(SectionDetector):
+    """The multi-stage STN (or one of its baselines) behind its model card, run by ONNX Runtime
+    (:class:`grasp_core.inference.SectionDetector`: card checks, preprocessing, ``run``).
 
     Args: as :class:`grasp_core.inference.GraspDetector`.
 
@@ -127,25 +136,7 @@ class MSSTNDetector(GraspDetector):
             :data:`KINDS`, or whose ``outputs`` name outputs the network lacks.
     """
 
-    def __init__(self, model: str | os.PathLike | ModelCard | None = None, verify: bool = True,
-                 threads: int = 0, providers: list[str] | None = None) -> None:
-        # GraspDetector.__init__ checks for generative outputs; only its preprocessing is reused here
-        self.card = model if isinstance(model, ModelCard) else load_card(model)
-        if verify:
-            self.card.verify()
-        self.kind, self.net = self.card.decoding_section(KINDS, "msstn", "the network's sizes")
-        self.session = self.card.session(threads, providers)
-        self.input_name = self.card.input.get("name", self.session.get_inputs()[0].name)
-        self.modality = self.card.modality
-        self.size = self.card.input_size
-        self.crop_size = self.card.crop_size
-        self.outputs = self.card.named_outputs(self.session)
-
-    def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """The raw outputs on a (1, C, S, S) input, by the card's output keys."""
-        keys = list(self.outputs)
-        vals = self.session.run([self.outputs[k] for k in keys], {self.input_name: x})
-        return dict(zip(keys, vals, strict=True))
+    KINDS, SECTION, SECTION_HOLDS = KINDS, "msstn", "the network's sizes"
 
     def candidates(self, out: dict[str, np.ndarray]) -> tuple[list[Grasp], dict[str, list[Grasp]]]:
         """(final candidates, stages) in network px from :meth:`run`'s outputs, candidate order."""
@@ -180,24 +171,13 @@ class MSSTNDetector(GraspDetector):
         Args/raises: as :meth:`grasp_core.inference.GraspDetector.detect`.
         """
         t0 = time.perf_counter()
-        if intrinsics is not None and (intrinsics.width, intrinsics.height) != (depth.shape[1], depth.shape[0]):
-            raise ValueError(f"depth is {depth.shape[1]}x{depth.shape[0]} but intrinsics are "
-                             f"{intrinsics.width}x{intrinsics.height}")
+        check_intrinsics_size(depth, intrinsics)
         x, tf = self.preprocess(depth, rgb)
         t1 = time.perf_counter()
         out = self.run(x)
         t2 = time.perf_counter()
         final, stages = self.candidates(out)
-
-        ranked = sorted(range(len(final)), key=lambda k: -final[k].quality)
-        grasps: list[Grasp] = []
-        for k in ranked:
-            g = source_grasp(final[k], tf)
-            if g.quality < quality_threshold or len(grasps) >= top_k:
-                continue
-            if any((g.u - h.u) ** 2 + (g.v - h.v) ** 2 < min_distance_px ** 2 for h in grasps):
-                continue
-            grasps.append(g)
+        grasps = [g for _, g in rank_source_grasps(final, tf, top_k, min_distance_px, quality_threshold)]
         depths, poses = grasp_poses(depth, grasps, intrinsics)
         src_stages = ({k: [source_grasp(g, tf) for g in v] for k, v in stages.items()}
                       if self.kind != "msstn_sliding" else {})

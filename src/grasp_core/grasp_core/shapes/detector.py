@@ -17,7 +17,7 @@ import numpy as np
 from ..camera import CameraIntrinsics
 from ..depth import CropTransform, DepthError, inpaint_depth
 from ..grasp import Grasp, rectangle_iou
-from ..inference import Detection, grasp_poses, source_grasp
+from ..inference import Detection, check_intrinsics_size, grasp_poses, source_grasp
 from ..model_card import ModelCard, ModelCardError, load_card
 from ..postprocess import GraspMaps
 from .data import normalise_depth_image
@@ -115,9 +115,7 @@ class SSDGraspDetector:
             DepthError, ValueError: unusable input.
         """
         t0 = time.perf_counter()
-        if intrinsics is not None and (intrinsics.width, intrinsics.height) != (depth.shape[1], depth.shape[0]):
-            raise ValueError(f"depth is {depth.shape[1]}x{depth.shape[0]} but intrinsics are "
-                             f"{intrinsics.width}x{intrinsics.height}")
+        check_intrinsics_size(depth, intrinsics)
         x, tf = self.preprocess(depth)
         t1 = time.perf_counter()
         scores, boxes = self.infer(x)
