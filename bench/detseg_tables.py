@@ -48,7 +48,7 @@ def run(data: Path, rows, runs: int, threads: int, max_images: int) -> list[dict
     from grasp_core.datasets.semantic import read_class_labels
     from grasp_core.evaluate import metric_variants
     from grasp_core.grasp import Grasp
-    from grasp_core.nn.detseg_onnx import DetSegDetector, class_image
+    from grasp_core.nn.detseg_onnx import DetSegDetector, class_image, class_iou_counts
 
     ids = list_jacquard(data)[: max_images or None]
     if not ids:
@@ -78,9 +78,8 @@ def run(data: Path, rows, runs: int, threads: int, max_images: int) -> list[dict
                 pred = class_image(d.class_map, tf, classes.shape)
                 ys, xs = slice(max(0, tf.y0), tf.y0 + tf.crop_size), slice(max(0, tf.x0), tf.x0 + tf.crop_size)
                 p, c = pred[ys, xs].ravel(), classes[ys, xs].ravel()
-                a = np.bincount(c[p == c], minlength=nc)[:nc]
-                inter = inter + a
-                union = union + np.bincount(p, minlength=nc)[:nc] + np.bincount(c, minlength=nc)[:nc] - a
+                a, b = class_iou_counts(p, c, nc)
+                inter, union = inter + a, union + b
                 fg_i += int(((p > 0) & (c > 0)).sum())
                 fg_u += int(((p > 0) | (c > 0)).sum())
                 if d.grasps:

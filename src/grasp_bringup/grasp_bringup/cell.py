@@ -157,10 +157,10 @@ def run_cell(cfg: Path, params: dict, model: str, args) -> int:
     }
     args.output.mkdir(parents=True, exist_ok=True)
     target = getattr(args, "target_class", "")
-    kind, segments = model_kind(model)
-    if kind == "detseg":  # the segmenting RGB network has its own plugin, and needs the cell's colour
+    kind, segments, colour = model_kind(model)
+    if kind == "detseg":  # the segmenting RGB network has its own plugin
         overrides["grasp_detector"]["ros__parameters"]["detector"] = "onnx_detseg"
-    if kind == "detseg" or model_needs_rgb(model):
+    if colour:  # RGB models need the cell's colour through the camera node
         cam_ns = params.get("grasp_sim", {}).get("ros__parameters", {}).get("camera_namespace", "/camera/camera")
         overrides["grasp_camera"]["ros__parameters"]["topic"] = {"color_topic": f"{cam_ns}/color/image_raw"}
     args.labeller = "segmentation" if target and segments else ("shape classifier" if target else "")
@@ -181,28 +181,19 @@ def run_cell(cfg: Path, params: dict, model: str, args) -> int:
         os.unlink(f.name)
 
 
-def model_needs_rgb(model: str) -> bool:
-    """Whether the card's input has colour (``rgb`` / ``rgbd``); an unreadable card: False."""
-    from grasp_core.model_card import load_card
-
-    try:
-        return load_card(model).modality in ("rgb", "rgbd")
-    except ValueError:
-        return False
-
-
-def model_kind(model: str) -> tuple[str, bool]:
+def model_kind(model: str) -> tuple[str, bool, bool]:
     """(the card's ``decoding.type`` or "", whether the model labels object classes itself: a ``detseg``
-    card in a configuration with the segmentation branch). An unreadable card gives ("", False): the
-    detector node reports it."""
+    card in a configuration with the segmentation branch, whether its input has colour: ``rgb`` /
+    ``rgbd``). An unreadable card gives ("", False, False): the detector node reports it."""
     from grasp_core.model_card import load_card
 
     try:
         card = load_card(model)
     except ValueError:
-        return "", False
+        return "", False, False
     kind = str(card.data.get("decoding", {}).get("type", ""))
-    return kind, kind == "detseg" and card.data.get("detseg", {}).get("configuration") != "Detection"
+    segments = kind == "detseg" and card.data.get("detseg", {}).get("configuration") != "Detection"
+    return kind, segments, card.modality in ("rgb", "rgbd")
 
 
 #: Shapes of the simulated support set ``--target-class`` trains the shape classifier on (docs/shapes.md).

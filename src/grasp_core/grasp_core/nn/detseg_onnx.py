@@ -141,6 +141,14 @@ class DetSegDetector(SectionDetector):
                                classes=classes, class_map=out["class_prob"][0] if self.segments else None)
 
 
+def class_iou_counts(pred: np.ndarray, truth: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class (intersection, union) pixel counts (each (n,) int64) of two class-index images of one shape."""
+    pred, truth = np.asarray(pred).ravel(), np.asarray(truth).ravel()
+    inter = np.bincount(truth[pred == truth], minlength=n)[:n]
+    union = np.bincount(pred, minlength=n)[:n] + np.bincount(truth, minlength=n)[:n] - inter
+    return inter, union
+
+
 def class_image(class_map: np.ndarray, transform, shape: tuple[int, int]) -> np.ndarray:
     """(H, W) uint8 class index image in source pixels of a detection's (S_c, S/4, S/4) probability map;
     0 (background) outside the network's crop."""
@@ -156,5 +164,5 @@ def class_image(class_map: np.ndarray, transform, shape: tuple[int, int]) -> np.
     return out
 
 
-__all__ = ["DetSegDetection", "DetSegDetector", "KINDS", "class_image", "decode_outputs", "detections_to_rects",
-           "object_classes"]
+__all__ = ["DetSegDetection", "DetSegDetector", "KINDS", "class_image", "class_iou_counts", "decode_outputs",
+           "detections_to_rects", "object_classes"]

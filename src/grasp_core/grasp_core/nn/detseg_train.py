@@ -27,7 +27,7 @@ from ..datasets.semantic import read_class_labels
 from ..grasp import Grasp
 from .augment import make_multitask_sample
 from .detseg import DetSegConfig, GraspDetSeg, detections_to_rects
-from .detseg_onnx import object_classes
+from .detseg_onnx import class_iou_counts, object_classes
 from .detseg_targets import apply_refinement
 
 
@@ -126,10 +126,7 @@ def segmentation_iou(prob: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray,
 
     pred = np.argmax(prob, 0).astype(np.uint8)
     pred = cv2.resize(pred, classes.shape[::-1], interpolation=cv2.INTER_NEAREST)
-    n = prob.shape[0]
-    inter = np.bincount(classes[pred == classes].ravel(), minlength=n)[:n]
-    union = (np.bincount(pred.ravel(), minlength=n)[:n] + np.bincount(classes.ravel(), minlength=n)[:n] - inter)
-    return inter, union
+    return class_iou_counts(pred, classes, prob.shape[0])
 
 
 def evaluate(net: GraspDetSeg, images: list[Image], tcfg: DetSegTrainConfig, limit: int = 0) -> dict:
