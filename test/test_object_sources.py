@@ -55,10 +55,15 @@ def test_procedural_household_source_draws_every_family_and_is_seeded():
     assert [(s.kind, s.geoms) for s in a] == [(s.kind, s.geoms) for s in b]
     assert {s.kind for s in make_specs(3, "procedural:drill", np.random.default_rng(0))} == {"drill"}
     assert {s.kind for s in make_specs(3, "procedural:ring", np.random.default_rng(0))} == {"ring"}
+    # a known mix: object k of the k-th family, cyclically
+    mix = make_specs(5, "procedural:star,bottle_standing,box", np.random.default_rng(0))
+    assert [(s.name, s.kind) for s in mix] == [("obj_0", "star"), ("obj_1", "bottle_standing"), ("obj_2", "box"),
+                                               ("obj_3", "star"), ("obj_4", "bottle_standing")]
 
 
 @pytest.mark.parametrize("source, words", [
     ("procedural:teapot", "unknown procedural family"),
+    ("procedural:star,teapot", "unknown procedural family 'teapot'"),
     ("pybullet:nope", "unknown object source"),
     ("robosuite:kitchen", "unknown object source"),
 ])

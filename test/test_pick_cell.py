@@ -129,11 +129,11 @@ def candidate_msg(probe: CellProbe, stamp_s: float, position, quaternion=(0.0, 0
     return msg
 
 
-def detect_in_cell(probe: CellProbe) -> GraspCandidateArray:
+def detect_in_cell(probe: CellProbe, top_k: int = 5) -> GraspCandidateArray:
     """What our detector proposes for the cell's latest depth image (done here, in the test process)."""
     depth = inpaint_depth(depth_to_metres(image_to_numpy(probe.depth), probe.depth.encoding))
     intr = camera_info_to_intrinsics(probe.info)
-    det = GraspDetector("ggcnn2_synth").detect(depth, intrinsics=intr, top_k=5)
+    det = GraspDetector("ggcnn2_synth").detect(depth, intrinsics=intr, top_k=top_k)
     assert det.grasps, "the detector found no grasp in the cell's image"
     return detection_to_msg(det, probe.depth.header, intr.width, intr.height, "ggcnn2_synth")
 

@@ -1,12 +1,18 @@
 """Class-targeted pick through real ROS 2 processes (simulated cell, camera, detector, executor).
 
 Specification (README "Pick a named object"): a Pick goal with ``target_class`` set considers only
-candidates whose ``shape_label`` is that class; the detector alone labels nothing, so a goal for
+candidates whose ``shape_label`` is that class. With a star and a box on the table and the
+detector's candidates labelled by what they lie on (the labeller's part, here done by the test from
+simulation ground truth, as outside software or the shape node would label them), the box's
+candidates ranked first, a goal for "star" lifts the star into the bin and leaves the box where it
+was (ground truth). The detector alone labels nothing, so a goal for
 "star" finds no candidate of it and ends with success false, stage "validate", message
 "no star on the table", one log line naming the class, and no object leaves the table (simulation
 ground truth). In automatic mode the loop stops with "no star on the table: objects remain: …".
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -16,8 +22,12 @@ pytest.importorskip("grasp_interfaces.action")
 pytest.importorskip("grasp_sim.sim_node")
 
 from conftest import wait_for  # noqa: E402
+from grasp_core.layout import repository_file  # noqa: E402
+from grasp_core.robot import load_extrinsics, make_transform  # noqa: E402
 from rclpy.action import ActionClient  # noqa: E402
-from test_pick_cell import SEED, CellProbe, params  # noqa: E402
+from scipy.spatial.transform import Rotation  # noqa: E402
+from test_external_cell import run_goal  # noqa: E402
+from test_pick_cell import SEED, CellProbe, detect_in_cell, in_bin, params  # noqa: E402
 
 from grasp_interfaces.action import Pick  # noqa: E402
 
@@ -29,6 +39,57 @@ def probe(domain_id):
     p = CellProbe(domain_id)
     yield p
     p.close()
+
+
+def label_by_ground_truth(probe, array, kinds: dict[str, str], radius: float = 0.09):
+    """``array``'s candidates labelled with the kind of the object whose centre lies within ``radius``
+    (base_link, horizontal distance) of the grasp centre; unlabelled when none does. Returns the
+    labelled array and the kind of each candidate ('' for none)."""
+    extr = load_extrinsics(repository_file("config/camera_extrinsics.yaml")).matrix
+    labels = []
+    for c in array.candidates:
+        q = c.pose.orientation
+        t_cam = make_transform(Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix(),
+                               [c.pose.position.x, c.pose.position.y, c.pose.position.z])
+        p = (extr @ t_cam)[:3, 3]
+        d = {name: float(np.linalg.norm(p[:2] - pos[:2])) for name, pos in probe.objects.items()}
+        name = min(d, key=d.get)
+        labels.append(kinds[name] if d[name] < radius else "")
+        c.shape_label, c.shape_confidence = labels[-1], 1.0 if labels[-1] else 0.0
+    return array, labels
+
+
+def test_targeted_pick_picks_the_labelled_class_not_the_best_grasp(spawn_node, probe, repo_root):
+    kinds = {"obj_0": "star", "obj_1": "box"}  # procedural:star,box: object k of the k-th family
+    sim = spawn_node("grasp_sim.sim_node", params(repo_root, "objects:=procedural:star,box", "n_objects:=2",
+                                                  f"seed:={SEED}"))
+    spawn_node("grasp_camera.camera_node", params(repo_root, "source:=topic"))
+    ex = spawn_node("grasp_executor.executor_node",
+                    params(repo_root, "start_armed:=true", "max_age_s:=5.0", "max_joint_state_age_s:=0.5"))
+    assert wait_for(lambda: set(probe.objects) == set(kinds) and probe.joints is not None
+                    and probe.depth is not None and probe.info is not None, 60, probe.spin), sim.stderr()
+    assert wait_for(lambda: "executor ready" in ex.stderr(), 30, probe.spin), ex.stderr()
+    probe.spin_for(2.0)
+    start = {k: v.copy() for k, v in probe.objects.items()}
+    labelled, labels = label_by_ground_truth(probe, detect_in_cell(probe, top_k=20), kinds)
+    assert "star" in labels and "box" in labels, labels  # the detector sees both objects
+    for c, lab in zip(labelled.candidates, labels, strict=True):
+        c.quality = 1.0 if lab == "box" else 0.5 * c.quality  # without the filter the box goes first
+
+    def publish():  # as a labeller streams its output: restamped with the current simulation time
+        t = probe.clock
+        labelled.header.stamp.sec, labelled.header.stamp.nanosec = int(math.floor(t)), int((t % 1.0) * 1e9)
+        probe.candidates_pub.publish(labelled)
+
+    client = ActionClient(probe.node, Pick, "/grasp_executor/pick")
+    assert client.wait_for_server(timeout_sec=30)
+    result = run_goal(probe, client, Pick.Goal(target_class="star", timeout=60.0), publish)
+    assert result.success, (result.stage, result.message, ex.stderr())
+    probe.spin_for(1.0)
+    assert probe.max_z["obj_0"] > start["obj_0"][2] + 0.10, ex.stderr()  # the star was lifted (ground truth)
+    assert in_bin(probe.objects["obj_0"]), probe.objects["obj_0"]
+    assert np.linalg.norm(probe.objects["obj_1"] - start["obj_1"]) < 0.01  # the box did not move
+    assert "target class 'star': " in ex.stderr()
 
 
 def test_targeted_pick_declines_an_absent_class(spawn_node, probe, repo_root):

@@ -48,7 +48,7 @@ def safe_name(s: str) -> str:
 
 
 #: What ``objects`` may name (besides a folder of meshes), for messages.
-SOURCES_HELP = ("'procedural', 'procedural:household', 'procedural:<family>', "
+SOURCES_HELP = ("'procedural', 'procedural:household', 'procedural:<family>[,<family>…]', "
                 "'pybullet:random_urdfs[:train|:test]', 'robosuite:household' or a folder of *.obj / *.stl meshes")
 
 
@@ -61,7 +61,9 @@ def check_source(source: str) -> str:
     * ``procedural:household``: :data:`grasp_core.objects.HOUSEHOLD_KINDS` (tall standing objects,
       handled tools, thin flat objects, objects wider than the stroke);
       ``procedural:<family>``: one family of :data:`~grasp_core.objects.HOUSEHOLD_KINDS` or
-      :data:`~grasp_core.objects.KINDS`;
+      :data:`~grasp_core.objects.KINDS`; ``procedural:<family>,<family>,…``: object k of the family
+      k mod (number of families), in the order given (a known mix, e.g. ``procedural:star,box`` for a
+      class-targeted pick);
     * ``pybullet:random_urdfs``, ``…:train``, ``…:test``, ``robosuite:household``:
       :func:`grasp_core.objects.library_meshes` (development-profile packages);
     * anything else: a folder of ``*.obj`` / ``*.stl`` files (:func:`grasp_core.objects.find_mesh_files`).
@@ -73,10 +75,10 @@ def check_source(source: str) -> str:
     if source == "procedural" or source == "procedural:household":
         return source
     if source.startswith("procedural:"):
-        fam = source.split(":", 1)[1]
-        if fam not in HOUSEHOLD_KINDS and fam not in KINDS:
-            raise ObjectSourceError(f"unknown procedural family {fam!r}; expected one of "
-                                    f"{', '.join(sorted({*HOUSEHOLD_KINDS, *KINDS}))}")
+        for fam in source.split(":", 1)[1].split(","):
+            if fam not in HOUSEHOLD_KINDS and fam not in KINDS:
+                raise ObjectSourceError(f"unknown procedural family {fam!r}; expected one of "
+                                        f"{', '.join(sorted({*HOUSEHOLD_KINDS, *KINDS}))}")
         return source
     if source in LIBRARY_SOURCES or source.split(":", 1)[0] in ("pybullet", "robosuite"):
         library_meshes(source)
@@ -110,9 +112,9 @@ def make_specs(n: int, source: str, rng: np.random.Generator, max_width: float =
         return [random_household_object(rng, f"obj_{k}") for k in range(n)]
     source = check_source(source)
     if source.startswith("procedural:"):
-        fam = source.split(":", 1)[1]
-        make = make_household_object if fam in HOUSEHOLD_KINDS else make_object
-        return [make(fam, rng, f"obj_{k}") for k in range(n)]
+        fams = source.split(":", 1)[1].split(",")
+        return [(make_household_object if fams[k % len(fams)] in HOUSEHOLD_KINDS else make_object)(
+            fams[k % len(fams)], rng, f"obj_{k}") for k in range(n)]
     if source.split(":", 1)[0] in ("pybullet", "robosuite"):
         meshes = library_meshes(source)
         entries = [(m.object_id, m.path, tuple(float(v) * mesh_scale for v in m.scale), True) for m in meshes]
