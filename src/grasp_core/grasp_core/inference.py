@@ -268,6 +268,58 @@ class GraspDetector:
                          {"preprocess": t1 - t0, "inference": t2 - t1, "postprocess": t3 - t2})
 
 
+class FallbackChain:
+    """A fast detector first and a second one when its grasp is not robust enough: GQ-STN's fallback
+    chain (Gariépy et al., IROS 2019, §V-D: run the one-shot GQ-STN, and the sampling method Prop+GQ-CNN
+    when GQ-STN's grasp has P(robust) below a threshold). Same ``detect`` keywords as
+    :meth:`GraspDetector.detect`.
+
+    Args:
+        primary: a detector whose detection has ``p_robust`` (GQ-STN), else whose top grasp's quality is
+            P(robust); asked for one grasp.
+        fallback: any detector (``detect(depth, rgb=, intrinsics=, top_k=, min_distance_px=,
+            quality_threshold=)``), run when the primary's grasp is missing or has quality < ``threshold``.
+        threshold: P(robust), ≥ 0 (0: never fall back; above 1: always).
+
+    Attributes:
+        fallback_calls: how many frames the fallback planned. last_primary: the primary's last detection.
+
+    Raises:
+        ValueError: a negative or NaN threshold.
+    """
+
+    def __init__(self, primary, fallback, threshold: float = 0.5) -> None:
+        if not float(threshold) >= 0.0:
+            raise ValueError(f"fallback threshold must be >= 0, got {threshold}")
+        self.primary, self.fallback, self.threshold = primary, fallback, float(threshold)
+        self.fallback_calls = 0
+        self.last_primary: Detection | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.primary.name}+{self.fallback.name}"
+
+    @property
+    def needs_rgb(self) -> bool:
+        return bool(self.primary.needs_rgb or self.fallback.needs_rgb)
+
+    def detect(self, depth: np.ndarray, rgb: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None,
+               top_k: int = 5, min_distance_px: float = 20.0, quality_threshold: float = 0.1) -> Detection:
+        """The primary's one grasp when its quality ≥ ``threshold`` (dropped when below
+        ``quality_threshold``), else the fallback's detection."""
+        d = self.primary.detect(depth, rgb=rgb, intrinsics=intrinsics, top_k=1, min_distance_px=min_distance_px,
+                                quality_threshold=0.0)
+        self.last_primary = d
+        p_robust = getattr(d, "p_robust", d.grasps[0].quality if d.grasps else 0.0)
+        if not d.grasps or p_robust < self.threshold:
+            self.fallback_calls += 1
+            return self.fallback.detect(depth, rgb=rgb, intrinsics=intrinsics, top_k=top_k,
+                                        min_distance_px=min_distance_px, quality_threshold=quality_threshold)
+        if d.grasps[0].quality < quality_threshold:
+            d.grasps, d.poses, d.depths = [], [], d.depths[:0]
+        return d
+
+
 class SectionDetector(GraspDetector):
     """A network whose card has a decoding section of its own (``decoding.type`` one of :attr:`KINDS`, the
     sizes in the card's :attr:`SECTION`) and named outputs, with :class:`GraspDetector`'s card-driven

@@ -159,13 +159,18 @@ class PropGQCNN:
             all_p.append(self.score(filled, raw, new, fx)[0])
         return np.concatenate(all_c), np.concatenate(all_p)
 
+    #: depth only (``rgb`` of :meth:`detect` is ignored), as :attr:`grasp_core.inference.GraspDetector.needs_rgb`
+    needs_rgb = False
+
     def detect(self, depth: np.ndarray, intrinsics: CameraIntrinsics | None = None, fx: float | None = None,
-               top_k: int = 5, min_distance_px: float = 20.0, quality_threshold: float = 0.0) -> Detection:
+               top_k: int = 5, min_distance_px: float = 20.0, quality_threshold: float = 0.0,
+               rgb: np.ndarray | None = None) -> Detection:
         """Ranked grasps (quality = P(robust)) on one depth image (m, NaN holes).
 
         Args:
             depth: (H, W) float32 metres. intrinsics: for fx and the 3-D poses; else ``fx`` (px).
             top_k, min_distance_px, quality_threshold: as :meth:`grasp_core.inference.GraspDetector.detect`.
+            rgb: ignored (depth only; the keyword of the other detectors, so the pick loop calls all alike).
 
         Returns:
             :class:`grasp_core.inference.Detection`; ``maps.quality`` holds P(robust) at the

@@ -327,13 +327,18 @@ class OnnxGQSTNDetector(OnnxModelDetector):
         self.stages_pub, self.image_pubs = None, {}
 
     def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
-        d = self.detector.detect(depth, intrinsics=intrinsics, top_k=1, quality_threshold=0.0)
-        self.last_gqstn = d
-        if self.fallback is not None and d.p_robust < self.threshold:
-            self.fallback_calls += 1
-            return self.fallback.detect(depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold)
-        if d.grasps and d.grasps[0].quality < quality_threshold:
-            d.grasps, d.poses, d.depths = [], [], d.depths[:0]
+        from grasp_core.inference import FallbackChain
+
+        if self.fallback is None:
+            d = self.last_gqstn = self.detector.detect(depth, intrinsics=intrinsics, top_k=1, quality_threshold=0.0)
+            if d.grasps and d.grasps[0].quality < quality_threshold:
+                d.grasps, d.poses, d.depths = [], [], d.depths[:0]
+            return d
+        if getattr(self, "chain", None) is None or self.chain.fallback is not self.fallback:
+            self.chain = FallbackChain(self.detector, self.fallback, self.threshold)
+        d = self.chain.detect(depth, rgb=rgb, intrinsics=intrinsics, top_k=top_k, min_distance_px=min_distance_px,
+                              quality_threshold=quality_threshold)
+        self.last_gqstn, self.fallback_calls = self.chain.last_primary, self.chain.fallback_calls
         return d
 
     def stages_message(self, detection, header, image_width: int, image_height: int):

@@ -93,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Score grasp models on the simulated pick cell (ground truth): every model "
                                        "clears the same scenes; success_rate = placed / attempts.")
     p.add_argument("--model", action="append", metavar="NAME_OR_PATH",
-                   help=f"model card name or .json/.onnx path; repeat to compare models on the same scenes "
+                   help=f"model card name or .json/.onnx path (a robustness classifier's card, e.g. gqcnn_synth: "
+                        f"Prop+GQ-CNN's sampling; PRIMARY+FALLBACK[@P]: GQ-STN's fallback chain, e.g. "
+                        f"gqstn_synth+gqcnn_synth); repeat to compare models on the same scenes "
                         f"(default: {DEFAULT_MODEL})")
     p.add_argument("--trials", type=int, required=True, metavar="N", help="scenes per model (>= 1)")
     p.add_argument("--objects", required=True, metavar="SOURCE",

@@ -1,0 +1,68 @@
+"""GQ-STN's fallback chain and Prop+GQ-CNN as detectors of the ROS-free core (grasp-sim-bench, grasp-eval).
+
+Specification (``grasp_core.nn.msstn_onnx.open_detector``, ``grasp_core.inference.FallbackChain``): a
+robustness card opens Prop+GQ-CNN's sampling policy; ``A+B@t`` opens A, and B for the frames where A's
+P(robust) is below t — exactly those: at a threshold just below the frame's P(robust) the chain returns
+GQ-STN's grasp, just above it Prop+GQ-CNN's grasps (the same as Prop+GQ-CNN alone on that frame); a
+malformed chain or threshold is one ValueError line.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from grasp_core.depth import depth_to_metres, inpaint_depth
+from grasp_core.inference import FallbackChain
+from grasp_core.nn.msstn_onnx import open_detector
+from grasp_core.prop_gqcnn import PropGQCNN
+
+GQSTN = Path(__file__).resolve().parents[1] / "models" / "gqstn_synth.json"
+if not GQSTN.is_file():
+    pytest.skip("models/gqstn_synth.json not shipped", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def frame():
+    pytest.importorskip("mujoco")
+    from grasp_core.sim.cell import SimCell
+
+    cell = SimCell()
+    cell.reset(1, "procedural", 70000)
+    raw, _ = cell.render()
+    return inpaint_depth(depth_to_metres(raw, "32FC1")), cell.intrinsics
+
+
+def test_a_robustness_card_opens_prop_gqcnn():
+    det = open_detector("gqcnn_synth", threads=1)
+    assert isinstance(det, PropGQCNN) and not det.needs_rgb and det.name == "prop_gqcnn_synth"
+
+
+def test_the_chain_falls_back_exactly_below_its_threshold(frame):
+    depth, intr = frame
+    gqstn = open_detector(str(GQSTN), threads=1)
+    p = gqstn.detect(depth, intrinsics=intr, top_k=1, quality_threshold=0.0).p_robust
+    assert np.isfinite(p) and 0.0 <= p <= 1.0
+    prop = open_detector("gqcnn_synth", threads=1).detect(depth, intrinsics=intr, top_k=3, quality_threshold=0.0)
+    below = open_detector(f"{GQSTN}+gqcnn_synth@{max(p - 1e-3, 0.0)}", threads=1)
+    above = open_detector(f"{GQSTN}+gqcnn_synth@{p + 1e-3}", threads=1)
+    assert isinstance(below, FallbackChain) and below.name == "gqstn_synth+prop_gqcnn_synth"
+    d = below.detect(depth, intrinsics=intr, top_k=3, quality_threshold=0.0)
+    assert below.fallback_calls == 0 and d is below.last_primary and len(d.grasps) == 1
+    assert abs(d.grasps[0].quality - p) < 1e-6
+    d = above.detect(depth, intrinsics=intr, top_k=3, quality_threshold=0.0)
+    assert above.fallback_calls == 1 and d is not above.last_primary and d.grasps
+    assert [(g.u, g.v, g.angle) for g in d.grasps] == [(g.u, g.v, g.angle) for g in prop.grasps]
+    # the primary's own grasp below quality_threshold is dropped, as a detector drops weak grasps
+    d = below.detect(depth, intrinsics=intr, top_k=3, quality_threshold=min(1.0, p + 1e-3))
+    assert below.fallback_calls == 0 and not d.grasps
+
+
+@pytest.mark.parametrize("spec, words", [("gqstn_synth+", "expected PRIMARY+FALLBACK"),
+                                         ("gqstn_synth+gqcnn_synth@high", "is not a number"),
+                                         ("gqstn_synth+gqcnn_synth@-0.5", "must be >= 0")])
+def test_malformed_chains_are_one_line_errors(spec, words):
+    with pytest.raises(ValueError, match=re.escape(words)) as e:
+        open_detector(spec)
+    assert "\n" not in str(e.value)
