@@ -9,7 +9,9 @@ decoding) on every labelled image of ``--data``; the top-1 grasp in source pixel
 IoU > 0.25 and |ΔΦ| < 30° against any label (Jiang et al. 2011). Time: the ONNX Runtime
 ``session.run`` of the network alone (1 intra-op thread, CPU, p50 over ``--runs`` runs on one
 preprocessed input after 3 warm-up runs), and the whole ``detect`` call (preprocessing, network,
-decoding) p50 over the images.
+decoding) p50 over the images. Robust precision (the GQ-STN issue's metric, ``grasp-eval --metric robust``):
+the share of images whose top-1 grasp ``gqcnn_synth`` calls robust (P ≥ its threshold; the focal length
+from the folder's manifest, else ``--fx``).
 
 Run from the checkout with the venv active::
 
@@ -43,13 +45,16 @@ def _p50(xs):
     return float(np.median(xs)) if xs else float("nan")
 
 
-def run(data: Path, rows, runs: int, max_images: int) -> list[dict]:
-    from grasp_core.datasets import list_jacquard, read_jacquard
+def run(data: Path, rows, runs: int, max_images: int, fx: float = 570.0) -> list[dict]:
+    from grasp_core.datasets import focal_lengths, list_jacquard, read_jacquard
     from grasp_core.evaluate import rectangle_accuracy
     from grasp_core.grasp import Grasp
     from grasp_core.nn.msstn_onnx import open_detector
+    from grasp_core.robust_metric import RobustnessClassifier
     from tqdm import tqdm
 
+    clf = RobustnessClassifier("gqcnn_synth", threads=1)
+    fxs = focal_lengths(data)
     ids = list_jacquard(data)
     if max_images:
         ids = ids[:max_images]
@@ -57,7 +62,7 @@ def run(data: Path, rows, runs: int, max_images: int) -> list[dict]:
     for i in tqdm(ids, desc="read", unit="img", mininterval=5):
         depth, _, gt = read_jacquard(data, i, depth="stereo", rgb=False)
         if gt:
-            frames.append((depth, gt))
+            frames.append((depth, gt, fxs.get(i, fx)))
     out = []
     for label, card, paper_acc, paper_t in rows:
         det = open_detector(str(ROOT / card) if not Path(card).is_absolute() else card, threads=1)
@@ -70,18 +75,21 @@ def run(data: Path, rows, runs: int, max_images: int) -> list[dict]:
             t0 = time.perf_counter()
             det.session.run(names, {det.input_name: x})
             net_t.append(time.perf_counter() - t0)
-        preds, gts, det_t = [], [], []
-        for depth, gt in tqdm(frames, desc=label, unit="img", mininterval=5):
+        preds, gts, det_t, robust = [], [], [], 0
+        for depth, gt, f in tqdm(frames, desc=label, unit="img", mininterval=5):
             t0 = time.perf_counter()
             found = det.detect(depth, top_k=1, quality_threshold=0.0).grasps
             det_t.append(time.perf_counter() - t0)
             preds.append(found[0] if found else Grasp(-1e6, -1e6, 0.0, 1.0, 1.0, 0.0))
             gts.append(gt)
+            robust += int(bool(found) and clf.score_grasps(depth, found[:1], f)[0] >= clf.threshold)
         acc = rectangle_accuracy(preds, gts)
-        out.append({"method": label, "model": det.name, "accuracy": acc, "images": len(preds),
+        out.append({"method": label, "model": det.name, "accuracy": acc, "robust_precision": robust / len(preds),
+                    "images": len(preds),
                     "onnx_p50_ms": 1e3 * _p50(net_t), "detect_p50_ms": 1e3 * _p50(det_t),
                     "paper_accuracy": paper_acc, "paper_time": paper_t})
-        print(f"{label}: accuracy {100 * acc:.1f} % ({len(preds)} images), ONNX p50 {out[-1]['onnx_p50_ms']:.2f} ms, "
+        print(f"{label}: accuracy {100 * acc:.1f} %, robust {100 * robust / len(preds):.1f} % "
+              f"({len(preds)} images), ONNX p50 {out[-1]['onnx_p50_ms']:.2f} ms, "
               f"detect p50 {out[-1]['detect_p50_ms']:.1f} ms", flush=True)
     return out
 
@@ -89,12 +97,13 @@ def run(data: Path, rows, runs: int, max_images: int) -> list[dict]:
 def report(rows: list[dict], data: Path, out: Path) -> str:
     lines = [f"Park & Chun Table I on `{data}` ({rows[0]['images']} labelled images; rectangle metric, top-1; "
              "ONNX Runtime CPU, 1 thread, p50)", "",
-             "| method | ours: accuracy | ours: ONNX p50 | ours: detect p50 | paper (Cornell): accuracy "
-             "| paper: time |",
-             "|---|---|---|---|---|---|"]
+             "| method | ours: accuracy | ours: robust precision | ours: ONNX p50 | ours: detect p50 "
+             "| paper (Cornell): accuracy | paper: time |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         pa = f"{r['paper_accuracy']:.2f} %" if r["paper_accuracy"] is not None else "-"
-        lines.append(f"| {r['method']} | {100 * r['accuracy']:.1f} % | {r['onnx_p50_ms']:.2f} ms | "
+        lines.append(f"| {r['method']} | {100 * r['accuracy']:.1f} % | {100 * r['robust_precision']:.1f} % | "
+                     f"{r['onnx_p50_ms']:.2f} ms | "
                      f"{r['detect_p50_ms']:.1f} ms | {pa} | {r['paper_time']} |")
     text = "\n".join(lines) + "\n"
     (out / "table1.md").write_text(text)
@@ -129,13 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(ROOT / "bench" / "out" / "msstn_table1"))
     p.add_argument("--runs", type=int, default=30, help="timed ONNX runs per model")
     p.add_argument("--max-images", type=int, default=0, help="the first N images (0: all)")
+    p.add_argument("--fx", type=float, default=570.0, help="focal length, px, where the manifest has none")
     args = p.parse_args(argv)
     data, out = Path(args.data), Path(args.out)
     if not data.is_dir():
         print(f"msstn_table1: error: {data} does not exist", file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
-    rows = run(data, ROWS, args.runs, args.max_images)
+    rows = run(data, ROWS, args.runs, args.max_images, args.fx)
     print(report(rows, data, out))
     return 0
 

@@ -82,16 +82,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _focal_lengths(folder: Path) -> dict:
-    """{image id: fx} from a grasp-dataset manifest's per_image cameras ({} when absent)."""
-    m = folder / "manifest.json"
-    try:
-        per = json.loads(m.read_text()).get("per_image", {}) if m.is_file() else {}
-    except (OSError, json.JSONDecodeError):
-        return {}
-    return {i: float(v["camera"]["fx"]) for i, v in per.items() if "fx" in v.get("camera", {})}
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     folder = Path(args.dataset)
@@ -102,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"no Jacquard (*_grasps.txt) or Cornell (pcd*cpos.txt) labels in {folder}")
     from tqdm import tqdm
 
-    from grasp_core.datasets import DatasetError
+    from grasp_core.datasets import DatasetError, focal_lengths
     from grasp_core.evaluate import metric_variants, scene_of
     from grasp_core.grasp import Grasp
     from grasp_core.model_card import ModelCardError
@@ -126,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             clf = RobustnessClassifier(args.classifier, threads=args.threads)
         except (ClassifierError, OSError) as exc:
             return _fail(str(exc))
-        fxs = _focal_lengths(folder)
+        fxs = focal_lengths(folder)
     preds, gts, records = [], [], []
     for i in tqdm(ids, desc=f"{PROG} {det.name}", unit="img", mininterval=2):
         try:

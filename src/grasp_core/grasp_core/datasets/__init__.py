@@ -13,7 +13,7 @@ Used by :mod:`grasp_core.nn` (training), :mod:`grasp_core.synth` (the dataset ge
 :mod:`grasp_core.frames` (frame folders) and the ``grasp-eval`` / ``grasp-dataset`` tools.
 """
 from .cornell import list_cornell, parse_cornell_cpos, read_cornell, write_cornell_cpos
-from .files import DEPTH_SUFFIXES, DatasetError, read_depth, read_mask, read_rgb
+from .files import DEPTH_SUFFIXES, DatasetError, focal_lengths, read_depth, read_mask, read_rgb
 from .jacquard import (
     SUFFIXES,
     format_grasps,
@@ -26,7 +26,7 @@ from .jacquard import (
     write_manifest,
 )
 
-__all__ = ["DEPTH_SUFFIXES", "DatasetError", "SUFFIXES", "format_grasps", "jacquard_complete", "list_cornell",
-           "list_jacquard", "parse_cornell_cpos", "parse_jacquard_grasps", "read_cornell", "read_depth",
+__all__ = ["DEPTH_SUFFIXES", "DatasetError", "SUFFIXES", "focal_lengths", "format_grasps", "jacquard_complete",
+           "list_cornell", "list_jacquard", "parse_cornell_cpos", "parse_jacquard_grasps", "read_cornell", "read_depth",
            "read_jacquard", "read_jacquard_mask", "read_mask", "read_rgb", "write_cornell_cpos",
            "write_jacquard_image", "write_manifest"]

@@ -100,4 +100,17 @@ def read_mask(path: str | Path) -> np.ndarray:
     return m.astype(np.uint8)
 
 
-__all__ = ["DEPTH_SUFFIXES", "DatasetError", "read_depth", "read_mask", "read_rgb"]
+def focal_lengths(folder: str | Path) -> dict[str, float]:
+    """{image id: fx (px)} from a ``grasp-dataset`` folder's ``manifest.json`` (its ``per_image`` cameras);
+    {} when the folder has no manifest, an unreadable one, or one without cameras."""
+    import json
+
+    m = Path(folder) / "manifest.json"
+    try:
+        per = json.loads(m.read_text()).get("per_image", {}) if m.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return {i: float(v["camera"]["fx"]) for i, v in per.items() if "fx" in v.get("camera", {})}
+
+
+__all__ = ["DEPTH_SUFFIXES", "DatasetError", "focal_lengths", "read_depth", "read_mask", "read_rgb"]

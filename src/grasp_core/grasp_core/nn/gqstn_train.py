@@ -110,12 +110,6 @@ class Data:
     ids: list
 
 
-def _focal_lengths(folder: Path) -> dict:
-    m = folder / "manifest.json"
-    per = json.loads(m.read_text()).get("per_image", {}) if m.is_file() else {}
-    return {i: float(v["camera"]["fx"]) for i, v in per.items() if "fx" in v.get("camera", {})}
-
-
 def image_targets(raw: np.ndarray, labels: list[Grasp], fx: float, cfg: GQSTNConfig):
     """(network input (1, 1, S, S), crop transform, targets) of one image (m, NaN holes) and its labels (source px).
 
@@ -150,7 +144,7 @@ def load_data(cfg: GQSTNTrainConfig) -> tuple[Data, Data, dict]:
     """
     from tqdm import tqdm
 
-    from ..datasets import list_jacquard, parse_jacquard_grasps
+    from ..datasets import focal_lengths, list_jacquard, parse_jacquard_grasps
     from ..datasets.files import read_depth
 
     parts = {"train": ([], [], [], [], [], []), "held": ([], [], [], [], [], [])}
@@ -159,7 +153,7 @@ def load_data(cfg: GQSTNTrainConfig) -> tuple[Data, Data, dict]:
         ids = list_jacquard(folder)
         if cfg.max_images:
             ids = ids[: cfg.max_images]
-        fxs = _focal_lengths(folder)
+        fxs = focal_lengths(folder)
         for i in tqdm(ids, desc=f"gqstn inputs {folder.name}", unit="img", mininterval=5):
             labels = parse_jacquard_grasps((folder / f"{i}_grasps.txt").read_text())
             if not labels:
