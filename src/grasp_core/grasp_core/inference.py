@@ -278,7 +278,7 @@ class FallbackChain:
         primary: a detector whose detection has ``p_robust`` (GQ-STN), else whose top grasp's quality is
             P(robust); asked for one grasp.
         fallback: any detector (``detect(depth, rgb=, intrinsics=, top_k=, min_distance_px=,
-            quality_threshold=)``), run when the primary's grasp is missing or has quality < ``threshold``.
+            quality_threshold=)``), run when the primary has no grasp or its P(robust) < ``threshold``.
         threshold: P(robust), ≥ 0 (0: never fall back; above 1: always).
 
     Attributes:
@@ -305,7 +305,7 @@ class FallbackChain:
 
     def detect(self, depth: np.ndarray, rgb: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None,
                top_k: int = 5, min_distance_px: float = 20.0, quality_threshold: float = 0.1) -> Detection:
-        """The primary's one grasp when its quality ≥ ``threshold`` (dropped when below
+        """The primary's one grasp when its P(robust) ≥ ``threshold`` (dropped when its quality is below
         ``quality_threshold``), else the fallback's detection."""
         d = self.primary.detect(depth, rgb=rgb, intrinsics=intrinsics, top_k=1, min_distance_px=min_distance_px,
                                 quality_threshold=0.0)

@@ -288,6 +288,7 @@ class OnnxGQSTNDetector(OnnxModelDetector):
         from grasp_bridge.plugins import configure_plugin
         from grasp_bridge.qos import result_qos
         from grasp_core.config import GQSTNFallbackConfig
+        from grasp_core.inference import FallbackChain
         from sensor_msgs.msg import Image
 
         from grasp_interfaces.msg import GraspCandidateArray
@@ -300,6 +301,8 @@ class OnnxGQSTNDetector(OnnxModelDetector):
         if c.fallback:
             self.fallback = load_detector(c.fallback)
             configure_plugin(self.fallback, node, f"{name}_fallback", c.fallback_model)
+        # the rule of grasp_core.inference.FallbackChain, over the fallback plugin's detect
+        self.chain = FallbackChain(self.detector, self.fallback, self.threshold) if self.fallback is not None else None
         self.stages_pub = node.create_publisher(GraspCandidateArray, "~/stages", result_qos())
         self.image_pubs = {k: node.create_publisher(Image, f"~/stage_images/{k}", result_qos())
                            for k in ("trans", "rot", "scale")}
@@ -320,22 +323,18 @@ class OnnxGQSTNDetector(OnnxModelDetector):
 
         super().cleanup()
         shutdown_plugin(self.fallback)
-        self.fallback = None
+        self.fallback = self.chain = None
         for pub in [getattr(self, "stages_pub", None), *getattr(self, "image_pubs", {}).values()]:
             if pub is not None:
                 self.node.destroy_publisher(pub)
         self.stages_pub, self.image_pubs = None, {}
 
     def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
-        from grasp_core.inference import FallbackChain
-
-        if self.fallback is None:
+        if self.chain is None:
             d = self.last_gqstn = self.detector.detect(depth, intrinsics=intrinsics, top_k=1, quality_threshold=0.0)
             if d.grasps and d.grasps[0].quality < quality_threshold:
                 d.grasps, d.poses, d.depths = [], [], d.depths[:0]
             return d
-        if getattr(self, "chain", None) is None or self.chain.fallback is not self.fallback:
-            self.chain = FallbackChain(self.detector, self.fallback, self.threshold)
         d = self.chain.detect(depth, rgb=rgb, intrinsics=intrinsics, top_k=top_k, min_distance_px=min_distance_px,
                               quality_threshold=quality_threshold)
         self.last_gqstn, self.fallback_calls = self.chain.last_primary, self.chain.fallback_calls
