@@ -175,6 +175,54 @@ class ProbeNode:
         rclpy.try_shutdown(context=self.context)
 
 
+class FrameFeeder:
+    """Plays the camera node for a detector under test: each :meth:`publish` sends one frame — ``depth``
+    (32FC1 m) on ``/depth/image``, its ``/depth/camera_info`` and, when given, ``rgb`` (rgb8) on
+    ``/color/image_raw`` — with one new stamp (sec 101, 102, …) for all, and remembers the stamps sent.
+
+    Args:
+        probe: the test's :class:`ProbeNode`. intr: the frame's ``CameraIntrinsics``.
+        depth: (H, W) float32 m. rgb: (H, W, 3) uint8 or None.
+    """
+
+    def __init__(self, probe: ProbeNode, intr, depth, rgb=None) -> None:
+        from sensor_msgs.msg import CameraInfo, Image
+
+        self.probe, self.intr, self.depth, self.rgb = probe, intr, depth, rgb
+        self.depth_pub = probe.node.create_publisher(Image, "/depth/image", 10)
+        self.info_pub = probe.node.create_publisher(CameraInfo, "/depth/camera_info", 10)
+        self.rgb_pub = probe.node.create_publisher(Image, "/color/image_raw", 10) if rgb is not None else None
+        self.sent: set = set()
+        self._stamps = itertools.count(101)
+
+    def publish(self) -> None:
+        from grasp_bridge.camera_info import intrinsics_to_camera_info
+        from grasp_bridge.image import numpy_to_image
+        from grasp_bridge.sync import stamp_key
+        from std_msgs.msg import Header
+
+        header = Header(frame_id="camera_depth_optical_frame")
+        header.stamp.sec = next(self._stamps)
+        self.info_pub.publish(intrinsics_to_camera_info(self.intr, header))
+        self.depth_pub.publish(numpy_to_image(self.depth, "32FC1", header))
+        if self.rgb_pub is not None:
+            self.rgb_pub.publish(numpy_to_image(self.rgb, "rgb8", header))
+        self.sent.add(stamp_key(header.stamp))
+
+    def answered(self, messages: list) -> list:
+        """The messages stamped with a frame this feeder sent."""
+        from grasp_bridge.sync import stamp_key
+
+        return [m for m in messages if stamp_key(m.header.stamp) in self.sent]
+
+    def until(self, predicate, timeout: float) -> bool:
+        """Publish a frame and spin 0.3 s until ``predicate()`` holds or ``timeout`` s passed."""
+        def step() -> None:
+            self.publish()
+            self.probe.spin(0.3)
+        return wait_for(predicate, timeout, spin=step)
+
+
 def wait_for(predicate, timeout: float, spin=None, interval: float = 0.05) -> bool:
     """Poll ``predicate()`` (calling ``spin()`` between polls) until true or ``timeout`` s passed."""
     end = time.monotonic() + timeout

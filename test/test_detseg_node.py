@@ -10,15 +10,12 @@ pytest.importorskip("grasp_interfaces.msg")
 torch = pytest.importorskip("torch")
 pytest.importorskip("torchvision")
 
-from conftest import ProbeNode, wait_for  # noqa: E402
-from grasp_bridge.camera_info import intrinsics_to_camera_info  # noqa: E402
-from grasp_bridge.image import image_to_numpy, numpy_to_image  # noqa: E402
+from conftest import FrameFeeder, ProbeNode, wait_for  # noqa: E402
+from grasp_bridge.image import image_to_numpy  # noqa: E402
 from grasp_bridge.qos import result_qos  # noqa: E402
-from grasp_bridge.sync import stamp_key  # noqa: E402
 from grasp_bringup.synthetic import table_scene  # noqa: E402
 from grasp_core.camera import CameraIntrinsics  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
-from std_msgs.msg import Header  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
 
 from grasp_interfaces.msg import GraspCandidateArray  # noqa: E402
 
@@ -59,37 +56,19 @@ def test_detseg_plugin_labels_candidates_and_publishes_the_class_map(repo_root, 
             "--params-file", str(repo_root / "config" / "grasp.yaml"), "-p", "detector:=onnx_detseg",
             "-p", f"model:={detseg_model}", "-p", "quality_threshold:=0.0", "-p", "min_distance_px:=0.0",
             "-p", "top_k:=5"])
-        pub_img = probe.node.create_publisher(Image, "/depth/image", 10)
-        pub_info = probe.node.create_publisher(CameraInfo, "/depth/camera_info", 10)
-        pub_rgb = probe.node.create_publisher(Image, "/color/image_raw", 10)
-        assert wait_for(lambda: pub_rgb.get_subscription_count() and probe.node.count_publishers(
-            "/grasp_detector/class_map"), 40.0, spin=probe.spin), detector.stderr()
         intr = CameraIntrinsics.default_for(W, H)
         depth = table_scene(intr, seed=2, n_objects=2, hole_fraction=0.0)
         rgb = np.random.default_rng(0).integers(0, 255, (H, W, 3), dtype=np.uint8)
-        sent = set()
-        stamps = iter(range(1, 10000))
-
-        def served() -> bool:
-            if any(stamp_key(m.header.stamp) in sent for m in probe.candidates) and any(
-                    stamp_key(m.header.stamp) in sent for m in probe.class_maps):
-                return True
-            header = Header(frame_id="camera_depth_optical_frame")
-            header.stamp.sec = 100 + next(stamps)
-            pub_info.publish(intrinsics_to_camera_info(intr, header))
-            for pub, img in ((pub_img, numpy_to_image(depth, "32FC1", header)),
-                             (pub_rgb, numpy_to_image(rgb, "rgb8", header))):
-                pub.publish(img)
-            sent.add(stamp_key(header.stamp))
-            probe.spin(0.3)
-            return False
-
-        assert wait_for(served, 40.0), f"no candidates / class map\n{detector.stderr()}"
-        cand = next(m for m in probe.candidates if stamp_key(m.header.stamp) in sent)
+        feed = FrameFeeder(probe, intr, depth, rgb)
+        assert wait_for(lambda: feed.rgb_pub.get_subscription_count() and probe.node.count_publishers(
+            "/grasp_detector/class_map"), 40.0, spin=probe.spin), detector.stderr()
+        assert feed.until(lambda: feed.answered(probe.candidates) and feed.answered(probe.class_maps), 40.0), \
+            f"no candidates / class map\n{detector.stderr()}"
+        cand = feed.answered(probe.candidates)[0]
         assert 1 <= len(cand.candidates) <= 5
         assert all(c.model_id == "detseg_node_test" for c in cand.candidates)
         assert all(c.shape_label in CLASS_NAMES[1:] and 0 < c.shape_confidence <= 1 for c in cand.candidates)
-        cm = next(m for m in probe.class_maps if stamp_key(m.header.stamp) in sent)
+        cm = feed.answered(probe.class_maps)[0]
         assert cm.encoding == "mono8" and (cm.width, cm.height) == (W, H)
         assert cm.header.frame_id == "camera_depth_optical_frame"
         img = image_to_numpy(cm)

@@ -11,16 +11,14 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 pytest.importorskip("grasp_interfaces.msg")
 
-from conftest import ProbeNode, wait_for  # noqa: E402
-from grasp_bridge.camera_info import intrinsics_to_camera_info  # noqa: E402
-from grasp_bridge.image import image_to_numpy, numpy_to_image  # noqa: E402
+from conftest import FrameFeeder, ProbeNode, wait_for  # noqa: E402
+from grasp_bridge.image import image_to_numpy  # noqa: E402
 from grasp_bridge.qos import result_qos  # noqa: E402
 from grasp_bridge.sync import stamp_key  # noqa: E402
 from grasp_bringup.synthetic import table_scene  # noqa: E402
 from grasp_core.camera import CameraIntrinsics  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
-from std_msgs.msg import Header  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
 
 from grasp_interfaces.msg import GraspCandidateArray  # noqa: E402
 
@@ -100,30 +98,14 @@ def test_gqstn_plugin_in_the_detector_process_publishes_grasp_stages_and_images(
             "--params-file", str(repo_root / "config" / "grasp.yaml"), "-p", "detector:=onnx_gqstn",
             "-p", f"model:={MODEL}", "-p", "quality_threshold:=0.0", "-p", "onnx_gqstn.fallback_threshold:=0.0",
             "-p", "publish_annotated:=true"])
-        pub_img = probe.node.create_publisher(Image, "/depth/image", 10)
-        pub_info = probe.node.create_publisher(CameraInfo, "/depth/camera_info", 10)
-        assert wait_for(lambda: pub_img.get_subscription_count() and probe.node.count_publishers(
-            "/grasp_detector/stage_images/scale"), 40.0, spin=probe.spin), detector.stderr()
         intr, depth = _frame()
-        sent = set()
-        stamps = iter(range(1, 10000))
-
-        def served() -> bool:
-            if (any(stamp_key(m.header.stamp) in sent for m in probe.stages) and all(probe.images.values())
-                    and any(stamp_key(m.header.stamp) in sent for m in probe.candidates)):
-                return True
-            header = Header(frame_id="camera_depth_optical_frame")
-            header.stamp.sec = 100 + next(stamps)
-            pub_info.publish(intrinsics_to_camera_info(intr, header))
-            img = numpy_to_image(depth, "32FC1")
-            img.header = header
-            pub_img.publish(img)
-            sent.add(stamp_key(header.stamp))
-            probe.spin(0.3)
-            return False
-
-        assert wait_for(served, 60.0), f"no stages/candidates/images\n{detector.stderr()}"
-        cand = next(m for m in probe.candidates if stamp_key(m.header.stamp) in sent)
+        feed = FrameFeeder(probe, intr, depth)
+        assert wait_for(lambda: feed.depth_pub.get_subscription_count() and probe.node.count_publishers(
+            "/grasp_detector/stage_images/scale"), 40.0, spin=probe.spin), detector.stderr()
+        assert feed.until(lambda: feed.answered(probe.stages) and all(probe.images.values())
+                          and feed.answered(probe.candidates), 60.0), \
+            f"no stages/candidates/images\n{detector.stderr()}"
+        cand = feed.answered(probe.candidates)[0]
         assert len(cand.candidates) == 1 and cand.candidates[0].model_id == "gqstn_synth"
         c = cand.candidates[0]
         assert 0.0 <= c.quality <= 1.0 and c.pose_valid and 0 <= c.center_u < W and 0 <= c.center_v < H

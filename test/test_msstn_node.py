@@ -9,15 +9,13 @@ rclpy = pytest.importorskip("rclpy")
 pytest.importorskip("grasp_interfaces.msg")
 torch = pytest.importorskip("torch")
 
-from conftest import ProbeNode, wait_for  # noqa: E402
-from grasp_bridge.camera_info import intrinsics_to_camera_info  # noqa: E402
-from grasp_bridge.image import image_to_numpy, numpy_to_image  # noqa: E402
+from conftest import FrameFeeder, ProbeNode, wait_for  # noqa: E402
+from grasp_bridge.image import image_to_numpy  # noqa: E402
 from grasp_bridge.qos import result_qos  # noqa: E402
 from grasp_bridge.sync import stamp_key  # noqa: E402
 from grasp_bringup.synthetic import table_scene  # noqa: E402
 from grasp_core.camera import CameraIntrinsics  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
-from std_msgs.msg import Header  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
 
 from grasp_interfaces.msg import GraspCandidateArray  # noqa: E402
 
@@ -59,32 +57,15 @@ def test_msstn_plugin_publishes_candidates_and_every_stage(repo_root, spawn_node
             "--params-file", str(repo_root / "config" / "grasp.yaml"), "-p", "detector:=onnx_msstn",
             "-p", f"model:={msstn_model}", "-p", "quality_threshold:=0.0", "-p", "min_distance_px:=0.0",
             "-p", f"top_k:={K}", "-p", "publish_annotated:=true"])
-        pub_img = probe.node.create_publisher(Image, "/depth/image", 10)
-        pub_info = probe.node.create_publisher(CameraInfo, "/depth/camera_info", 10)
-        assert wait_for(lambda: pub_img.get_subscription_count() and probe.node.count_publishers(
-            "/grasp_detector/stages"), 40.0, spin=probe.spin), detector.stderr()
         intr = CameraIntrinsics.default_for(W, H)
-        depth = table_scene(intr, seed=2, n_objects=2, hole_fraction=0.0)
-        sent = set()
-        stamps = iter(range(1, 10000))
-
-        def served() -> bool:
-            if any(stamp_key(m.header.stamp) in sent for m in probe.stages) and probe.annotated and any(
-                    stamp_key(m.header.stamp) in sent for m in probe.candidates):
-                return True
-            header = Header(frame_id="camera_depth_optical_frame")
-            header.stamp.sec = 100 + next(stamps)
-            pub_info.publish(intrinsics_to_camera_info(intr, header))
-            img = numpy_to_image(depth, "32FC1")
-            img.header = header
-            pub_img.publish(img)
-            sent.add(stamp_key(header.stamp))
-            probe.spin(0.3)
-            return False
-
-        assert wait_for(served, 40.0), f"no stages/candidates/annotated image\n{detector.stderr()}"
+        feed = FrameFeeder(probe, intr, table_scene(intr, seed=2, n_objects=2, hole_fraction=0.0))
+        assert wait_for(lambda: feed.depth_pub.get_subscription_count() and probe.node.count_publishers(
+            "/grasp_detector/stages"), 40.0, spin=probe.spin), detector.stderr()
+        assert feed.until(lambda: feed.answered(probe.stages) and probe.annotated
+                          and feed.answered(probe.candidates), 40.0), \
+            f"no stages/candidates/annotated image\n{detector.stderr()}"
         name = "msstn_node_test"
-        cand = next(m for m in probe.candidates if stamp_key(m.header.stamp) in sent)
+        cand = feed.answered(probe.candidates)[0]
         assert 1 <= len(cand.candidates) <= K and all(c.model_id == name for c in cand.candidates)
         q = [c.quality for c in cand.candidates]
         assert q == sorted(q, reverse=True)
