@@ -61,7 +61,7 @@ def frames(trials: int, seed: int, objects: str):
 
 def per_frame(models: dict, shots) -> dict:
     """Per model: robust prediction rate, detect p50 / p99 s, frames with a grasp, fallback frames."""
-    from grasp_core.nn.msstn_onnx import open_detector
+    from grasp_core.detectors import open_detector
     from grasp_core.robust_metric import RobustnessClassifier
 
     clf = RobustnessClassifier("gqcnn_synth", threads=1)

@@ -4,7 +4,7 @@ Rows: classification with a sliding window (the multi-stage net's classifier on 
 rectangles), direct-regression CNN, single-stage STN, multi-stage STN (``msstn_synth``), and the
 project's default GG-CNN2 (``ggcnn2_synth``) beside them; the paper's figures (Cornell, 400 × 400,
 GTX 1080 Ti) in the same table. Every model runs through the detector's own code path
-(:func:`grasp_core.nn.msstn_onnx.open_detector`: the card's centre crop, inpainting, normalisation and
+(:func:`grasp_core.detectors.open_detector`: the card's centre crop, inpainting, normalisation and
 decoding) on every labelled image of ``--data``; the top-1 grasp in source pixels is correct when
 IoU > 0.25 and |ΔΦ| < 30° against any label (Jiang et al. 2011). Time: the ONNX Runtime
 ``session.run`` of the network alone (1 intra-op thread, CPU, p50 over ``--runs`` runs on one
@@ -47,9 +47,9 @@ def _p50(xs):
 
 def run(data: Path, rows, runs: int, max_images: int, fx: float = 570.0) -> list[dict]:
     from grasp_core.datasets import focal_lengths, list_jacquard, read_jacquard
+    from grasp_core.detectors import open_detector
     from grasp_core.evaluate import rectangle_accuracy
     from grasp_core.grasp import Grasp
-    from grasp_core.nn.msstn_onnx import open_detector
     from grasp_core.robust_metric import RobustnessClassifier
     from tqdm import tqdm
 

@@ -208,8 +208,8 @@ def test_onnx_export_matches_pytorch(exported):
 
 
 def test_onnx_detector_decodes_grasps_with_object_classes(exported):
+    from grasp_core.detectors import open_detector
     from grasp_core.nn.detseg_onnx import DetSegDetector, class_image, decode_outputs
-    from grasp_core.nn.msstn_onnx import open_detector
 
     _, _, card = exported
     det = open_detector(card)

@@ -1,6 +1,6 @@
 """GQ-STN's fallback chain and Prop+GQ-CNN as detectors of the ROS-free core (grasp-sim-bench, grasp-eval).
 
-Specification (``grasp_core.nn.msstn_onnx.open_detector``, ``grasp_core.inference.FallbackChain``): a
+Specification (``grasp_core.detectors.open_detector``, ``grasp_core.inference.FallbackChain``): a
 robustness card opens Prop+GQ-CNN's sampling policy; ``A+B@t`` opens A, and B for the frames where A's
 P(robust) is below t — exactly those: at a threshold just below the frame's P(robust) the chain returns
 GQ-STN's grasp, just above it Prop+GQ-CNN's grasps (the same as Prop+GQ-CNN alone on that frame); a
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from grasp_core.depth import depth_to_metres, inpaint_depth
+from grasp_core.detectors import open_detector
 from grasp_core.inference import FallbackChain
-from grasp_core.nn.msstn_onnx import open_detector
 from grasp_core.prop_gqcnn import PropGQCNN
 
 GQSTN = Path(__file__).resolve().parents[1] / "models" / "gqstn_synth.json"

@@ -22,7 +22,8 @@ LAYERS = {
     "config": 3,
     "sim": 4, "synth": 4, "nn": 4, "picking": 4,
     "shapes": 5, "prop_gqcnn": 5,
-    "cli": 6,
+    "detectors": 6,
+    "cli": 7,
 }
 
 #: Cycles that are known and accepted, with the reason: motion/pick.py reads HOME_JOINTS /

@@ -8,10 +8,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
+from grasp_core.detectors import open_detector  # noqa: E402
 from grasp_core.nn.msstn import MSSTNConfig, MultiStageSTN, decode_candidates  # noqa: E402
 from grasp_core.nn.msstn_baselines import DirectRegression, SingleStageSTN  # noqa: E402
 from grasp_core.nn.msstn_export import export_baselines, export_msstn, msstn_card  # noqa: E402
-from grasp_core.nn.msstn_onnx import MSSTNDetector, open_detector  # noqa: E402
+from grasp_core.nn.msstn_onnx import MSSTNDetector  # noqa: E402
 from grasp_core.nn.msstn_train import MSSTNTrainConfig  # noqa: E402
 
 NET = MSSTNConfig(input_size=64, k=3, crop_scale=0.5, patch=24, cls_patch=16, width=8)

@@ -93,10 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from grasp_core.datasets import DatasetError, focal_lengths
+    from grasp_core.detectors import open_detector
     from grasp_core.evaluate import metric_variants, scene_of
     from grasp_core.grasp import Grasp
     from grasp_core.model_card import ModelCardError
-    from grasp_core.nn.msstn_onnx import open_detector
 
     if args.split != "all":
         ids = [i for i in ids if (scene_of(i) % 10 == args.heldout_mod) == (args.split == "test")]

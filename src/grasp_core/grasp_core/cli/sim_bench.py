@@ -321,7 +321,7 @@ _OPEN: dict = {}  # this process's opened detectors and parsed settings (a worke
 
 def _detector(model: str | None, threads: int = 0):
     """The detector of ``model`` with ``threads`` ONNX Runtime threads, opened once per process."""
-    from ..nn.msstn_onnx import open_detector
+    from ..detectors import open_detector
 
     key = ("detector", model, threads)
     if key not in _OPEN:

@@ -4,7 +4,7 @@
 :class:`DetSegDetector` has :class:`grasp_core.inference.GraspDetector`'s interface (``detect``,
 ``name``, ``needs_rgb``, the card-driven centre crop and ``mean_unit`` RGB normalisation), so
 ``grasp-eval``, ``grasp-sim-bench`` and the detector node's ``onnx_detseg`` plugin use it as the other
-networks; :func:`grasp_core.nn.msstn_onnx.open_detector` picks it for cards of ``decoding.type`` ``detseg``.
+networks; :func:`grasp_core.detectors.open_detector` picks it for cards of ``decoding.type`` ``detseg``.
 
 Decoding (:func:`decode_outputs`): each detection's box unrotated → rectangle with the angle of its θ
 class (:func:`grasp_core.nn.detseg_targets.orientation_angle`), refined by the refinement head's

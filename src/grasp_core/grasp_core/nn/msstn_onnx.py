@@ -3,7 +3,8 @@
 :class:`MSSTNDetector` has :class:`grasp_core.inference.GraspDetector`'s interface (``detect``,
 ``name``, ``needs_rgb``, the same card-driven preprocessing: centre crop, inpainting, ``mean_clip``),
 so ``grasp-eval``, ``grasp-sim-bench`` and the detector node's ``onnx_msstn`` plugin use it as they use
-the generative networks; :func:`open_detector` picks the right class from a card's ``decoding.type``.
+the generative networks; :func:`grasp_core.detectors.open_detector` picks the right class from a card's
+``decoding.type``.
 Its :class:`MSSTNDetection` also carries every stage's candidates in source pixels
 (``stages["crop"]``, ``["rotation"]``, ``["scale_crop"]``: the paper's "partially observable"
 intermediate results), in candidate order, with each candidate's classifier quality.
@@ -15,7 +16,6 @@ sliding window's grid. Geometry: Park & Chun 2018, §III; conventions of :mod:`g
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -25,14 +25,12 @@ from ..camera import CameraIntrinsics
 from ..grasp import Grasp, wrap_angle
 from ..inference import (
     Detection,
-    GraspDetector,
     SectionDetector,
     check_intrinsics_size,
     grasp_poses,
     rank_source_grasps,
     source_grasp,
 )
-from ..model_card import ModelCardError, load_card
 
 #: decoding.type of the cards this module runs.
 KINDS = ("msstn", "msstn_direct", "msstn_single", "msstn_sliding")
@@ -186,54 +184,3 @@ class MSSTNDetector(SectionDetector):
                               {"preprocess": t1 - t0, "inference": t2 - t1, "postprocess": t3 - t2},
                               stages=src_stages)
 
-
-def open_detector(model: str | os.PathLike | None = None, threads: int = 0, verify: bool = True):
-    """The detector for a card: :class:`MSSTNDetector` when its ``decoding.type`` is one of :data:`KINDS`,
-    :class:`grasp_core.nn.gqstn_onnx.GQSTNDetector` for GQ-STN's kinds,
-    :class:`grasp_core.nn.detseg_onnx.DetSegDetector` for ``detseg``,
-    :class:`grasp_core.prop_gqcnn.PropGQCNN` (Prop+GQ-CNN's sampling) for a robustness classifier's
-    ``grasp_robustness_card/1`` card (e.g. ``gqcnn_synth``), else :class:`grasp_core.inference.GraspDetector`.
-    ``"A+B"`` or ``"A+B@t"`` (not an existing path): :class:`grasp_core.inference.FallbackChain` of A's
-    detector, then B's below P(robust) t (default 0.5), e.g. ``gqstn_synth+gqcnn_synth`` (GQ-STN's chain).
-
-    Raises:
-        ModelCardError or ClassifierError (ValueErrors): no usable card, a malformed chain or threshold.
-    """
-    import json
-
-    from ..inference import FallbackChain
-    from ..robust_metric import CARD_FORMAT as ROBUST_FORMAT
-    from ..robust_metric import ClassifierError, RobustnessClassifier, find_card
-    from .detseg_onnx import KINDS as DETSEG_KINDS
-    from .detseg_onnx import DetSegDetector
-    from .gqstn_onnx import KINDS as GQSTN_KINDS
-    from .gqstn_onnx import GQSTNDetector
-
-    spec = str(model) if model is not None else ""
-    if "+" in spec and not os.path.exists(spec):
-        first, _, rest = spec.partition("+")
-        second, _, thr = rest.partition("@")
-        if not first or not second:
-            raise ModelCardError(f"fallback chain {spec!r}: expected PRIMARY+FALLBACK[@THRESHOLD]")
-        try:
-            threshold = float(thr) if thr else 0.5
-        except ValueError as exc:
-            raise ModelCardError(f"fallback chain {spec!r}: threshold {thr!r} is not a number") from exc
-        return FallbackChain(open_detector(first, threads, verify), open_detector(second, threads, verify), threshold)
-    try:
-        robust = json.loads(find_card(model or None).read_text()).get("format") == ROBUST_FORMAT if model else False
-    except (ClassifierError, OSError, ValueError):
-        robust = False
-    if robust:
-        from ..prop_gqcnn import PropGQCNN
-
-        return PropGQCNN(RobustnessClassifier(model, threads=threads or 1, verify=verify))
-    card = load_card(model)
-    kind = card.data.get("decoding", {}).get("type")
-    if kind in DETSEG_KINDS:
-        return DetSegDetector(card, verify=verify, threads=threads)
-    if kind in KINDS:
-        return MSSTNDetector(card, verify=verify, threads=threads)
-    if kind in GQSTN_KINDS:
-        return GQSTNDetector(card, verify=verify, threads=threads)
-    return GraspDetector(card, verify=verify, threads=threads)
