@@ -210,3 +210,58 @@ def test_shapes_train_cli_rejects_bad_widths(capsys):
     assert train_main(["--widths", "8,8,16"]) == 2
     assert "--widths needs 10 positive integers" in capsys.readouterr().err
     assert train_main(["--widths", "8,8,16,16,24,24,24,32,32,x"]) == 2
+
+
+def _plate(size=300):
+    """A height map (normalised units) with an L-shaped object and a separate block."""
+    h = np.zeros((size, size), np.float32)
+    h[100:180, 110:130] = 1.0      # the L's stem
+    h[160:180, 130:170] = 1.0      # its foot
+    h[40:60, 220:260] = 0.6        # another object
+    return h
+
+
+def test_object_crops_follow_the_object_not_the_point_or_the_turn():
+    from grasp_core.shapes.roi import object_crops, object_region
+
+    h = _plate()
+    m = object_region(h, 120, 140)
+    assert m is not None and m[170, 150] and not m[50, 240]  # the whole L, not the block
+    assert object_region(h, 20, 20) is None
+    a, b = object_crops(h, np.array([[120.0, 140.0], [150.0, 170.0]]))  # two points on the L: one vector
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    alone = h.copy()
+    alone[40:60, 220:260] = 0
+    np.testing.assert_allclose(object_crops(alone, np.array([[120.0, 140.0]]))[0], a, atol=1e-5)
+    # the image turned by 90 deg: the same object, the same vector (up to resampling)
+    turned = np.rot90(h).copy()      # (r, c) -> (size - 1 - c, r)
+    t = object_crops(turned, np.array([[140.0, 299 - 120.0]]))[0]
+    assert np.corrcoef(a, t)[0, 1] > 0.95
+    assert not object_crops(h, np.array([[20.0, 20.0]])).any()  # nothing under the point: zeros
+
+
+def test_object_depth_variant_learns_shapes_from_a_support_folder(tmp_path):
+    from grasp_core.layout import repository_file
+    from grasp_core.shapes.data import render_shapes
+    from grasp_core.shapes.support import OBJECT_VARIANT, ShapeClassifier, write_support_folder
+
+    if not repository_file("models/ssd_shapes.json").is_file():
+        pytest.skip("models/ssd_shapes not shipped")
+    folder = write_support_folder(tmp_path / "support", ("L", "star", "cylinder"), 10, seed=3)
+    clf = ShapeClassifier("ssd_shapes", pca_dims=10, variant=OBJECT_VARIANT)
+    rep = clf.fit_folder(folder)
+    assert sorted(rep.labels) == ["L", "cylinder", "star"]
+    assert rep.selected_layer == "crop" and rep.n_images >= 27
+    right = n = 0
+    for k in range(12):  # new scenes, one object each, classified at its labelled grasp centres
+        shape = ("L", "star", "cylinder")[k % 3]
+        im = render_shapes([shape], np.random.default_rng([77, k]))
+        labels, conf = clf.classify(im.depth, im.boxes[:3, :2])
+        right += sum(lab == shape for lab in labels)
+        n += len(labels)
+        assert all(0.0 <= c <= 1.0 for c in conf)
+    assert right / n >= 0.75, (right, n)  # 26 / 32 here; chance 1/3
+    clf.save(tmp_path / "state")
+    other = ShapeClassifier("ssd_shapes", pca_dims=10)  # refined_roi: refuses the object_depth state
+    with pytest.raises(FewShotError, match="object_depth"):
+        other.load(tmp_path / "state")

@@ -23,6 +23,8 @@ Parameters (config/grasp.yaml, section ``grasp_shape_classifier``):
         present and written after every successful support-set load; ``~`` is expanded.
     support_folder (str, ""): a support folder to load at start when no state file exists.
     pca_dims (int, 20): PCA components per layer (the experiments' Exp. 2-5 setting).
+    variant (str, "refined_roi"): the features — ``refined_roi`` (the paper's refined activations) or
+        ``object_depth`` (the depth-segmented object's own crop, docs/shapes.md).
     match_radius_px (float, 12.0): candidate ↔ SSD detection distance limit, network px.
     queue_size (int, 5): stamp pairing depth.
     threads (int, 1): PyTorch threads.
@@ -83,7 +85,7 @@ class ShapeClassifierNode(Node):
         from grasp_core.shapes.support import ShapeClassifier
 
         self._FewShotError = FewShotError
-        self.classifier = ShapeClassifier(model, pca_dims=pca_dims, threads=threads)
+        self.classifier = ShapeClassifier(model, pca_dims=pca_dims, threads=threads, variant=cfg.variant)
         self._log_once = OncePerCause(self.get_logger())
         self.processed = 0
         if self.state_file.with_suffix(".json").is_file():

@@ -31,7 +31,9 @@ spatial in the grasp-aligned window: ``refined_roi`` / ``raw_roi``) and the imag
 32 x 32 crop (128 px window, :func:`grasp_core.shapes.roi.image_crops`) of the normalised depth
 (``depth_crop``), of the colour render (``rgb_crop``, turned by the depth crop's moment) and of
 the ground-truth mask of the detection's object (``mask_crop``: the silhouette alone, an upper
-bound of what the images allow with this classifier; it needs the simulator's labels).
+bound of what the images allow with this classifier; it needs the simulator's labels) — and
+``object_depth``: the object-level crop of the depth-segmented object under the detection
+(:func:`grasp_core.shapes.roi.object_crops`: centred on the object, turned to its major axis).
 A query image gives at most ``per_object`` = 2 detections per object (the best-scoring ones).
 """
 from __future__ import annotations
@@ -49,11 +51,11 @@ from .data import ALL_SHAPES, TRAIN_SHAPES, network_input, normalise_depth_image
 from .fewshot import FewShotClassifier
 from .refine import VARIANTS as NET_VARIANTS
 from .refine import ShapeFeatureExtractor
-from .roi import image_crops
+from .roi import image_crops, object_crops
 from .ssd import LAYER_NAMES, nms
 
-#: Image baselines (one "layer" each, ``crop``): PCA + SVM on grasp-aligned crops (module docstring).
-IMAGE_VARIANTS = ("depth_crop", "rgb_crop", "mask_crop")
+#: Image baselines (one "layer" each, ``crop``): PCA + SVM on image crops (module docstring).
+IMAGE_VARIANTS = ("depth_crop", "rgb_crop", "mask_crop", "object_depth")
 #: All feature variants of the experiments.
 VARIANTS = NET_VARIANTS + IMAGE_VARIANTS
 #: Exp. 1 (the support size x PCA dims grid) for these; Exp. 2-5 all of VARIANTS.
@@ -61,7 +63,7 @@ EXP1_VARIANTS = ("refined", "raw_global", "refined_roi", "refined_aligned", "mas
 #: Crop raster of the image baselines, px (of a 128 px window).
 CROP_GRID = 32
 #: Bumped when the features change (the cache in <out>/features/ is then recomputed).
-FEATURE_VERSION = "roi-crops-aligned-1"
+FEATURE_VERSION = "roi-crops-aligned-2"
 SUPPORT_SIZES = (3, 5, 10, 20, 30, 40)
 PCA_DIMS = (3, 5, 10, 20, 30, 40)
 #: The paper's reported accuracies (as listed in the issue), for the comparison table.
@@ -141,7 +143,8 @@ def crop_features(im, boxes: np.ndarray, objects: list[int]) -> dict[str, np.nda
                                    mass=height),
            "mask_crop": np.concatenate([image_crops((im.mask == o).astype(np.float32), c[i:i + 1], a[i:i + 1],
                                                     grid=CROP_GRID, padding_mode="zeros")
-                                        for i, o in enumerate(objects)])}
+                                        for i, o in enumerate(objects)]),
+           "object_depth": object_crops(depth, c, grid=CROP_GRID)}
     return out
 
 
@@ -299,7 +302,8 @@ VARIANT_NAMES = {"refined": "(c) refined, pooled in rings", "raw_local": "raw, p
                  "refined_aligned": "refined, network run on the input turned to the grasp, ROI",
                  "raw_aligned": "raw, network run on the input turned to the grasp, ROI",
                  "depth_crop": "(a) depth crop, grasp-aligned", "rgb_crop": "(a) colour crop, grasp-aligned",
-                 "mask_crop": "(b) object-mask crop (upper bound)"}
+                 "mask_crop": "(b) object-mask crop (upper bound)",
+                 "object_depth": "object-level depth crop (depth-segmented object, its own axis)"}
 
 
 def write_tables(res: dict, cfg: ExperimentConfig, out: Path) -> None:

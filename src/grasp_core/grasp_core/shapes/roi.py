@@ -154,4 +154,65 @@ def image_crops(image: np.ndarray, centres: np.ndarray, angles: np.ndarray, wind
     return canonical_flip(crops, m).reshape(crops.shape[0], -1).numpy().astype(np.float32)
 
 
-__all__ = ["WINDOW_PX", "GRID", "grasp_windows", "aligned_windows", "canonical_flip", "roi_vectors", "image_crops"]
+#: Height (normalised depth units, :func:`grasp_core.shapes.data.normalise_depth_image`: ×20 /m) above which a
+#: pixel is an object's: 0.1 = 5 mm above the table.
+OBJECT_THRESHOLD = 0.1
+
+
+def object_region(height: np.ndarray, u: float, v: float, threshold: float = OBJECT_THRESHOLD,
+                  search_px: int = 8) -> np.ndarray | None:
+    """(S, S) bool mask of the object under (u, v): the 8-connected region of ``height > threshold`` that
+    holds most object pixels in a (2·search_px + 1)² window around (u, v); None when that window has none.
+    Touching objects form one region."""
+    import cv2
+
+    fg = (np.asarray(height) > threshold).astype(np.uint8)
+    _, lab = cv2.connectedComponents(fg, connectivity=8)
+    c, r = int(round(u)), int(round(v))
+    win = lab[max(r - search_px, 0):r + search_px + 1, max(c - search_px, 0):c + search_px + 1]
+    win = win[win > 0]
+    return lab == np.bincount(win).argmax() if win.size else None
+
+
+def principal_axis(mask: np.ndarray) -> tuple[float, float, float]:
+    """(u, v, θ) of a non-empty bool mask: its centroid (px) and the angle of its major axis (rad, the
+    :class:`grasp_core.grasp.Grasp` convention: counter-clockwise on screen from +u), from the second
+    central moments (θ_img = ½·atan2(2μ11, μ20 − μ02) in image coordinates, v down; θ = −θ_img)."""
+    import cv2
+
+    m = cv2.moments(np.asarray(mask, np.uint8), binaryImage=True)
+    theta = 0.5 * np.arctan2(2.0 * m["mu11"], m["mu20"] - m["mu02"])
+    return m["m10"] / m["m00"], m["m01"] / m["m00"], float(-theta)
+
+
+def object_crops(height: np.ndarray, points: np.ndarray, window_px: float = WINDOW_PX, grid: int = 32,
+                 threshold: float = OBJECT_THRESHOLD) -> np.ndarray:
+    """Object-level crops: for each point, the height map of the object under it (:func:`object_region`,
+    other pixels 0) in a ``window_px`` window centred on the object's centroid and turned to its major axis
+    (:func:`principal_axis`; the 180° ambiguity resolved by :func:`canonical_flip` on the heights), flattened.
+
+    Unlike the grasp-aligned window (:func:`image_crops` at the grasp), the vector depends on the object,
+    not on which grasp of it was detected (docs/shapes.md: the grasp-local window and the detector's pose
+    scatter limit the few-shot classifier before its features do).
+
+    Args:
+        height: (S, S) float normalised depth (object heights positive). points: (K, 2) (u, v) px on the objects.
+
+    Returns:
+        (K, grid²) float32; a point with no object near it gives zeros.
+    """
+    h = np.clip(np.asarray(height, np.float32), 0.0, None)
+    out = np.zeros((len(points), grid * grid), np.float32)
+    for k, (u, v) in enumerate(np.asarray(points, np.float64).reshape(-1, 2)):
+        m = object_region(h, u, v, threshold)
+        if m is None:
+            continue
+        cu, cv, theta = principal_axis(m)
+        hm = h * m
+        out[k] = image_crops(hm, np.array([[cu, cv]]), np.array([theta]), window_px, grid,
+                             mass=hm, padding_mode="zeros")[0]
+    return out
+
+
+__all__ = ["WINDOW_PX", "GRID", "OBJECT_THRESHOLD", "grasp_windows", "aligned_windows", "canonical_flip",
+           "roi_vectors", "image_crops", "object_region", "principal_axis", "object_crops"]

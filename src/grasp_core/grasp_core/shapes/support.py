@@ -20,7 +20,12 @@ from ..frames import FrameError, is_depth_file, load_depth
 from ..model_card import load_card, sha256_file
 from .fewshot import FewShotClassifier, FewShotError
 from .refine import ShapeFeatureExtractor, box_for_point
+from .roi import object_crops
 from .ssd import LAYER_NAMES, nms
+
+#: The object-level feature variant of :class:`ShapeClassifier` (beside the SSD's
+#: :data:`~grasp_core.shapes.refine.VARIANTS`).
+OBJECT_VARIANT = "object_depth"
 
 
 def list_support_folder(folder: str | Path) -> list[tuple[str, Path]]:
@@ -75,8 +80,10 @@ class ShapeClassifier:
         threads: torch threads.
         score_threshold: minimum SSD grasp score of a support image's detection.
         variant: feature variant (:data:`grasp_core.shapes.refine.VARIANTS`); default ``refined_roi``
-            (refined activations in the grasp-aligned window, not pooled: the best of
-            ``grasp-shapes-experiments``, docs/shapes.md). Recorded in the saved state.
+            (refined activations in the grasp-aligned window, not pooled: the best of the SSD's features
+            in ``grasp-shapes-experiments``, docs/shapes.md), or :data:`OBJECT_VARIANT` ``object_depth``: the
+            depth-segmented object's own crop (:func:`grasp_core.shapes.roi.object_crops`; one "layer",
+            ``crop``; no guided backward pass; more accurate in the experiments). Recorded in the saved state.
 
     Raises:
         ModelCardError, FileNotFoundError, ValueError: no usable model or unknown variant.
@@ -86,9 +93,10 @@ class ShapeClassifier:
                  score_threshold: float = 0.2, variant: str = "refined_roi") -> None:
         from .refine import VARIANTS
 
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown feature variant {variant!r}; expected one of {VARIANTS}")
+        if variant not in (*VARIANTS, OBJECT_VARIANT):
+            raise ValueError(f"unknown feature variant {variant!r}; expected one of {(*VARIANTS, OBJECT_VARIANT)}")
         self.variant = variant
+        self.layers = ("crop",) if variant == OBJECT_VARIANT else LAYER_NAMES
         card = load_card(model)
         weights = card.path.parent / card.data.get("weights_npz", "")
         if not weights.is_file():
@@ -113,6 +121,9 @@ class ShapeClassifier:
         keep = nms(boxes, scores, score_threshold=self.score_threshold, top_k=1)
         if keep.size == 0:
             return None
+        if self.variant == OBJECT_VARIANT:
+            f = object_crops(x[0, 0].numpy(), boxes[keep, :2])
+            return {"crop": f} if f.any() else None
         return self.extractor.features(x, keep, boxes[keep, :2], self.variant, boxes[keep, 4])
 
     def fit_folder(self, folder: str | Path) -> FitReport:
@@ -123,7 +134,7 @@ class ShapeClassifier:
         """
         t0 = time.perf_counter()
         items = list_support_folder(folder)
-        feats = {n: [] for n in LAYER_NAMES}
+        feats = {n: [] for n in self.layers}
         labels, skipped = [], 0
         for lab, path in items:
             try:
@@ -133,14 +144,14 @@ class ShapeClassifier:
             if f is None:
                 skipped += 1
                 continue
-            for n in LAYER_NAMES:
+            for n in self.layers:
                 feats[n].append(f[n])
             labels.append(lab)
         if len(set(labels)) < 2:
             raise FewShotError(f"the grasp detector found grasps in support images of {sorted(set(labels))} only; "
                                "need at least 2 labels")
         clf = FewShotClassifier(self.pca_dims).fit({n: np.concatenate(v) for n, v in feats.items()}, labels,
-                                                   None, list(LAYER_NAMES))
+                                                   None, list(self.layers))
         self.clf = clf
         return FitReport(len(labels), skipped, clf.classes, clf.selected,
                          float(clf.results[clf.selected].support_accuracy), time.perf_counter() - t0)
@@ -153,7 +164,9 @@ class ShapeClassifier:
         whose decoded centre is within ``radius_px`` network px (:func:`box_for_point`); that
         detection's features (:attr:`variant`, the window at the SSD box's decoded centre and angle)
         are classified with the selected layer (PCA on support ∪ this image's candidates). All
-        candidates of the image share one batched guided backward pass.
+        candidates of the image share one batched guided backward pass. With :data:`OBJECT_VARIANT` the
+        crop of the object under each candidate's centre is classified instead (no SSD detection needed;
+        "" where no object is under it).
 
         Args:
             depth: (H, W) float32 metres, NaN holes.
@@ -172,8 +185,16 @@ class ShapeClassifier:
         if len(points) == 0:
             return labels, conf
         x, tf = self.extractor.preprocess(depth)
-        scores, boxes = self.extractor.detect(x)
         un, vn = tf.from_source(points[:, 0], points[:, 1])
+        if self.variant == OBJECT_VARIANT:  # the object under each candidate, no SSD detection needed
+            f = object_crops(x[0, 0].numpy(), np.column_stack([un, vn]))
+            ok = np.nonzero(f.any(axis=1))[0]
+            if ok.size:
+                pred, c = self.clf.predict({"crop": f[ok]})
+                for j, p, cc in zip(ok, pred, c, strict=True):
+                    labels[j], conf[j] = p, float(cc)
+            return labels, conf
+        scores, boxes = self.extractor.detect(x)
         idx = np.array([box_for_point(scores, boxes, float(u), float(v), radius_px) for u, v in zip(un, vn,
                                                                                                    strict=True)])
         ok = np.nonzero(idx >= 0)[0]
