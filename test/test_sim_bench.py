@@ -140,7 +140,8 @@ def test_target_class_run_tries_only_candidates_of_the_class_and_scores_by_groun
     """With ``--target-class`` every executed candidate carries the class's label (the executor's selection),
     and right / wrong-object picks are the ground-truth classes of what reached the bin. The model is the
     shipped segmenting network; the class asked for is the one it gives most candidates on the scene's first
-    frame, so attempts happen whatever its accuracy (which README measures, not this test)."""
+    frame, so attempts happen whatever its accuracy (which README measures, not this test) — in the first of
+    a few scenes where a candidate of that class passes the executor's validation."""
     from collections import Counter
 
     from grasp_core.nn.detseg_onnx import DetSegDetector
@@ -148,31 +149,38 @@ def test_target_class_run_tries_only_candidates_of_the_class_and_scores_by_groun
 
     card = "detseg_synth"
     det = DetSegDetector(card)
-    cell = SimCell(CellConfig())
-    try:
-        cell.reset(3, objects="procedural", seed=5)
-        depth, rgb = cell.render()
-        d = det.detect(np.nan_to_num(depth, nan=0.7), rgb, cell.intrinsics, top_k=5, min_distance_px=20.0,
-                       quality_threshold=0.1)
-    finally:
-        cell.close()
-    target = Counter(n for n, _ in d.classes).most_common(1)[0][0]
-    path = tmp_path / "bench.json"
-    rc, lines, err = _run(capsys, ["--trials", "1", "--objects", "procedural", "--clutter", "3", "--seed", "5",
-                                   "--model", card, "--target-class", target, "--max-attempts", "3",
-                                   "--json", str(path)])
-    _skip_without_gl(rc, err)
-    assert rc == 0, err
-    doc = json.loads(path.read_text())
-    (summary,) = doc["summaries"]
-    ((trial,),) = doc["trials"].values()
-    attempts = trial["attempts"]
-    assert all(a["label"] == target for a in attempts), [a["label"] for a in attempts]
-    placed = [a for a in attempts if a["placed"]]
-    assert all(a["placed_class"] for a in placed) and not any(a["placed_class"] for a in attempts if not a["placed"])
-    assert summary["right_picks"] == sum(a["placed_class"] == target for a in placed)
-    assert summary["wrong_picks"] == len(placed) - summary["right_picks"]
-    assert summary["target_class"] == target and summary["objects_of_class"] == trial["objects_of_class"]
-    assert lines[-1].endswith(f"right={summary['right_picks']} wrong={summary['wrong_picks']} "
-                              f"of_class={summary['objects_of_class']}")
-    assert attempts, trial["stop"]  # the class asked for is one the network labels: it tries
+    stops = []
+    for seed in (5, 6, 7, 8):  # the first scene where a candidate of that class passes validation
+        cell = SimCell(CellConfig())
+        try:
+            cell.reset(3, objects="procedural", seed=seed)
+            depth, rgb = cell.render()
+            d = det.detect(np.nan_to_num(depth, nan=0.7), rgb, cell.intrinsics, top_k=5, min_distance_px=20.0,
+                           quality_threshold=0.1)
+        finally:
+            cell.close()
+        target = Counter(n for n, _ in d.classes).most_common(1)[0][0]
+        path = tmp_path / f"bench_{seed}.json"
+        rc, lines, err = _run(capsys, ["--trials", "1", "--objects", "procedural", "--clutter", "3", "--seed",
+                                       str(seed), "--model", card, "--target-class", target, "--max-attempts", "3",
+                                       "--json", str(path)])
+        _skip_without_gl(rc, err)
+        assert rc == 0, err
+        doc = json.loads(path.read_text())
+        (summary,) = doc["summaries"]
+        ((trial,),) = doc["trials"].values()
+        attempts = trial["attempts"]
+        assert all(a["label"] == target for a in attempts), [a["label"] for a in attempts]
+        placed = [a for a in attempts if a["placed"]]
+        assert all(a["placed_class"] for a in placed)
+        assert not any(a["placed_class"] for a in attempts if not a["placed"])
+        assert summary["right_picks"] == sum(a["placed_class"] == target for a in placed)
+        assert summary["wrong_picks"] == len(placed) - summary["right_picks"]
+        assert summary["target_class"] == target and summary["objects_of_class"] == trial["objects_of_class"]
+        assert lines[-1].endswith(f"right={summary['right_picks']} wrong={summary['wrong_picks']} "
+                                  f"of_class={summary['objects_of_class']}")
+        if attempts:
+            break
+        assert trial["stop"].startswith(f"no {target} on the table") or "wrong_class" in trial["stop"], trial["stop"]
+        stops.append(trial["stop"])
+    assert attempts, stops  # the class asked for is one the network labels: in one of the scenes it tries
