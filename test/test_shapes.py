@@ -228,6 +228,7 @@ def test_object_crops_follow_the_object_not_the_point_or_the_turn():
     m = object_region(h, 120, 140)
     assert m is not None and m[170, 150] and not m[50, 240]  # the whole L, not the block
     assert object_region(h, 20, 20) is None
+    assert object_region(h, 120, -60) is None and object_region(h, 400, 140) is None  # off the image
     a, b = object_crops(h, np.array([[120.0, 140.0], [150.0, 170.0]]))  # two points on the L: one vector
     np.testing.assert_allclose(a, b, atol=1e-5)
     alone = h.copy()

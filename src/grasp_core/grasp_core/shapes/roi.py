@@ -162,13 +162,15 @@ OBJECT_THRESHOLD = 0.1
 def object_region(height: np.ndarray, u: float, v: float, threshold: float = OBJECT_THRESHOLD,
                   search_px: int = 8) -> np.ndarray | None:
     """(S, S) bool mask of the object under (u, v): the 8-connected region of ``height > threshold`` that
-    holds most object pixels in a (2·search_px + 1)² window around (u, v); None when that window has none.
-    Touching objects form one region."""
+    holds most object pixels in a (2·search_px + 1)² window around (u, v); None when that window has none
+    or (u, v) lies off the image. Touching objects form one region."""
     import cv2
 
     fg = (np.asarray(height) > threshold).astype(np.uint8)
-    _, lab = cv2.connectedComponents(fg, connectivity=8)
     c, r = int(round(u)), int(round(v))
+    if not (0 <= r < fg.shape[0] and 0 <= c < fg.shape[1]):  # off the image (e.g. outside the centre crop)
+        return None
+    _, lab = cv2.connectedComponents(fg, connectivity=8)
     win = lab[max(r - search_px, 0):r + search_px + 1, max(c - search_px, 0):c + search_px + 1]
     win = win[win > 0]
     return lab == np.bincount(win).argmax() if win.size else None
