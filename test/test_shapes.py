@@ -261,7 +261,7 @@ def test_object_depth_variant_learns_shapes_from_a_support_folder(tmp_path):
         right += sum(lab == shape for lab in labels)
         n += len(labels)
         assert all(0.0 <= c <= 1.0 for c in conf)
-    assert right / n >= 0.75, (right, n)  # 26 / 32 here; chance 1/3
+    assert right / n >= 0.8, (right, n)  # 30 / 32 here; chance 1/3
     clf.save(tmp_path / "state")
     other = ShapeClassifier("ssd_shapes", pca_dims=10)  # refined_roi: refuses the object_depth state
     with pytest.raises(FewShotError, match="object_depth"):

@@ -63,7 +63,7 @@ EXP1_VARIANTS = ("refined", "raw_global", "refined_roi", "refined_aligned", "mas
 #: Crop raster of the image baselines, px (of a 128 px window).
 CROP_GRID = 32
 #: Bumped when the features change (the cache in <out>/features/ is then recomputed).
-FEATURE_VERSION = "roi-crops-aligned-2"
+FEATURE_VERSION = "roi-crops-aligned-3"
 SUPPORT_SIZES = (3, 5, 10, 20, 30, 40)
 PCA_DIMS = (3, 5, 10, 20, 30, 40)
 #: The paper's reported accuracies (as listed in the issue), for the comparison table.

@@ -187,11 +187,14 @@ def principal_axis(mask: np.ndarray) -> tuple[float, float, float]:
     return m["m10"] / m["m00"], m["m01"] / m["m00"], float(-theta)
 
 
-def object_crops(height: np.ndarray, points: np.ndarray, window_px: float = WINDOW_PX, grid: int = 32,
+def object_crops(height: np.ndarray, points: np.ndarray, window_px: float | None = None, grid: int = 32,
                  threshold: float = OBJECT_THRESHOLD) -> np.ndarray:
     """Object-level crops: for each point, the height map of the object under it (:func:`object_region`,
-    other pixels 0) in a ``window_px`` window centred on the object's centroid and turned to its major axis
+    other pixels 0) in a window centred on the object's centroid and turned to its major axis
     (:func:`principal_axis`; the 180° ambiguity resolved by :func:`canonical_flip` on the heights), flattened.
+    The window's side is ``window_px``, or with None (default) 2.2 × the object's largest distance from its
+    centroid along the two axes (at least 17.6 px): the object fills the raster whatever its size or the
+    camera's distance, so the vector holds its shape, not its scale.
 
     Unlike the grasp-aligned window (:func:`image_crops` at the grasp), the vector depends on the object,
     not on which grasp of it was detected (docs/shapes.md: the grasp-local window and the detector's pose
@@ -210,8 +213,14 @@ def object_crops(height: np.ndarray, points: np.ndarray, window_px: float = WIND
         if m is None:
             continue
         cu, cv, theta = principal_axis(m)
+        side = window_px
+        if side is None:
+            vs, us = np.nonzero(m)
+            ca, sa = np.cos(theta), -np.sin(theta)  # the major axis in image px (v down)
+            along, across = (us - cu) * ca + (vs - cv) * sa, -(us - cu) * sa + (vs - cv) * ca
+            side = 2.2 * max(float(np.abs(along).max()), float(np.abs(across).max()), 8.0)
         hm = h * m
-        out[k] = image_crops(hm, np.array([[cu, cv]]), np.array([theta]), window_px, grid,
+        out[k] = image_crops(hm, np.array([[cu, cv]]), np.array([theta]), side, grid,
                              mass=hm, padding_mode="zeros")[0]
     return out
 
