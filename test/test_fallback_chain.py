@@ -57,6 +57,12 @@ def test_the_chain_falls_back_exactly_below_its_threshold(frame):
     # the primary's own grasp below quality_threshold is dropped, as a detector drops weak grasps
     d = below.detect(depth, intrinsics=intr, top_k=3, quality_threshold=min(1.0, p + 1e-3))
     assert below.fallback_calls == 0 and not d.grasps
+    # no fallback (onnx_gqstn.fallback ''): GQ-STN alone, whatever its P(robust)
+    alone = FallbackChain(gqstn, None, threshold=p + 1e-3)
+    assert alone.name == "gqstn_synth" and not alone.needs_rgb
+    d = alone.detect(depth, intrinsics=intr, top_k=3, quality_threshold=0.0)
+    assert alone.fallback_calls == 0 and len(d.grasps) == 1 and abs(d.grasps[0].quality - p) < 1e-6
+    assert not alone.detect(depth, intrinsics=intr, top_k=3, quality_threshold=min(1.0, p + 1e-3)).grasps
 
 
 @pytest.mark.parametrize("spec, words", [("gqstn_synth+", "expected PRIMARY+FALLBACK"),

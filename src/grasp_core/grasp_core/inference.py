@@ -278,18 +278,19 @@ class FallbackChain:
         primary: a detector whose detection has ``p_robust`` (GQ-STN), else whose top grasp's quality is
             P(robust); asked for one grasp.
         fallback: any detector (``detect(depth, rgb=, intrinsics=, top_k=, min_distance_px=,
-            quality_threshold=)``), run when the primary has no grasp or its P(robust) < ``threshold``.
+            quality_threshold=)``), run when the primary has no grasp or its P(robust) < ``threshold``;
+            None: the primary alone (its one grasp, dropped below ``quality_threshold``).
         threshold: P(robust), ≥ 0 (0: never fall back; above 1: always).
 
     Attributes:
         fallback_calls: how many frames the fallback planned. last_primary: the primary's last detection.
 
     Raises:
-        ValueError: a negative or NaN threshold.
+        ValueError: a negative or NaN threshold with a fallback.
     """
 
-    def __init__(self, primary, fallback, threshold: float = 0.5) -> None:
-        if not float(threshold) >= 0.0:
+    def __init__(self, primary, fallback=None, threshold: float = 0.5) -> None:
+        if fallback is not None and not float(threshold) >= 0.0:
             raise ValueError(f"fallback threshold must be >= 0, got {threshold}")
         self.primary, self.fallback, self.threshold = primary, fallback, float(threshold)
         self.fallback_calls = 0
@@ -297,11 +298,11 @@ class FallbackChain:
 
     @property
     def name(self) -> str:
-        return f"{self.primary.name}+{self.fallback.name}"
+        return self.primary.name if self.fallback is None else f"{self.primary.name}+{self.fallback.name}"
 
     @property
     def needs_rgb(self) -> bool:
-        return bool(self.primary.needs_rgb or self.fallback.needs_rgb)
+        return bool(self.primary.needs_rgb or (self.fallback is not None and self.fallback.needs_rgb))
 
     def detect(self, depth: np.ndarray, rgb: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None,
                top_k: int = 5, min_distance_px: float = 20.0, quality_threshold: float = 0.1) -> Detection:
@@ -311,11 +312,11 @@ class FallbackChain:
                                 quality_threshold=0.0)
         self.last_primary = d
         p_robust = getattr(d, "p_robust", d.grasps[0].quality if d.grasps else 0.0)
-        if not d.grasps or p_robust < self.threshold:
+        if self.fallback is not None and (not d.grasps or p_robust < self.threshold):
             self.fallback_calls += 1
             return self.fallback.detect(depth, rgb=rgb, intrinsics=intrinsics, top_k=top_k,
                                         min_distance_px=min_distance_px, quality_threshold=quality_threshold)
-        if d.grasps[0].quality < quality_threshold:
+        if d.grasps and d.grasps[0].quality < quality_threshold:
             d.grasps, d.poses, d.depths = [], [], d.depths[:0]
         return d
 

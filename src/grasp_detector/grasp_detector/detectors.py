@@ -301,8 +301,8 @@ class OnnxGQSTNDetector(OnnxModelDetector):
         if c.fallback:
             self.fallback = load_detector(c.fallback)
             configure_plugin(self.fallback, node, f"{name}_fallback", c.fallback_model)
-        # the rule of grasp_core.inference.FallbackChain, over the fallback plugin's detect
-        self.chain = FallbackChain(self.detector, self.fallback, self.threshold) if self.fallback is not None else None
+        # grasp_core.inference.FallbackChain's rule over the fallback plugin's detect (None: GQ-STN alone)
+        self.chain = FallbackChain(self.detector, self.fallback, self.threshold)
         self.stages_pub = node.create_publisher(GraspCandidateArray, "~/stages", result_qos())
         self.image_pubs = {k: node.create_publisher(Image, f"~/stage_images/{k}", result_qos())
                            for k in ("trans", "rot", "scale")}
@@ -330,11 +330,6 @@ class OnnxGQSTNDetector(OnnxModelDetector):
         self.stages_pub, self.image_pubs = None, {}
 
     def detect(self, depth, rgb, intrinsics, top_k, min_distance_px, quality_threshold) -> Detection:
-        if self.chain is None:
-            d = self.last_gqstn = self.detector.detect(depth, intrinsics=intrinsics, top_k=1, quality_threshold=0.0)
-            if d.grasps and d.grasps[0].quality < quality_threshold:
-                d.grasps, d.poses, d.depths = [], [], d.depths[:0]
-            return d
         d = self.chain.detect(depth, rgb=rgb, intrinsics=intrinsics, top_k=top_k, min_distance_px=min_distance_px,
                               quality_threshold=quality_threshold)
         self.last_gqstn, self.fallback_calls = self.chain.last_primary, self.chain.fallback_calls
