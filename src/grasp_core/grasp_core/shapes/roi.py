@@ -164,13 +164,21 @@ def object_region(height: np.ndarray, u: float, v: float, threshold: float = OBJ
     """(S, S) bool mask of the object under (u, v): the 8-connected region of ``height > threshold`` that
     holds most object pixels in a (2·search_px + 1)² window around (u, v); None when that window has none
     or (u, v) lies off the image. Touching objects form one region."""
+    return _region_at(_object_labels(height, threshold), u, v, search_px)
+
+
+def _object_labels(height: np.ndarray, threshold: float) -> np.ndarray:
+    """(S, S) int32 8-connected region labels of ``height > threshold`` (0: table)."""
     import cv2
 
-    fg = (np.asarray(height) > threshold).astype(np.uint8)
+    return cv2.connectedComponents((np.asarray(height) > threshold).astype(np.uint8), connectivity=8)[1]
+
+
+def _region_at(lab: np.ndarray, u: float, v: float, search_px: int = 8) -> np.ndarray | None:
+    """:func:`object_region` on labels already computed."""
     c, r = int(round(u)), int(round(v))
-    if not (0 <= r < fg.shape[0] and 0 <= c < fg.shape[1]):  # off the image (e.g. outside the centre crop)
+    if not (0 <= r < lab.shape[0] and 0 <= c < lab.shape[1]):  # off the image (e.g. outside the centre crop)
         return None
-    _, lab = cv2.connectedComponents(fg, connectivity=8)
     win = lab[max(r - search_px, 0):r + search_px + 1, max(c - search_px, 0):c + search_px + 1]
     win = win[win > 0]
     return lab == np.bincount(win).argmax() if win.size else None
@@ -207,9 +215,10 @@ def object_crops(height: np.ndarray, points: np.ndarray, window_px: float | None
         (K, grid²) float32; a point with no object near it gives zeros.
     """
     h = np.clip(np.asarray(height, np.float32), 0.0, None)
+    lab = _object_labels(h, threshold)  # once per image, not per point
     out = np.zeros((len(points), grid * grid), np.float32)
     for k, (u, v) in enumerate(np.asarray(points, np.float64).reshape(-1, 2)):
-        m = object_region(h, u, v, threshold)
+        m = _region_at(lab, u, v)
         if m is None:
             continue
         cu, cv, theta = principal_axis(m)
