@@ -75,11 +75,6 @@ class OutsideProbe(CellProbe):
 
         self.history.append(np.array([m.position[names.index(j)] for j in JOINT_NAMES]))
 
-    def stamp(self, msg) -> None:
-        t = self.clock
-        msg.header.stamp.sec = int(math.floor(t))
-        msg.header.stamp.nanosec = int((t - math.floor(t)) * 1e9)
-
 
 @pytest.fixture
 def oprobe(domain_id):

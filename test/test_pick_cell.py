@@ -91,6 +91,12 @@ class CellProbe(ProbeNode):
             self.objects[mk.ns] = p
             self.max_z[mk.ns] = max(self.max_z.get(mk.ns, -1.0), float(p[2]))
 
+    def stamp(self, msg) -> None:
+        """Stamp ``msg``'s header with the latest simulation time (as a streaming publisher does)."""
+        t = self.clock
+        msg.header.stamp.sec = int(math.floor(t))
+        msg.header.stamp.nanosec = int((t - math.floor(t)) * 1e9)
+
     def arm(self) -> np.ndarray:
         names = list(self.joints.name)
         return np.array([self.joints.position[names.index(j)] for j in JOINT_NAMES])

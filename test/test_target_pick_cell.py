@@ -12,8 +12,6 @@ ground truth). In automatic mode the loop stops with "no star on the table: obje
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -77,8 +75,7 @@ def test_targeted_pick_picks_the_labelled_class_not_the_best_grasp(spawn_node, p
         c.quality = 1.0 if lab == "box" else 0.5 * c.quality  # without the filter the box goes first
 
     def publish():  # as a labeller streams its output: restamped with the current simulation time
-        t = probe.clock
-        labelled.header.stamp.sec, labelled.header.stamp.nanosec = int(math.floor(t)), int((t % 1.0) * 1e9)
+        probe.stamp(labelled)
         probe.candidates_pub.publish(labelled)
 
     client = ActionClient(probe.node, Pick, "/grasp_executor/pick")
