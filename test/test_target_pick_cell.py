@@ -132,3 +132,44 @@ def test_automatic_mode_for_an_absent_class_stops_saying_objects_remain(spawn_no
     assert line.endswith("0/0 picks"), line
     for k, p in probe.objects.items():  # nothing was picked (ground truth)
         assert np.linalg.norm(p - start[k]) < 0.01, (k, p, start[k])
+
+
+def test_a_part_taught_from_ten_images_is_picked_by_name(spawn_node, probe, repo_root, tmp_path):
+    """docs/shapes.md "A user's new part": the shape node (its default features) loads a support folder of
+    10 cell images per part (star, box, T; each alone on the table) through ``~/load_support_set``, labels
+    GG-CNN2's candidates on a table holding all three, and a Pick goal for "T" takes the T into the bin
+    while the star and the box stay where they were (simulation ground truth)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    from grasp_core.shapes.support import write_cell_support_folder
+
+    from grasp_interfaces.srv import LoadSupportSet
+
+    support = write_cell_support_folder(tmp_path / "support", ("star", "box", "T"), 10)
+    sim = spawn_node("grasp_sim.sim_node", params(repo_root, "objects:=procedural:star,box,T", "n_objects:=3",
+                                                  f"seed:={SEED}"))
+    spawn_node("grasp_camera.camera_node", params(repo_root, "source:=topic"))
+    spawn_node("grasp_detector.detector_node", params(repo_root, "model:=ggcnn2_synth"))
+    shape = spawn_node("grasp_shape.shape_node", params(repo_root, f"state_file:={tmp_path / 'state' / 'clf'}",
+                                                        "image_topic:=/depth/image"))
+    ex = spawn_node("grasp_executor.executor_node",
+                    params(repo_root, "start_armed:=true", "candidates_topic:=/grasp_candidates_labelled",
+                           "max_age_s:=5.0", "max_joint_state_age_s:=0.5"))
+    client = probe.node.create_client(LoadSupportSet, "/grasp_shape_classifier/load_support_set")
+    assert wait_for(client.service_is_ready, 60, probe.spin), shape.stderr()
+    fut = client.call_async(LoadSupportSet.Request(folder=str(support)))
+    assert wait_for(fut.done, 120, probe.spin), shape.stderr()
+    assert fut.result().success and list(fut.result().labels) == ["T", "box", "star"], fut.result().message
+    assert wait_for(lambda: len(probe.objects) == 3 and probe.joints is not None, 60, probe.spin), sim.stderr()
+    assert wait_for(lambda: "executor ready" in ex.stderr(), 30, probe.spin), ex.stderr()
+    probe.spin_for(2.0)
+    start = {k: v.copy() for k, v in probe.objects.items()}
+    pick = ActionClient(probe.node, Pick, "/grasp_executor/pick")
+    assert pick.wait_for_server(timeout_sec=30)
+    result = run_goal(probe, pick, Pick.Goal(target_class="T", timeout=60.0))
+    assert result.success, (result.stage, result.message, ex.stderr(), shape.stderr())
+    probe.spin_for(1.0)
+    assert in_bin(probe.objects["obj_2"]), (probe.objects, ex.stderr())  # procedural:star,box,T: obj_2 is the T
+    for k in ("obj_0", "obj_1"):  # the star and the box did not move
+        assert np.linalg.norm(probe.objects[k] - start[k]) < 0.01, (k, probe.objects[k], start[k])
+    assert "target class 'T': " in ex.stderr()

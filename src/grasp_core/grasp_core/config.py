@@ -373,8 +373,9 @@ class ShapeClassifierConfig:
     state_file: str = _f("~/.local/share/grasp_stack/shape_classifier", "classifier state (.npz + .json)")
     support_folder: str = _f("", "support folder loaded at start when there is no state file")
     pca_dims: int = _f(20, "PCA dimensions")
-    variant: str = _f("refined_roi", "features: refined_roi (the SSD's guided-backprop refined activations, "
-                      "grasp-aligned; the paper's) or object_depth (the depth-segmented object's own crop)")
+    variant: str = _f("object_shape", "features: object_shape (the depth-segmented object's rotation-invariant "
+                      "silhouette descriptor), object_depth (its height crop) or refined_roi (the SSD's "
+                      "guided-backprop refined activations, grasp-aligned; the paper's)")
     match_radius_px: float = _f(12.0, "candidate ↔ SSD detection matching radius, network px")
     queue_size: int = _f(5, "image/candidates pairing queue")
     threads: int = _f(1, "torch threads")

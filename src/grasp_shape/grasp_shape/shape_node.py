@@ -1,12 +1,15 @@
 """``grasp_shape_classifier`` node: labels grasp candidates with the grasped object's shape (few-shot).
 
-Method: :mod:`grasp_core.shapes` — each candidate is attached to the SSD grasp
-detector's best default box near its centre; that detection's grasp score is
-back-propagated with guided backpropagation to the SSD's 10 base layers (Yokota
-et al., Eq. 1-2); the pooled refined activations of the layer chosen on the
-support set are classified by PCA + RBF-SVM. The features are the refined activations in a
-window turned to the grasp's axis, not pooled (``refined_roi``, :mod:`grasp_core.shapes.roi`);
-the saved state records the variant, and a state of another variant is ignored at start.
+Method: :mod:`grasp_core.shapes` — by default (``variant: object_shape``) the object under each
+candidate is segmented from the depth image (heights above the table) and its rotation-invariant
+silhouette descriptor (:func:`grasp_core.shapes.roi.object_silhouettes`) is classified by PCA +
+RBF-SVM fitted on the support set (Yokota et al.'s few-shot classifier; docs/shapes.md: the
+variant that meets the accuracy targets). The paper's features (``variant: refined_roi``): each
+candidate is attached to the SSD grasp detector's best default box near its centre; that
+detection's grasp score is back-propagated with guided backpropagation to the SSD's 10 base layers
+(Eq. 1-2); the refined activations of the layer chosen on the support set, in a window turned to the
+grasp's axis (:mod:`grasp_core.shapes.roi`), are classified. The saved state records the variant,
+and a state of another variant is ignored at start.
 
 Run-time needs: PyTorch (the guided backward pass needs gradients; the SSD
 weights come from the model's ``.npz``, no pickle) and scikit-learn. Without
@@ -23,8 +26,9 @@ Parameters (config/grasp.yaml, section ``grasp_shape_classifier``):
         present and written after every successful support-set load; ``~`` is expanded.
     support_folder (str, ""): a support folder to load at start when no state file exists.
     pca_dims (int, 20): PCA components per layer (the experiments' Exp. 2-5 setting).
-    variant (str, "refined_roi"): the features — ``refined_roi`` (the paper's refined activations) or
-        ``object_depth`` (the depth-segmented object's own crop, docs/shapes.md).
+    variant (str, "object_shape"): the features — ``object_shape`` (the depth-segmented object's
+        rotation-invariant silhouette descriptor; the most accurate, docs/shapes.md), ``object_depth`` (its
+        height crop turned to its major axis) or ``refined_roi`` (the paper's refined SSD activations).
     match_radius_px (float, 12.0): candidate ↔ SSD detection distance limit, network px.
     queue_size (int, 5): stamp pairing depth.
     threads (int, 1): PyTorch threads.

@@ -33,7 +33,9 @@ spatial in the grasp-aligned window: ``refined_roi`` / ``raw_roi``) and the imag
 the ground-truth mask of the detection's object (``mask_crop``: the silhouette alone, an upper
 bound of what the images allow with this classifier; it needs the simulator's labels) — and
 ``object_depth``: the object-level crop of the depth-segmented object under the detection
-(:func:`grasp_core.shapes.roi.object_crops`: centred on the object, turned to its major axis).
+(:func:`grasp_core.shapes.roi.object_crops`: centred on the object, turned to its major axis) and
+``object_shape``: that object's rotation-invariant silhouette descriptor
+(:func:`grasp_core.shapes.roi.object_silhouettes`).
 A query image gives at most ``per_object`` = 2 detections per object (the best-scoring ones).
 """
 from __future__ import annotations
@@ -51,11 +53,11 @@ from .data import ALL_SHAPES, TRAIN_SHAPES, network_input, normalise_depth_image
 from .fewshot import FewShotClassifier
 from .refine import VARIANTS as NET_VARIANTS
 from .refine import ShapeFeatureExtractor
-from .roi import image_crops, object_crops
+from .roi import image_crops, object_crops, object_silhouettes
 from .ssd import LAYER_NAMES, nms
 
 #: Image baselines (one "layer" each, ``crop``): PCA + SVM on image crops (module docstring).
-IMAGE_VARIANTS = ("depth_crop", "rgb_crop", "mask_crop", "object_depth")
+IMAGE_VARIANTS = ("depth_crop", "rgb_crop", "mask_crop", "object_depth", "object_shape")
 #: All feature variants of the experiments.
 VARIANTS = NET_VARIANTS + IMAGE_VARIANTS
 #: Exp. 1 (the support size x PCA dims grid) for these; Exp. 2-5 all of VARIANTS.
@@ -144,7 +146,8 @@ def crop_features(im, boxes: np.ndarray, objects: list[int]) -> dict[str, np.nda
            "mask_crop": np.concatenate([image_crops((im.mask == o).astype(np.float32), c[i:i + 1], a[i:i + 1],
                                                     grid=CROP_GRID, padding_mode="zeros")
                                         for i, o in enumerate(objects)]),
-           "object_depth": object_crops(depth, c, grid=CROP_GRID)}
+           "object_depth": object_crops(depth, c, grid=CROP_GRID),
+           "object_shape": object_silhouettes(depth, c)}
     return out
 
 
@@ -303,7 +306,8 @@ VARIANT_NAMES = {"refined": "(c) refined, pooled in rings", "raw_local": "raw, p
                  "raw_aligned": "raw, network run on the input turned to the grasp, ROI",
                  "depth_crop": "(a) depth crop, grasp-aligned", "rgb_crop": "(a) colour crop, grasp-aligned",
                  "mask_crop": "(b) object-mask crop (upper bound)",
-                 "object_depth": "object-level depth crop (depth-segmented object, its own axis)"}
+                 "object_depth": "object-level depth crop (depth-segmented object, its own axis)",
+                 "object_shape": "object-level silhouette, rotation-invariant (polar Fourier magnitudes)"}
 
 
 def write_tables(res: dict, cfg: ExperimentConfig, out: Path) -> None:

@@ -161,17 +161,40 @@ OBJECT_THRESHOLD = 0.1
 
 def object_region(height: np.ndarray, u: float, v: float, threshold: float = OBJECT_THRESHOLD,
                   search_px: int = 8) -> np.ndarray | None:
-    """(S, S) bool mask of the object under (u, v): the 8-connected region of ``height > threshold`` that
-    holds most object pixels in a (2·search_px + 1)² window around (u, v); None when that window has none
-    or (u, v) lies off the image. Touching objects form one region."""
+    """(S, S) bool mask of the object under (u, v): the region of ``height > threshold`` (touching objects
+    apart where their heights differ by a step of :data:`OBJECT_STEP`, :func:`_object_labels`) that holds
+    most object pixels in a (2·search_px + 1)² window around (u, v); None when that window has none or
+    (u, v) lies off the image. Touching objects of the same height form one region."""
     return _region_at(_object_labels(height, threshold), u, v, search_px)
 
 
-def _object_labels(height: np.ndarray, threshold: float) -> np.ndarray:
-    """(S, S) int32 8-connected region labels of ``height > threshold`` (0: table)."""
-    import cv2
+#: Height step (normalised units per pixel, 0.1 = 5 mm) that separates two touching objects in
+#: :func:`object_region`.
+OBJECT_STEP = 0.1
 
-    return cv2.connectedComponents((np.asarray(height) > threshold).astype(np.uint8), connectivity=8)[1]
+
+def _object_labels(height: np.ndarray, threshold: float, step: float = OBJECT_STEP) -> np.ndarray:
+    """(H, W) int32 object labels of ``height > threshold`` (0: table), touching objects of different heights
+    apart: the pixels whose height changes by less than ``step`` per pixel (Sobel gradient / 8) form
+    4-connected cores, and every other object pixel within 3 px of a core joins the nearest one (so the
+    silhouette keeps its edge); object pixels farther from any core (specks of noise) get their own
+    8-connected labels."""
+    import cv2
+    from scipy.ndimage import distance_transform_edt
+
+    h = np.asarray(height, np.float32)
+    fg = h > threshold
+    grad = np.hypot(cv2.Sobel(h, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(h, cv2.CV_32F, 0, 1, ksize=3)) / 8.0
+    n, core = cv2.connectedComponents((fg & (grad < step)).astype(np.uint8), connectivity=4)
+    if n < 2:
+        return cv2.connectedComponents(fg.astype(np.uint8), connectivity=8)[1]
+    dist, (ri, ci) = distance_transform_edt(core == 0, return_indices=True)
+    lab = np.where(fg & (dist <= 3.0), core[ri, ci], 0).astype(np.int32)
+    rest = fg & (lab == 0)
+    if rest.any():
+        m, extra = cv2.connectedComponents(rest.astype(np.uint8), connectivity=8)
+        lab[rest] = extra[rest] + n
+    return lab
 
 
 def _region_at(lab: np.ndarray, u: float, v: float, search_px: int = 8) -> np.ndarray | None:
@@ -209,12 +232,16 @@ def object_crops(height: np.ndarray, points: np.ndarray, window_px: float | None
     scatter limit the few-shot classifier before its features do).
 
     Args:
-        height: (S, S) float normalised depth (object heights positive). points: (K, 2) (u, v) px on the objects.
+        height: (H, W) float normalised depth (object heights positive; a non-square image is padded with
+            table, 0, on the right or bottom). points: (K, 2) (u, v) px on the objects.
 
     Returns:
         (K, grid²) float32; a point with no object near it gives zeros.
     """
     h = np.clip(np.asarray(height, np.float32), 0.0, None)
+    if h.shape[0] != h.shape[1]:  # the windows are defined on a square image (grasp_windows)
+        side = max(h.shape)
+        h = np.pad(h, ((0, side - h.shape[0]), (0, side - h.shape[1])))
     lab = _object_labels(h, threshold)  # once per image, not per point
     out = np.zeros((len(points), grid * grid), np.float32)
     for k, (u, v) in enumerate(np.asarray(points, np.float64).reshape(-1, 2)):
@@ -234,5 +261,78 @@ def object_crops(height: np.ndarray, points: np.ndarray, window_px: float | None
     return out
 
 
+#: Polar raster of :func:`object_silhouettes`: rings, samples per ring, angular harmonics kept.
+SILHOUETTE_RINGS, SILHOUETTE_ANGLES, SILHOUETTE_HARMONICS = 12, 64, 6
+
+
+def object_silhouettes(height: np.ndarray, points: np.ndarray, rings: int = SILHOUETTE_RINGS,
+                       angles: int = SILHOUETTE_ANGLES, harmonics: int = SILHOUETTE_HARMONICS,
+                       threshold: float = OBJECT_THRESHOLD) -> np.ndarray:
+    """Rotation-invariant silhouette descriptors of the objects under points.
+
+    For each point, the object under it (:func:`object_region`) as a 0/1 silhouette is sampled on a polar
+    raster around its centroid (``rings`` radii r_i = 1.05·(i + ½)/rings · r_max, r_max the region's
+    largest pixel distance from the centroid; ``angles`` directions; bilinear), and each ring's samples
+    are replaced by the magnitudes of their discrete Fourier transform along the angle, harmonics
+    0 … ``harmonics`` − 1 (divided by ``angles``). A turn of the object is a circular shift along the
+    angle and a mirror image reverses it, so both leave the magnitudes unchanged; the centroid and
+    r_max remove position and scale; heights are not used (the silhouette does not change with the
+    object's height or the camera's distance). This is the angular part of the generic Fourier
+    descriptor (Zhang & Lu, "Shape-based image retrieval using generic Fourier descriptor", Signal
+    Processing: Image Communication 17(10), 2002), which transforms the same polar raster in 2-D.
+    The vector is L2-normalised.
+
+    Unlike :func:`object_crops` it needs no major axis, which objects with several equal arms (a star,
+    a cross) or near-square outlines do not have: their crops turn with the image, these vectors do not.
+
+    Args:
+        height: (H, W) float normalised depth (object heights positive), any size.
+        points: (K, 2) (u, v) px on the objects.
+
+    Returns:
+        (K, rings·harmonics) float32; a point with no object near it gives zeros.
+    """
+    import cv2
+
+    h = np.clip(np.asarray(height, np.float32), 0.0, None)
+    lab = _object_labels(h, threshold)
+    out = np.zeros((len(points), rings * harmonics), np.float32)
+    frac = 1.05 * (np.arange(rings) + 0.5) / rings
+    phi = np.arange(angles) * 2.0 * np.pi / angles
+    for k, (u, v) in enumerate(np.asarray(points, np.float64).reshape(-1, 2)):
+        m = _region_at(lab, u, v)
+        if m is None:
+            continue
+        vs, us = np.nonzero(m)
+        cu, cv = us.mean(), vs.mean()
+        r = frac * max(float(np.sqrt(((us - cu) ** 2 + (vs - cv) ** 2).max())), 1.0)
+        mu = (cu + r[:, None] * np.cos(phi)[None]).astype(np.float32)
+        mv = (cv + r[:, None] * np.sin(phi)[None]).astype(np.float32)
+        ring = cv2.remap(m.astype(np.float32), mu, mv, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        f = (np.abs(np.fft.rfft(ring, axis=1))[:, :harmonics] / angles).ravel()
+        n = float(np.linalg.norm(f))
+        out[k] = f / n if n > 0 else f
+    return out
+
+
+def central_object_point(height: np.ndarray, threshold: float = OBJECT_THRESHOLD, min_px: int = 50
+                         ) -> np.ndarray | None:
+    """(u, v) px on the object region (:func:`object_region`'s segmentation, at least ``min_px`` pixels)
+    whose centroid is nearest the image centre — its pixel nearest that centroid — or None when there is
+    none: the part of a support image, which shows it alone on the table."""
+    lab = _object_labels(height, threshold)
+    area = np.bincount(lab.ravel())
+    ok = [i for i in range(1, len(area)) if area[i] >= min_px]
+    if not ok:
+        return None
+    vs, us = np.indices(lab.shape)
+    cent = {i: (float(us[lab == i].mean()), float(vs[lab == i].mean())) for i in ok}
+    centre = ((lab.shape[1] - 1) / 2.0, (lab.shape[0] - 1) / 2.0)
+    best = min(ok, key=lambda i: (cent[i][0] - centre[0]) ** 2 + (cent[i][1] - centre[1]) ** 2)
+    vb, ub = np.nonzero(lab == best)  # the region's pixel nearest its centroid (a ring's centroid is in its hole)
+    j = int(np.argmin((ub - cent[best][0]) ** 2 + (vb - cent[best][1]) ** 2))
+    return np.array([ub[j], vb[j]], np.float64)
+
 __all__ = ["WINDOW_PX", "GRID", "OBJECT_THRESHOLD", "grasp_windows", "aligned_windows", "canonical_flip",
-           "roi_vectors", "image_crops", "object_region", "principal_axis", "object_crops"]
+           "roi_vectors", "image_crops", "OBJECT_STEP", "object_region", "principal_axis", "object_crops",
+           "object_silhouettes", "central_object_point"]

@@ -3,7 +3,9 @@
 Support folder layout: ``<folder>/<label>/<image>`` — one subfolder per shape label,
 each with depth images of that shape (:func:`grasp_core.frames.load_depth` formats:
 ``.npy`` float metres, ``.tif``/``.tiff`` float32 metres or uint16 mm, 16-bit ``.png`` mm).
-A support image contributes its best SSD detection (highest grasp score).
+A support image contributes its best SSD detection (highest grasp score); with an object-level
+variant (:data:`OBJECT_VARIANTS`), the object nearest the image centre
+(:func:`grasp_core.shapes.roi.central_object_point`; a support image shows the part alone).
 
 Requires PyTorch (guided backpropagation) and scikit-learn.
 """
@@ -15,16 +17,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..depth import DepthError
+from ..depth import DepthError, inpaint_depth
 from ..frames import FrameError, is_depth_file, load_depth
 from ..model_card import load_card, sha256_file
+from .data import normalise_depth_image
 from .fewshot import FewShotClassifier, FewShotError
 from .refine import ShapeFeatureExtractor, box_for_point
-from .roi import object_crops
+from .roi import central_object_point, object_crops, object_silhouettes
 from .ssd import LAYER_NAMES, nms
 
-#: The object-level feature variant of :class:`ShapeClassifier` (beside the SSD's
-#: :data:`~grasp_core.shapes.refine.VARIANTS`).
+#: The object-level feature variants of :class:`ShapeClassifier` (beside the SSD's
+#: :data:`~grasp_core.shapes.refine.VARIANTS`): the segmented object's height crop turned to its major
+#: axis (:func:`~grasp_core.shapes.roi.object_crops`) and its rotation-invariant silhouette descriptor
+#: (:func:`~grasp_core.shapes.roi.object_silhouettes`). Both work on the whole depth image, without the SSD.
+OBJECT_VARIANTS = {"object_depth": object_crops, "object_shape": object_silhouettes}
 OBJECT_VARIANT = "object_depth"
 
 
@@ -59,6 +65,33 @@ def write_support_folder(folder: str | Path, shapes: tuple[str, ...], n_per_shap
     return folder
 
 
+def write_cell_support_folder(folder: str | Path, families: tuple[str, ...], n_per_family: int, seed: int = 500
+                              ) -> Path:
+    """Teach parts as a user would in the simulated pick cell: ``n_per_family`` depth images of one object of
+    each procedural family (``grasp_core.sim.spawn``, e.g. ``T``) alone on the table, each at a new pose
+    (scene seed ``seed + i``), from the cell's camera, saved as ``<folder>/<family>/<family>_<i>.npy``
+    (float32 metres, (H, W) of the camera; NaN where the camera has no return).
+
+    Raises:
+        ValueError: an unknown family (:func:`grasp_core.sim.spawn.check_source`).
+    """
+    from ..depth import depth_to_metres
+    from ..sim.cell import SimCell
+    from ..sim.spawn import check_source
+
+    for fam in families:
+        check_source(f"procedural:{fam}")
+    folder = Path(folder)
+    with SimCell() as cell:
+        for fam in families:
+            (folder / fam).mkdir(parents=True, exist_ok=True)
+            for i in range(n_per_family):
+                cell.reset(1, f"procedural:{fam}", seed + i)
+                raw, _ = cell.render()
+                np.save(folder / fam / f"{fam}_{i:03d}.npy", depth_to_metres(raw, "32FC1"))
+    return folder
+
+
 @dataclass
 class FitReport:
     """Outcome of :meth:`ShapeClassifier.fit_folder`."""
@@ -79,24 +112,26 @@ class ShapeClassifier:
         pca_dims: PCA components per layer.
         threads: torch threads.
         score_threshold: minimum SSD grasp score of a support image's detection.
-        variant: feature variant (:data:`grasp_core.shapes.refine.VARIANTS`); default ``refined_roi``
-            (refined activations in the grasp-aligned window, not pooled: the best of the SSD's features
-            in ``grasp-shapes-experiments``, docs/shapes.md), or :data:`OBJECT_VARIANT` ``object_depth``: the
-            depth-segmented object's own crop (:func:`grasp_core.shapes.roi.object_crops`; one "layer",
-            ``crop``; no guided backward pass; more accurate in the experiments). Recorded in the saved state.
+        variant: feature variant: default ``object_shape``, the depth-segmented object's rotation-invariant
+            silhouette descriptor (:func:`grasp_core.shapes.roi.object_silhouettes`; one "layer", ``crop``;
+            no SSD pass; the variant that meets the targets of docs/shapes.md), ``object_depth`` (that
+            object's height crop turned to its major axis, :func:`grasp_core.shapes.roi.object_crops`), or
+            one of the SSD's :data:`grasp_core.shapes.refine.VARIANTS`, e.g. ``refined_roi`` (the paper's
+            guided-backprop refined activations in the grasp-aligned window, not pooled: the best of the
+            SSD's features). Recorded in the saved state.
 
     Raises:
         ModelCardError, FileNotFoundError, ValueError: no usable model or unknown variant.
     """
 
     def __init__(self, model: str = "ssd_shapes", pca_dims: int = 10, threads: int = 1,
-                 score_threshold: float = 0.2, variant: str = "refined_roi") -> None:
+                 score_threshold: float = 0.2, variant: str = "object_shape") -> None:
         from .refine import VARIANTS
 
-        if variant not in (*VARIANTS, OBJECT_VARIANT):
-            raise ValueError(f"unknown feature variant {variant!r}; expected one of {(*VARIANTS, OBJECT_VARIANT)}")
+        if variant not in (*VARIANTS, *OBJECT_VARIANTS):
+            raise ValueError(f"unknown feature variant {variant!r}; expected one of {(*VARIANTS, *OBJECT_VARIANTS)}")
         self.variant = variant
-        self.layers = ("crop",) if variant == OBJECT_VARIANT else LAYER_NAMES
+        self.layers = ("crop",) if variant in OBJECT_VARIANTS else LAYER_NAMES
         card = load_card(model)
         weights = card.path.parent / card.data.get("weights_npz", "")
         if not weights.is_file():
@@ -114,16 +149,23 @@ class ShapeClassifier:
     def ready(self) -> bool:
         return self.clf is not None
 
+    @staticmethod
+    def _heights(depth: np.ndarray) -> np.ndarray:
+        """Object heights of a whole (H, W) depth image (m, NaN holes): inpainted, normalised as the SSD's input."""
+        return normalise_depth_image(inpaint_depth(np.asarray(depth, np.float32)))
+
     def support_vector(self, depth: np.ndarray) -> dict[str, np.ndarray] | None:
-        """Features (:attr:`variant`) of the best detection of one support image, or None when there is none."""
+        """Features (:attr:`variant`) of the best detection of one support image (object variants: of its
+        central object), or None when there is none."""
+        if self.variant in OBJECT_VARIANTS:
+            h = self._heights(depth)
+            p = central_object_point(h)
+            return None if p is None else {"crop": OBJECT_VARIANTS[self.variant](h, p[None])}
         x, _ = self.extractor.preprocess(depth)
         scores, boxes = self.extractor.detect(x)
         keep = nms(boxes, scores, score_threshold=self.score_threshold, top_k=1)
         if keep.size == 0:
             return None
-        if self.variant == OBJECT_VARIANT:
-            f = object_crops(x[0, 0].numpy(), boxes[keep, :2])
-            return {"crop": f} if f.any() else None
         return self.extractor.features(x, keep, boxes[keep, :2], self.variant, boxes[keep, 4])
 
     def fit_folder(self, folder: str | Path) -> FitReport:
@@ -164,9 +206,9 @@ class ShapeClassifier:
         whose decoded centre is within ``radius_px`` network px (:func:`box_for_point`); that
         detection's features (:attr:`variant`, the window at the SSD box's decoded centre and angle)
         are classified with the selected layer (PCA on support ∪ this image's candidates). All
-        candidates of the image share one batched guided backward pass. With :data:`OBJECT_VARIANT` the
-        crop of the object under each candidate's centre is classified instead (no SSD detection needed;
-        "" where no object is under it).
+        candidates of the image share one batched guided backward pass. With :data:`OBJECT_VARIANTS` the
+        object under each candidate's centre in the whole image is classified instead (no SSD detection
+        needed; "" where no object is under it).
 
         Args:
             depth: (H, W) float32 metres, NaN holes.
@@ -184,16 +226,16 @@ class ShapeClassifier:
         labels, conf = [""] * len(points), np.zeros(len(points), np.float32)
         if len(points) == 0:
             return labels, conf
-        x, tf = self.extractor.preprocess(depth)
-        un, vn = tf.from_source(points[:, 0], points[:, 1])
-        if self.variant == OBJECT_VARIANT:  # the object under each candidate, no SSD detection needed
-            f = object_crops(x[0, 0].numpy(), np.column_stack([un, vn]))
+        if self.variant in OBJECT_VARIANTS:  # the object under each candidate, no SSD detection needed
+            f = OBJECT_VARIANTS[self.variant](self._heights(depth), points)
             ok = np.nonzero(f.any(axis=1))[0]
             if ok.size:
                 pred, c = self.clf.predict({"crop": f[ok]})
                 for j, p, cc in zip(ok, pred, c, strict=True):
                     labels[j], conf[j] = p, float(cc)
             return labels, conf
+        x, tf = self.extractor.preprocess(depth)
+        un, vn = tf.from_source(points[:, 0], points[:, 1])
         scores, boxes = self.extractor.detect(x)
         idx = np.array([box_for_point(scores, boxes, float(u), float(v), radius_px) for u, v in zip(un, vn,
                                                                                                    strict=True)])
