@@ -89,7 +89,8 @@ def test_summary_line_matches_json(tmp_path, capsys):
     (["--objects", "pybullet:nope"], "unknown object source"),
     (["--objects", "procedural:teapot"], "unknown procedural family"),
     (["--target-class", "teapot"], "not an object class"),
-    (["--target-class", "star"], "labels no object classes"),  # the default model does not segment
+    # the default model does not segment: the shape classifier labels the families of --objects only
+    (["--objects", "procedural:box,T", "--target-class", "star"], "labels the families of --objects"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, extra, words):
     argv = ["--trials", "1", "--objects", "procedural", "--clutter", "1", "--seed", "0"]
@@ -184,3 +185,22 @@ def test_target_class_run_tries_only_candidates_of_the_class_and_scores_by_groun
         assert trial["stop"].startswith(f"no {target} on the table") or "wrong_class" in trial["stop"], trial["stop"]
         stops.append(trial["stop"])
     assert attempts, stops  # the class asked for is one the network labels: in one of the scenes it tries
+
+
+def test_target_class_with_the_shape_classifier_as_labeller(tmp_path, capsys):
+    """A model that does not segment (the default GG-CNN2): ``--target-class T`` on a table with a star, a box
+    and a T has the shape classifier, taught the three families from cell images, label the candidates;
+    every attempt is on a candidate labelled T, the T reaches the bin and nothing else does (ground truth)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    path = tmp_path / "shapes.json"
+    rc, lines, err = _run(capsys, ["--trials", "1", "--objects", "procedural:star,box,T", "--clutter", "3",
+                                   "--seed", "3", "--target-class", "T", "--max-attempts", "2", "--json", str(path)])
+    _skip_without_gl(rc, err)
+    assert rc == 0, err
+    assert sorted(p.name for p in (tmp_path / "support" / "star+box+T").iterdir()) == ["T", "box", "star"]
+    doc = json.loads(path.read_text())
+    (summary,) = doc["summaries"]
+    ((trial,),) = doc["trials"].values()
+    assert trial["attempts"] and all(a["label"] == "T" for a in trial["attempts"])
+    assert (summary["right_picks"], summary["wrong_picks"], summary["objects_of_class"]) == (1, 0, 1), summary

@@ -170,9 +170,9 @@ def run_cell(cfg: Path, params: dict, model: str, args) -> int:
         shape = params["grasp_shape_classifier"]["ros__parameters"]
         overrides["grasp_executor"]["ros__parameters"].update(
             {"target_class": target, "candidates_topic": shape["output_topic"]})
+        folder, state = _support_folder(args.output / "support", str(args.objects))
         overrides["grasp_shape_classifier"] = {"ros__parameters": {
-            "support_folder": str(_support_folder(args.output / "support").resolve()),
-            "state_file": str((args.output / "shape_classifier").resolve())}}
+            "support_folder": str(folder.resolve()), "state_file": str(state.resolve())}}
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="grasp_overrides_", delete=False) as f:
         yaml.safe_dump(overrides, f)
     try:
@@ -196,18 +196,15 @@ def model_kind(model: str) -> tuple[str, bool, bool]:
     return kind, segments, card.modality in ("rgb", "rgbd")
 
 
-#: Shapes of the simulated support set ``--target-class`` trains the shape classifier on (docs/shapes.md).
-SUPPORT_SHAPES = ("cylinder", "L", "star", "T", "ring")
+def _support_folder(folder: Path, objects: str, n_per_family: int = 10) -> tuple[Path, Path]:
+    """(support folder, classifier state path) for ``--objects``: 10 images of each of its part families
+    alone in the simulated cell (:func:`grasp_core.shapes.support.cell_support_for`, as a user teaches
+    parts), rendered once into ``folder/<families>`` and kept for the next run."""
+    from grasp_core.shapes.support import cell_support_for
+    from grasp_core.sim.spawn import source_families
 
-
-def _support_folder(folder: Path, n_per_shape: int = 10) -> Path:
-    """A simulated support set for the shape classifier (:func:`grasp_core.shapes.support.write_support_folder`),
-    rendered once into ``folder`` (kept for the next run)."""
-    from grasp_core.shapes.support import write_support_folder
-
-    if not all(len(list((folder / s).glob("*.npy"))) >= n_per_shape for s in SUPPORT_SHAPES):
-        write_support_folder(folder, SUPPORT_SHAPES, n_per_shape)
-    return folder
+    sub = cell_support_for(folder, source_families(objects), n_per_family)
+    return sub, folder / f"shape_classifier_{sub.name}"
 
 
 def _spin(ros_args: list[str], args) -> int:

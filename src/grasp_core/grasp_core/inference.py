@@ -33,6 +33,10 @@ class Detection:
         timings: seconds spent in ``preprocess`` (crop, resize, inpainting, normalisation),
             ``inference`` (the network alone, ``session.run``) and ``postprocess`` (decoding and
             smoothing of the maps, peak finding, source pixels, measured depth and poses).
+        classes: per grasp (object class name, confidence in [0, 1]) from a labelling detector (a
+            segmenting network, :class:`grasp_core.shapes.support.ShapeLabelledDetector`); empty when the
+            detector labels nothing, and ``("", 0.0)`` for a grasp it left unlabelled. The executor's
+            ``target_class`` selects on it (``shape_label`` / ``shape_confidence`` of the candidates).
     """
 
     grasps: list[Grasp]
@@ -41,6 +45,7 @@ class Detection:
     maps: GraspMaps
     transform: CropTransform
     timings: dict[str, float] = field(default_factory=dict)
+    classes: list[tuple[str, float]] = field(default_factory=list)
 
 
 def measured_depth(depth: np.ndarray, u: float, v: float, radius: int = 2) -> float:

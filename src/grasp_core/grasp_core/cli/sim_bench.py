@@ -20,8 +20,12 @@ bar chart (PNG) goes beside the JSON file, or to ``out/sim_bench/``. Bad input e
 line ``grasp-sim-bench: error: ...`` on stderr.
 
 ``--target-class CLASS`` runs the class-targeted automatic mode (the executor's ``target_class``:
-only candidates the model labels ``CLASS`` are tried; a model that segments, ``decoding.type``
-``detseg``, labels them) and scores it by ground truth: ``right`` = picks that put an object of the
+only candidates labelled ``CLASS`` are tried; a model that segments, ``decoding.type`` ``detseg``,
+labels them itself; any other model's candidates are labelled by the few-shot shape classifier with its
+default features, taught the families of ``--objects`` from 10 images of each alone in the cell,
+:class:`grasp_core.shapes.support.ShapeLabelledDetector`, as the ``grasp_shape_classifier`` node does in
+the stack; the support folder is written once to ``<json folder or out/sim_bench>/support/<families>``)
+and scores it by ground truth: ``right`` = picks that put an object of the
 class in the bin, ``wrong`` = picks that put another object there (must be 0), with the objects of
 the class spawned; the summary line adds ``right=<n> wrong=<n> of_class=<n>``.
 
@@ -114,8 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="local processes running the trials (default 1: this process)")
     p.add_argument("--target-class", default="", metavar="CLASS",
-                   help="pick only candidates labelled CLASS (a segmenting model, e.g. detseg_synth); "
-                        "scores right/wrong-object picks by ground truth")
+                   help="pick only candidates labelled CLASS (by a segmenting model, e.g. detseg_synth, or by "
+                        "the shape classifier taught the families of --objects); scores right/wrong-object "
+                        "picks by ground truth")
     p.add_argument("--ray", default=None, metavar="ADDRESS",
                    help="run the trials as Ray tasks on this cluster (auto, local, ray://host:10001); "
                         "same records as the local run")
@@ -314,18 +319,27 @@ class TrialJob:
     max_attempts: int
     threads: int = 0
     target_class: str = ""
+    support: str = ""  # a support folder: the shape classifier labels the model's candidates
 
 
 _OPEN: dict = {}  # this process's opened detectors and parsed settings (a worker keeps them between trials)
 
 
-def _detector(model: str | None, threads: int = 0):
-    """The detector of ``model`` with ``threads`` ONNX Runtime threads, opened once per process."""
+def _detector(model: str | None, threads: int = 0, support: str = ""):
+    """The detector of ``model`` with ``threads`` ONNX Runtime threads, opened once per process; with a
+    ``support`` folder, its candidates labelled by the shape classifier fitted on it."""
     from ..detectors import open_detector
 
-    key = ("detector", model, threads)
+    key = ("detector", model, threads, support)
     if key not in _OPEN:
-        _OPEN[key] = open_detector(model, threads=threads)
+        det = open_detector(model, threads=threads)
+        if support:
+            from ..shapes.support import ShapeClassifier, ShapeLabelledDetector
+
+            clf = ShapeClassifier(pca_dims=20, threads=max(threads, 1))
+            clf.fit_folder(support)
+            det = ShapeLabelledDetector(det, clf)
+        _OPEN[key] = det
     return _OPEN[key]
 
 
@@ -340,6 +354,29 @@ def _settings(config: str):
     return _OPEN[key]
 
 
+def _shape_support(args, objects: str) -> str:
+    """The support folder that teaches the shape classifier the families of ``objects`` (written once; see
+    the module docstring), checked: ``--target-class`` must be one of them, PyTorch and scikit-learn present."""
+    from ..sim.spawn import source_families
+
+    fams = source_families(objects)
+    if args.target_class not in fams:
+        raise _BenchError(f"--target-class {args.target_class!r}: the shape classifier labels the families of "
+                          f"--objects ({', '.join(fams)}); use one of them or a segmenting model")
+    try:
+        import sklearn  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise _BenchError(f"--target-class with a model that does not segment needs the shape classifier, "
+                          f"which needs PyTorch and scikit-learn ({exc}); use the dev profile") from exc
+    from ..shapes.support import ShapeClassifier, cell_support_for
+
+    root = (args.json.parent if args.json else default_out_dir()) / "support"
+    folder = cell_support_for(root, fams)
+    ShapeClassifier().fit_folder(folder)  # an unusable folder fails here, in one line, not in a worker
+    return str(folder.resolve())
+
+
 def run_trial_job(job: TrialJob) -> dict:
     """One trial on a fresh cell (clock from 0): its record (:func:`run_trial`) with ``trial`` and
     ``reset_wall_s`` (building and settling the scene) added, or ``{"error": one line}`` when the seed
@@ -352,7 +389,7 @@ def run_trial_job(job: TrialJob) -> dict:
     from ..robot import Extrinsics
     from ..sim import CellConfig, SimCell
 
-    detector = _detector(job.model, job.threads)
+    detector = _detector(job.model, job.threads, job.support)
     settings, layout = _settings(job.config)
     if job.target_class:
         settings = replace(settings, target_class=job.target_class)
@@ -434,13 +471,11 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
     if len(set(names)) != len(names):  # two paths to cards of the same name: keep them apart
         names = [f"{nm}#{i}" for i, nm in enumerate(names)]
     threads = 0 if args.workers == 1 and not args.ray else 1  # elsewhere: one CPU per trial
-    if args.target_class:
-        for m, d in zip(models, detectors, strict=True):
-            if not getattr(d, "segments", False):
-                raise _BenchError(f"--target-class: model {m or d.name!r} labels no object classes "
-                                  "(use a segmenting model, decoding.type detseg)")
+    supports = {m: _shape_support(args, objects) if args.target_class and not getattr(d, "segments", False)
+                else "" for m, d in zip(models, detectors, strict=True)}
     jobs = [TrialJob(m, nm, str(config), args.mesh_scale, objects, args.clutter, args.seed + i, i, max_attempts,
-                     threads, args.target_class) for m, nm in zip(models, names, strict=True) for i in range(n)]
+                     threads, args.target_class, supports[m])
+            for m, nm in zip(models, names, strict=True) for i in range(n)]
     results: dict[str, list[dict]] = {nm: [] for nm in names}
     where = f" (Ray {args.ray})" if args.ray else (f" ({args.workers} workers)" if args.workers > 1 else "")
     bar = tqdm(total=len(jobs), desc=PROG + where, unit="trial", dynamic_ncols=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -85,11 +85,10 @@ def decode_outputs(out: dict[str, np.ndarray], net: dict) -> tuple[list[Grasp], 
 
 @dataclass
 class DetSegDetection(Detection):
-    """A :class:`grasp_core.inference.Detection` (``maps`` None) plus ``classes``: per grasp (object class
-    name, confidence) from the segmentation (empty names for the Detection configuration), and
-    ``class_map``: (S_c, S/4, S/4) float32 class probabilities of the network crop (None without segmentation)."""
+    """A :class:`grasp_core.inference.Detection` (``maps`` None) whose ``classes`` come from the segmentation
+    (empty names for the Detection configuration), plus ``class_map``: (S_c, S/4, S/4) float32 class
+    probabilities of the network crop (None without segmentation)."""
 
-    classes: list[tuple[str, float]] = field(default_factory=list)
     class_map: np.ndarray | None = None
 
 

@@ -92,6 +92,16 @@ def write_cell_support_folder(folder: str | Path, families: tuple[str, ...], n_p
     return folder
 
 
+def cell_support_for(root: str | Path, families: tuple[str, ...], n_per_family: int = 10) -> Path:
+    """``root/<families>``: :func:`write_cell_support_folder` of ``families``, written only when it does not
+    hold ``n_per_family`` images of each yet (kept for the next run). Raises ValueError: unknown family."""
+    key = "+".join(families) if len(families) <= 6 else f"{len(families)}_families"
+    sub = Path(root) / key
+    if not all(len(list((sub / f).glob("*.npy"))) >= n_per_family for f in families):
+        write_cell_support_folder(sub, families, n_per_family)
+    return sub
+
+
 @dataclass
 class FitReport:
     """Outcome of :meth:`ShapeClassifier.fit_folder`."""
@@ -264,3 +274,44 @@ class ShapeClassifier:
                                f"uses {self.variant!r} (load the support folder again)")
         self.clf = clf
         return meta
+
+
+class ShapeLabelledDetector:
+    """A grasp detector whose detections carry the shape classifier's labels: ``detect`` runs ``detector``,
+    then :meth:`ShapeClassifier.classify` at the grasps' centres, and returns the detection with
+    ``classes`` = [(label, confidence)] per grasp (``("", 0.0)`` where no object is under it) — in one
+    process what the ``grasp_shape_classifier`` node does between the detector node and the executor.
+
+    Args:
+        detector: any detector with the ``detect(depth, …)`` interface of
+            :class:`grasp_core.inference.GraspDetector`.
+        classifier: a fitted :class:`ShapeClassifier`.
+
+    Raises:
+        FewShotError: the classifier has no support set.
+    """
+
+    segments = True  # its detections are labelled (grasp-sim-bench --target-class)
+
+    def __init__(self, detector, classifier: ShapeClassifier) -> None:
+        if not classifier.ready:
+            raise FewShotError("no support set loaded")
+        self.detector, self.classifier = detector, classifier
+        self.name = f"{getattr(detector, 'name', 'detector')}+shapes"
+        self.class_names = list(classifier.clf.classes)
+
+    def __getattr__(self, name: str):  # the wrapped detector's other attributes (name, card, input size …)
+        if name in ("detector", "classifier"):
+            raise AttributeError(name)
+        return getattr(self.detector, name)
+
+    def detect(self, depth: np.ndarray, *args, **kwargs):
+        """``detector.detect(depth, …)`` with ``classes`` filled and ``timings["shape_labels"]`` (s) added."""
+        from dataclasses import replace
+
+        det = self.detector.detect(depth, *args, **kwargs)
+        t0 = time.perf_counter()
+        pts = np.array([[g.u, g.v] for g in det.grasps], np.float64).reshape(-1, 2)
+        labels, conf = self.classifier.classify(depth, pts)
+        return replace(det, classes=[(lab, float(c)) for lab, c in zip(labels, conf, strict=True)],
+                       timings={**det.timings, "shape_labels": time.perf_counter() - t0})

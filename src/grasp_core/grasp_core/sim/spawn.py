@@ -91,6 +91,15 @@ def check_source(source: str) -> str:
     return str(folder.resolve())
 
 
+def source_families(source: str) -> tuple[str, ...]:
+    """The object families ``source`` spawns, as class names (:data:`grasp_core.datasets.semantic.CLASS_NAMES`):
+    the listed ones of ``procedural:<family>,…`` (in order, once each), the household families for
+    ``procedural:household``, every procedural family (:data:`grasp_core.objects.KINDS`) otherwise."""
+    if source.startswith("procedural:") and source != "procedural:household":
+        return tuple(dict.fromkeys(source.split(":", 1)[1].split(",")))
+    return tuple(HOUSEHOLD_KINDS if source == "procedural:household" else KINDS)
+
+
 def make_specs(n: int, source: str, rng: np.random.Generator, max_width: float = 0.08,
                mesh_scale: float = 1.0) -> list[ObjectSpec]:
     """``n`` object specs from ``source`` (see :func:`check_source`).
