@@ -301,3 +301,10 @@ def test_object_variants_learn_shapes_from_a_support_folder(tmp_path, variant):
     other = ShapeClassifier("ssd_shapes", pca_dims=10, variant="refined_roi")  # refuses the other variant's state
     with pytest.raises(FewShotError, match=variant):
         other.load(tmp_path / "state")
+    meta = json.loads((tmp_path / "state.json").read_text())
+    assert meta["features"]  # what the vectors were computed with, beyond the variant's name
+    clf.load(tmp_path / "state")
+    meta["features"] = "an older descriptor"
+    (tmp_path / "state.json").write_text(json.dumps(meta))
+    with pytest.raises(FewShotError, match="another definition"):  # e.g. after an upgrade: fit again
+        clf.load(tmp_path / "state")

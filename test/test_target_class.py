@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from grasp_core.config import ExecutorConfig
-from grasp_core.picking import no_class_message, select_class
+from grasp_core.picking import confirmed_by_previous, no_class_message, select_class
 
 
 def _cand(label: str, conf: float, quality: float = 0.5):
@@ -54,3 +55,15 @@ def test_config_defaults_and_range():
     with pytest.raises(ValueError, match="min_class_confidence"):
         ExecutorConfig(min_class_confidence=1.5).validate()
 
+    assert cfg.class_confirm_distance == 0.03
+    with pytest.raises(ValueError, match="class_confirm_distance"):
+        ExecutorConfig(class_confirm_distance=-0.1).validate()
+
+
+def test_a_label_must_hold_over_two_frames():
+    now = np.array([[0.10, 0.0, 0.7], [0.30, 0.0, 0.7], [np.nan, 0.0, 0.7]])
+    before = np.array([[0.11, 0.005, 0.7], [0.5, 0.5, 0.7]])
+    assert confirmed_by_previous(now, before, 0.02).tolist() == [True, False, False]  # 1.1 cm; 20 cm; NaN
+    assert confirmed_by_previous(now, before, 0.005).tolist() == [False, False, False]
+    assert confirmed_by_previous(now, np.zeros((0, 3)), 0.02).tolist() == [False, False, False]  # no previous frame
+    assert confirmed_by_previous(np.zeros((0, 3)), before, 0.02).shape == (0,)

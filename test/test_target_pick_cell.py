@@ -89,6 +89,45 @@ def test_targeted_pick_picks_the_labelled_class_not_the_best_grasp(spawn_node, p
     assert "target class 'star': " in ex.stderr()
 
 
+def test_a_label_that_does_not_hold_over_two_frames_picks_nothing(spawn_node, probe, repo_root):
+    """A labeller that flickers, as one frame's mislabel of a moving object would: in even frames the star's
+    candidates are labelled ``star`` and the box's ``box``, in odd frames the star's are unlabelled and the
+    box's labelled ``star``. No label of the class is confirmed by the previous frame at the same place
+    (``class_confirm_distance``), so the Pick goal for "star" ends with "no star on the table" and nothing
+    moves; without the confirmation (``class_confirm_distance:=0.0``) the first frame picks the star or the
+    box, whichever its parity says (checked by hand: the test then fails)."""
+    kinds = {"obj_0": "star", "obj_1": "box"}
+    sim = spawn_node("grasp_sim.sim_node", params(repo_root, "objects:=procedural:star,box", "n_objects:=2",
+                                                  f"seed:={SEED}"))
+    spawn_node("grasp_camera.camera_node", params(repo_root, "source:=topic"))
+    ex = spawn_node("grasp_executor.executor_node",
+                    params(repo_root, "start_armed:=true", "max_age_s:=5.0", "max_joint_state_age_s:=0.5"))
+    assert wait_for(lambda: set(probe.objects) == set(kinds) and probe.joints is not None
+                    and probe.depth is not None and probe.info is not None, 60, probe.spin), sim.stderr()
+    assert wait_for(lambda: "executor ready" in ex.stderr(), 30, probe.spin), ex.stderr()
+    probe.spin_for(2.0)
+    start = {k: v.copy() for k, v in probe.objects.items()}
+    labelled, labels = label_by_ground_truth(probe, detect_in_cell(probe, top_k=20), kinds)
+    assert "star" in labels and "box" in labels, labels
+    frame = [0]
+
+    def publish():
+        frame[0] += 1
+        odd = frame[0] % 2 == 1
+        for c, lab in zip(labelled.candidates, labels, strict=True):
+            c.shape_label = {"star": "" if odd else "star", "box": "star" if odd else "box"}.get(lab, "")
+            c.shape_confidence = 1.0 if c.shape_label else 0.0
+        probe.stamp(labelled)
+        probe.candidates_pub.publish(labelled)
+
+    client = ActionClient(probe.node, Pick, "/grasp_executor/pick")
+    assert client.wait_for_server(timeout_sec=30)
+    result = run_goal(probe, client, Pick.Goal(target_class="star", timeout=30.0), publish)
+    assert not result.success and result.message == "no star on the table", (result, ex.stderr())
+    probe.spin_for(0.5)
+    for k, p in probe.objects.items():  # nothing was picked (ground truth)
+        assert np.linalg.norm(p - start[k]) < 0.01, (k, p, start[k])
+
 def test_targeted_pick_declines_an_absent_class(spawn_node, probe, repo_root):
     spawn_node("grasp_sim.sim_node", params(repo_root, "n_objects:=1", f"seed:={SEED}"))
     spawn_node("grasp_camera.camera_node", params(repo_root, "source:=topic"))

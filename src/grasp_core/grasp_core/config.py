@@ -131,6 +131,8 @@ class ExecutorConfig:
     wait_timeout_s: float = _f(20.0, "wait this long (node clock) for fresh candidates, s")
     target_class: str = _f("", "pick only candidates whose shape_label is this class; empty = any candidate")
     min_class_confidence: float = _f(0.0, "... and whose shape_confidence is at least this, in [0, 1]")
+    class_confirm_distance: float = _f(0.03, "... and that the previous candidate message confirms: a candidate "
+                                             "of the class within this distance (m, same frame) in it; 0 = off")
 
     def validate(self) -> ExecutorConfig:
         """Check value ranges; returns self. Raises ValueError naming the parameter."""
@@ -152,6 +154,8 @@ class ExecutorConfig:
                      "gripper_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not self.class_confirm_distance >= 0.0:
+            raise ValueError(f"class_confirm_distance must be >= 0, got {self.class_confirm_distance}")
         if not 0.0 <= self.min_class_confidence <= 1.0:
             raise ValueError(f"min_class_confidence must be in [0, 1], got {self.min_class_confidence}")
         if not 0.0 < self.builtin.speed_scale <= 1.0:

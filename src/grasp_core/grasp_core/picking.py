@@ -368,6 +368,28 @@ def select_class(candidates, target_class: str, min_confidence: float = 0.0) -> 
             and float(c.shape_confidence) >= min_confidence]  # NaN >= x is False
 
 
+def confirmed_by_previous(positions: np.ndarray, previous: np.ndarray, max_distance: float) -> np.ndarray:
+    """Which candidates of a class the previous frame confirms: the previous frame held a candidate of the
+    same class within ``max_distance`` of each (a label must hold over two frames before the arm acts on
+    it: one frame's mislabel, e.g. of an object still moving after a neighbour's pick, picks nothing).
+
+    Args:
+        positions: (N, 3) float grasp positions of this frame's candidates of the class, m, one frame (the
+            camera's optical frame).
+        previous: (M, 3) the previous frame's candidates of the class, the same frame; M may be 0.
+        max_distance: m.
+
+    Returns:
+        (N,) bool. NaN positions are never confirmed.
+    """
+    p = np.asarray(positions, np.float64).reshape(-1, 3)
+    q = np.asarray(previous, np.float64).reshape(-1, 3)
+    if len(p) == 0 or len(q) == 0:
+        return np.zeros(len(p), bool)
+    d = np.linalg.norm(p[:, None, :] - q[None, :, :], axis=2)
+    return np.nan_to_num(d, nan=np.inf).min(axis=1) <= max_distance
+
+
 @dataclass(frozen=True)
 class LoopPolicy:
     """When the automatic mode stops (:class:`PickLoop`).

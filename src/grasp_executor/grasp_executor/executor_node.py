@@ -52,6 +52,7 @@ import threading
 import time
 from dataclasses import replace
 
+import numpy as np
 from grasp_bridge.camera_info import camera_info_to_intrinsics
 from grasp_bridge.image import image_to_numpy
 from grasp_bridge.log import OncePerCause
@@ -68,6 +69,7 @@ from grasp_core.picking import (
     Choice,
     LoopPolicy,
     PickLoop,
+    confirmed_by_previous,
     decline_too_wide,
     no_class_message,
     select_class,
@@ -96,6 +98,14 @@ from .safety import GuardedGripper, Safety
 NO_DEPTH = "no_depth"
 #: At most one INFO line per this many seconds on what a targeted frame's candidates matched.
 CLASS_LOG_PERIOD_S = 2.0
+#: Candidate messages kept for the class confirmation (the previous frame of the one chosen from).
+RECENT_MESSAGES = 4
+
+
+def _positions(candidates) -> np.ndarray:
+    """(N, 3) float64 grasp positions (``pose.position``, the message's frame) of GraspCandidate messages."""
+    return np.array([[c.pose.position.x, c.pose.position.y, c.pose.position.z] for c in candidates],
+                    np.float64).reshape(-1, 3)
 
 
 class ExecutorNode(Node):
@@ -144,6 +154,7 @@ class ExecutorNode(Node):
         self._cond = threading.Condition()
         self._busy = threading.Lock()
         self._latest: GraspCandidateArray | None = None
+        self._recent: list[GraspCandidateArray] = []  # the last few messages (class confirmation), oldest first
         self.depth = DepthCache()
         self.ready_since = -math.inf  # node-clock time the arm was last at home (images after it are usable)
         self.attempts: list[Attempt] = []
@@ -197,6 +208,7 @@ class ExecutorNode(Node):
                                                  f"{self.cfg.max_candidates} (max_candidates), dropping the rest")
         with self._cond:
             self._latest = msg
+            self._recent = [*self._recent[-(RECENT_MESSAGES - 1):], msg]
             self._cond.notify_all()
         if not self.cfg.auto and not self._busy.locked() and msg.candidates:
             # no automatic mode: validate anyway so bad input is reported as it arrives
@@ -332,25 +344,44 @@ class ExecutorNode(Node):
         """The class to pick: ``requested`` (a Pick goal's ``target_class``) or else the parameter; "" = any."""
         return requested or self.cfg.target_class
 
-    def class_candidates(self, candidates, target_class: str) -> list:
-        """``candidates`` of ``target_class`` (:func:`grasp_core.picking.select_class`; all when it is "");
-        when targeting, an INFO line on what matched (at most one per ``CLASS_LOG_PERIOD_S``: candidates
-        arrive at the camera's rate)."""
+    def class_candidates(self, candidates, target_class: str, msg: GraspCandidateArray | None = None) -> list:
+        """``candidates`` (of message ``msg``) of ``target_class`` (:func:`grasp_core.picking.select_class`;
+        all when it is ""), and with ``class_confirm_distance`` > 0 only those the previous message confirms
+        (:func:`grasp_core.picking.confirmed_by_previous`; no previous message in the same frame: none); when
+        targeting, an INFO line on what matched (at most one per ``CLASS_LOG_PERIOD_S``: candidates arrive at
+        the camera's rate)."""
         cands = list(candidates)
         kept = select_class(cands, target_class, self.cfg.min_class_confidence)
         if target_class:
+            n_class = len(kept)
+            confirm = ""
+            if self.cfg.class_confirm_distance > 0 and msg is not None and kept:
+                prev = self._previous(msg)
+                ok = confirmed_by_previous(_positions(kept), _positions(select_class(
+                    prev.candidates if prev is not None else [], target_class, self.cfg.min_class_confidence)),
+                    self.cfg.class_confirm_distance)
+                kept = [c for c, k in zip(kept, ok, strict=True) if k]
+                confirm = f", {len(kept)} confirmed by the previous frame"
             labels = ", ".join(sorted({c.shape_label or "unlabelled" for c in cands})) or "none"
             self.get_logger().info(
-                f"target class '{target_class}': {len(kept)} of {len(cands)} candidates match "
+                f"target class '{target_class}': {n_class} of {len(cands)} candidates match{confirm} "
                 f"(confidence >= {self.cfg.min_class_confidence:.2f}; labels seen: {labels})",
                 throttle_duration_sec=CLASS_LOG_PERIOD_S)
         return kept
+
+    def _previous(self, msg: GraspCandidateArray) -> GraspCandidateArray | None:
+        """The latest message received before ``msg`` with an earlier stamp and the same frame, or None."""
+        t = stamp_s(msg.header.stamp)
+        with self._cond:
+            older = [m for m in self._recent if m is not msg and stamp_s(m.header.stamp) < t
+                     and m.header.frame_id == msg.header.frame_id]
+        return max(older, key=lambda m: stamp_s(m.header.stamp)) if older else None
 
     def choose(self, msg: GraspCandidateArray, target_class: str = "") -> Choice:
         """The best valid candidate of ``msg`` of ``target_class`` ("" any; :meth:`target_class` resolves
         a goal's class against the parameter), a :class:`grasp_core.picking.Choice` (``no_class`` set when
         the class was asked and none of its candidates came); rejections logged."""
-        candidates = self.class_candidates(msg.candidates, target_class)
+        candidates = self.class_candidates(msg.candidates, target_class, msg)
         collision, why = self.collision_map(stamp_s(msg.header.stamp))
         scene = self.depth.table_scene(stamp_s(msg.header.stamp), self.frames.t_base, self.layout)
         rejections = []

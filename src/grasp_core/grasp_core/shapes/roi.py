@@ -261,26 +261,31 @@ def object_crops(height: np.ndarray, points: np.ndarray, window_px: float | None
     return out
 
 
-#: Polar raster of :func:`object_silhouettes`: rings, samples per ring, angular harmonics kept.
-SILHOUETTE_RINGS, SILHOUETTE_ANGLES, SILHOUETTE_HARMONICS = 12, 64, 6
+#: Polar raster of :func:`object_silhouettes` (rings, samples per ring) and the Fourier coefficients kept
+#: (radial, angular frequencies).
+SILHOUETTE_RINGS, SILHOUETTE_ANGLES, SILHOUETTE_RADIAL, SILHOUETTE_ANGULAR = 12, 64, 4, 6
 
 
 def object_silhouettes(height: np.ndarray, points: np.ndarray, rings: int = SILHOUETTE_RINGS,
-                       angles: int = SILHOUETTE_ANGLES, harmonics: int = SILHOUETTE_HARMONICS,
-                       threshold: float = OBJECT_THRESHOLD) -> np.ndarray:
-    """Rotation-invariant silhouette descriptors of the objects under points.
+                       angles: int = SILHOUETTE_ANGLES, radial: int = SILHOUETTE_RADIAL,
+                       angular: int = SILHOUETTE_ANGULAR, threshold: float = OBJECT_THRESHOLD) -> np.ndarray:
+    """Rotation-invariant silhouette descriptors of the objects under points: the generic Fourier descriptor
+    (Zhang & Lu, "Shape-based image retrieval using generic Fourier descriptor", Signal Processing: Image
+    Communication 17(10), 2002).
 
     For each point, the object under it (:func:`object_region`) as a 0/1 silhouette is sampled on a polar
     raster around its centroid (``rings`` radii r_i = 1.05·(i + ½)/rings · r_max, r_max the region's
-    largest pixel distance from the centroid; ``angles`` directions; bilinear), and each ring's samples
-    are replaced by the magnitudes of their discrete Fourier transform along the angle, harmonics
-    0 … ``harmonics`` − 1 (divided by ``angles``). A turn of the object is a circular shift along the
-    angle and a mirror image reverses it, so both leave the magnitudes unchanged; the centroid and
-    r_max remove position and scale; heights are not used (the silhouette does not change with the
-    object's height or the camera's distance). This is the angular part of the generic Fourier
-    descriptor (Zhang & Lu, "Shape-based image retrieval using generic Fourier descriptor", Signal
-    Processing: Image Communication 17(10), 2002), which transforms the same polar raster in 2-D.
-    The vector is L2-normalised.
+    largest pixel distance from the centroid; ``angles`` directions; bilinear), and the raster's 2-D
+    discrete Fourier transform is taken; the magnitudes ½(|F(ρ, φ)| + |F(−ρ, φ)|) of radial frequencies
+    ρ = 0 … ``radial`` − 1 and angular frequencies φ = 0 … ``angular`` − 1, divided by the raster size,
+    L2-normalised, are the vector. A turn of the object is a circular shift along the angle, which
+    multiplies F(ρ, φ) by a phase factor, and a mirror image reverses the angle, which maps |F(ρ, φ)| to
+    |F(ρ, −φ)| = |F(−ρ, φ)| (a real raster): the sum over ±ρ is unchanged by both (Zhang & Lu keep ρ ≥ 0
+    only, which is not mirror-invariant; a part turned over is the same part). The centroid and r_max
+    remove position and scale; heights are not used (the silhouette does not change with the object's
+    height or the camera's distance). Unlike the magnitudes of each ring alone, the 2-D transform keeps
+    how the rings' patterns line up with each other (an L and a T have rings of similar content, turned
+    differently; docs/shapes.md).
 
     Unlike :func:`object_crops` it needs no major axis, which objects with several equal arms (a star,
     a cross) or near-square outlines do not have: their crops turn with the image, these vectors do not.
@@ -290,13 +295,13 @@ def object_silhouettes(height: np.ndarray, points: np.ndarray, rings: int = SILH
         points: (K, 2) (u, v) px on the objects.
 
     Returns:
-        (K, rings·harmonics) float32; a point with no object near it gives zeros.
+        (K, radial·angular) float32; a point with no object near it gives zeros.
     """
     import cv2
 
     h = np.clip(np.asarray(height, np.float32), 0.0, None)
     lab = _object_labels(h, threshold)
-    out = np.zeros((len(points), rings * harmonics), np.float32)
+    out = np.zeros((len(points), radial * angular), np.float32)
     frac = 1.05 * (np.arange(rings) + 0.5) / rings
     phi = np.arange(angles) * 2.0 * np.pi / angles
     for k, (u, v) in enumerate(np.asarray(points, np.float64).reshape(-1, 2)):
@@ -308,8 +313,9 @@ def object_silhouettes(height: np.ndarray, points: np.ndarray, rings: int = SILH
         r = frac * max(float(np.sqrt(((us - cu) ** 2 + (vs - cv) ** 2).max())), 1.0)
         mu = (cu + r[:, None] * np.cos(phi)[None]).astype(np.float32)
         mv = (cv + r[:, None] * np.sin(phi)[None]).astype(np.float32)
-        ring = cv2.remap(m.astype(np.float32), mu, mv, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        f = (np.abs(np.fft.rfft(ring, axis=1))[:, :harmonics] / angles).ravel()
+        raster = cv2.remap(m.astype(np.float32), mu, mv, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        mag = np.abs(np.fft.fft2(raster)) / raster.size
+        f = (0.5 * (mag + np.roll(mag[::-1], 1, axis=0)))[:radial, :angular].ravel()  # |F(ρ, φ)|, |F(−ρ, φ)| averaged
         n = float(np.linalg.norm(f))
         out[k] = f / n if n > 0 else f
     return out

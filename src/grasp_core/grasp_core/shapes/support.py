@@ -7,7 +7,7 @@ A support image contributes its best SSD detection (highest grasp score); with a
 variant (:data:`OBJECT_VARIANTS`), the object nearest the image centre
 (:func:`grasp_core.shapes.roi.central_object_point`; a support image shows the part alone).
 
-Requires PyTorch (guided backpropagation) and scikit-learn.
+Requires PyTorch (the SSD, guided backpropagation) and scikit-learn.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import numpy as np
 from ..depth import DepthError, inpaint_depth
 from ..frames import FrameError, is_depth_file, load_depth
 from ..model_card import load_card, sha256_file
+from . import roi
 from .data import normalise_depth_image
 from .fewshot import FewShotClassifier, FewShotError
 from .refine import ShapeFeatureExtractor, box_for_point
@@ -31,7 +32,20 @@ from .ssd import LAYER_NAMES, nms
 #: axis (:func:`~grasp_core.shapes.roi.object_crops`) and its rotation-invariant silhouette descriptor
 #: (:func:`~grasp_core.shapes.roi.object_silhouettes`). Both work on the whole depth image, without the SSD.
 OBJECT_VARIANTS = {"object_depth": object_crops, "object_shape": object_silhouettes}
-OBJECT_VARIANT = "object_depth"
+
+
+def feature_definition(variant: str) -> str:
+    """What a saved state's vectors were computed with, beyond the variant's name and the SSD's weights: the
+    object variants' segmentation and descriptor settings (:meth:`ShapeClassifier.load` refuses a state of
+    another definition; the node then fits its ``support_folder`` again). "" for the SSD's variants (the
+    weights' sha256 covers them)."""
+    seg = f"threshold {roi.OBJECT_THRESHOLD}, step {roi.OBJECT_STEP}"
+    if variant == "object_shape":
+        return (f"generic Fourier descriptor, {roi.SILHOUETTE_RINGS}x{roi.SILHOUETTE_ANGLES} polar, "
+                f"{roi.SILHOUETTE_RADIAL}x{roi.SILHOUETTE_ANGULAR} coefficients, ±radial averaged; {seg}")
+    if variant == "object_depth":
+        return f"object height crop 32x32, window 2.2 x extent; {seg}"
+    return ""
 
 
 def list_support_folder(folder: str | Path) -> list[tuple[str, Path]]:
@@ -262,16 +276,22 @@ class ShapeClassifier:
         if self.clf is None:
             raise FewShotError("no support set loaded")
         self.clf.save(path, {"model": self.model_name, "weights_sha256": self.weights_sha256,
-                             "variant": self.variant, "support_folder": str(folder or "")})
+                             "variant": self.variant, "features": feature_definition(self.variant),
+                             "support_folder": str(folder or "")})
 
     def load(self, path: str | Path) -> dict:
-        """Load a saved state; returns its JSON. Raises FewShotError (missing, malformed, other model or variant)."""
+        """Load a saved state; returns its JSON. Raises FewShotError (missing, malformed, other model, variant or
+        feature definition, :func:`feature_definition`)."""
         clf, meta = FewShotClassifier.load(path)
         if meta.get("weights_sha256") not in (None, self.weights_sha256):
             raise FewShotError(f"state {path} was made with other SSD weights than {self.model_name}'s")
         if meta.get("variant", "refined") != self.variant:  # states before the variant was recorded: pooled
             raise FewShotError(f"state {path} holds {meta.get('variant', 'refined')!r} features, the classifier "
                                f"uses {self.variant!r} (load the support folder again)")
+        if meta.get("features", "") != feature_definition(self.variant):
+            raise FewShotError(f"state {path} holds {self.variant!r} features of another definition "
+                               f"({meta.get('features') or 'before definitions were recorded'}; now: "
+                               f"{feature_definition(self.variant)}): load the support folder again")
         self.clf = clf
         return meta
 
