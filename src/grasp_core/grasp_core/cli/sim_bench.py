@@ -325,18 +325,22 @@ class TrialJob:
 _OPEN: dict = {}  # this process's opened detectors and parsed settings (a worker keeps them between trials)
 
 
-def _detector(model: str | None, threads: int = 0, support: str = ""):
+def _detector(model: str | None, threads: int = 0, support: str = "", config: str = ""):
     """The detector of ``model`` with ``threads`` ONNX Runtime threads, opened once per process; with a
-    ``support`` folder, its candidates labelled by the shape classifier fitted on it."""
+    ``support`` folder, its candidates labelled by the shape classifier fitted on it, with the
+    ``grasp_shape_classifier`` section of the parameters file ``config`` (model, PCA dims, features: the
+    node's settings)."""
     from ..detectors import open_detector
 
-    key = ("detector", model, threads, support)
+    key = ("detector", model, threads, support, config)
     if key not in _OPEN:
         det = open_detector(model, threads=threads)
         if support:
+            from ..config import load_section
             from ..shapes.support import ShapeClassifier, ShapeLabelledDetector
 
-            clf = ShapeClassifier(pca_dims=20, threads=max(threads, 1))
+            cfg = load_section(config, "grasp_shape_classifier")
+            clf = ShapeClassifier(cfg.model, pca_dims=cfg.pca_dims, threads=max(threads, 1), variant=cfg.variant)
             clf.fit_folder(support)
             det = ShapeLabelledDetector(det, clf)
         _OPEN[key] = det
@@ -356,7 +360,8 @@ def _settings(config: str):
 
 def _shape_support(args, objects: str) -> str:
     """The support folder that teaches the shape classifier the families of ``objects`` (written once; see
-    the module docstring), checked: ``--target-class`` must be one of them, PyTorch and scikit-learn present."""
+    the module docstring), checked: ``--target-class`` must be one of them, PyTorch and scikit-learn present
+    (the folder itself is checked by fitting the labeller, :func:`_run`)."""
     from ..sim.spawn import source_families
 
     fams = source_families(objects)
@@ -369,12 +374,10 @@ def _shape_support(args, objects: str) -> str:
     except ImportError as exc:
         raise _BenchError(f"--target-class with a model that does not segment needs the shape classifier, "
                           f"which needs PyTorch and scikit-learn ({exc}); use the dev profile") from exc
-    from ..shapes.support import ShapeClassifier, cell_support_for
+    from ..shapes.support import cell_support_for
 
     root = (args.json.parent if args.json else default_out_dir()) / "support"
-    folder = cell_support_for(root, fams)
-    ShapeClassifier().fit_folder(folder)  # an unusable folder fails here, in one line, not in a worker
-    return str(folder.resolve())
+    return str(cell_support_for(root, fams).resolve())
 
 
 def run_trial_job(job: TrialJob) -> dict:
@@ -389,7 +392,7 @@ def run_trial_job(job: TrialJob) -> dict:
     from ..robot import Extrinsics
     from ..sim import CellConfig, SimCell
 
-    detector = _detector(job.model, job.threads, job.support)
+    detector = _detector(job.model, job.threads, job.support, job.config)
     settings, layout = _settings(job.config)
     if job.target_class:
         settings = replace(settings, target_class=job.target_class)
@@ -473,6 +476,12 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
     threads = 0 if args.workers == 1 and not args.ray else 1  # elsewhere: one CPU per trial
     supports = {m: _shape_support(args, objects) if args.target_class and not getattr(d, "segments", False)
                 else "" for m, d in zip(models, detectors, strict=True)}
+    for m, folder in supports.items():  # fit the labeller here: an unusable folder is one line, not a worker's
+        if folder:                      # error (and this process's trials reuse it)
+            try:
+                _detector(m, threads, folder, str(config))
+            except ValueError as exc:
+                raise _BenchError(f"shape classifier on {folder}: {exc}") from exc
     jobs = [TrialJob(m, nm, str(config), args.mesh_scale, objects, args.clutter, args.seed + i, i, max_attempts,
                      threads, args.target_class, supports[m])
             for m, nm in zip(models, names, strict=True) for i in range(n)]
