@@ -98,7 +98,7 @@ from .safety import GuardedGripper, Safety
 NO_DEPTH = "no_depth"
 #: At most one INFO line per this many seconds on what a targeted frame's candidates matched.
 CLASS_LOG_PERIOD_S = 2.0
-#: Candidate messages kept for the class confirmation (the previous frame of the one chosen from).
+#: Candidate messages kept (the newest is the one picked from; the class confirmation looks at the one before).
 RECENT_MESSAGES = 4
 
 
@@ -153,8 +153,8 @@ class ExecutorNode(Node):
 
         self._cond = threading.Condition()
         self._busy = threading.Lock()
-        self._latest: GraspCandidateArray | None = None
-        self._recent: list[GraspCandidateArray] = []  # the last few messages (class confirmation), oldest first
+        self._recent: list[GraspCandidateArray] = []  # the last few candidate messages, oldest first (the newest:
+        # what the pick loop takes; the one before it: the class confirmation)
         self.depth = DepthCache()
         self.ready_since = -math.inf  # node-clock time the arm was last at home (images after it are usable)
         self.attempts: list[Attempt] = []
@@ -207,7 +207,6 @@ class ExecutorNode(Node):
             self.log_once("candidates:too_many", f"{n} candidates in one message: validating the best "
                                                  f"{self.cfg.max_candidates} (max_candidates), dropping the rest")
         with self._cond:
-            self._latest = msg
             self._recent = [*self._recent[-(RECENT_MESSAGES - 1):], msg]
             self._cond.notify_all()
         if not self.cfg.auto and not self._busy.locked() and msg.candidates:
@@ -329,7 +328,7 @@ class ExecutorNode(Node):
         with self._cond:
             while not self.finished.is_set():
                 self._epoch_check()
-                msg = self._latest
+                msg = self._recent[-1] if self._recent else None
                 if msg is not None and stamp_s(msg.header.stamp) > self.ready_since + self.cfg.settle_s:
                     return msg
                 now = self.now()
