@@ -328,16 +328,18 @@ def central_object_point(height: np.ndarray, threshold: float = OBJECT_THRESHOLD
     none: the part of a support image, which shows it alone on the table."""
     lab = _object_labels(height, threshold)
     area = np.bincount(lab.ravel())
-    ok = [i for i in range(1, len(area)) if area[i] >= min_px]
-    if not ok:
+    ok = np.nonzero(area >= min_px)[0]
+    ok = ok[ok > 0]
+    if ok.size == 0:
         return None
-    vs, us = np.indices(lab.shape)
-    cent = {i: (float(us[lab == i].mean()), float(vs[lab == i].mean())) for i in ok}
-    centre = ((lab.shape[1] - 1) / 2.0, (lab.shape[0] - 1) / 2.0)
-    best = min(ok, key=lambda i: (cent[i][0] - centre[0]) ** 2 + (cent[i][1] - centre[1]) ** 2)
-    vb, ub = np.nonzero(lab == best)  # the region's pixel nearest its centroid (a ring's centroid is in its hole)
-    j = int(np.argmin((ub - cent[best][0]) ** 2 + (vb - cent[best][1]) ** 2))
-    return np.array([ub[j], vb[j]], np.float64)
+    vs, us = np.nonzero(lab)  # object pixels; their labels give each region's centroid in one pass
+    k = lab[vs, us]
+    cu = np.bincount(k, weights=us, minlength=len(area))[ok] / area[ok]
+    cv = np.bincount(k, weights=vs, minlength=len(area))[ok] / area[ok]
+    i = int(np.argmin((cu - (lab.shape[1] - 1) / 2.0) ** 2 + (cv - (lab.shape[0] - 1) / 2.0) ** 2))
+    on = k == ok[i]  # the region's pixel nearest its centroid (a ring's centroid is in its hole)
+    j = int(np.argmin((us[on] - cu[i]) ** 2 + (vs[on] - cv[i]) ** 2))
+    return np.array([us[on][j], vs[on][j]], np.float64)
 
 __all__ = ["WINDOW_PX", "GRID", "OBJECT_THRESHOLD", "grasp_windows", "aligned_windows", "canonical_flip",
            "roi_vectors", "image_crops", "OBJECT_STEP", "object_region", "principal_axis", "object_crops",
