@@ -57,8 +57,12 @@ def label_by_ground_truth(probe, array, kinds: dict[str, str], radius: float = 0
     return array, labels
 
 
-def test_targeted_pick_picks_the_labelled_class_not_the_best_grasp(spawn_node, probe, repo_root):
-    kinds = {"obj_0": "star", "obj_1": "box"}  # procedural:star,box: object k of the k-th family
+def star_box_cell(spawn_node, probe, repo_root):
+    """A star (obj_0) and a box (obj_1) on the table (``procedural:star,box``: object k of the k-th family),
+    simulator, camera and executor as processes, no detector node: returns the executor process, the
+    objects' start positions and GG-CNN2's candidates on the cell's frame labelled by ground truth
+    (:func:`label_by_ground_truth`) with their kinds."""
+    kinds = {"obj_0": "star", "obj_1": "box"}
     sim = spawn_node("grasp_sim.sim_node", params(repo_root, "objects:=procedural:star,box", "n_objects:=2",
                                                   f"seed:={SEED}"))
     spawn_node("grasp_camera.camera_node", params(repo_root, "source:=topic"))
@@ -71,6 +75,11 @@ def test_targeted_pick_picks_the_labelled_class_not_the_best_grasp(spawn_node, p
     start = {k: v.copy() for k, v in probe.objects.items()}
     labelled, labels = label_by_ground_truth(probe, detect_in_cell(probe, top_k=20), kinds)
     assert "star" in labels and "box" in labels, labels  # the detector sees both objects
+    return ex, start, labelled, labels
+
+
+def test_targeted_pick_picks_the_labelled_class_not_the_best_grasp(spawn_node, probe, repo_root):
+    ex, start, labelled, labels = star_box_cell(spawn_node, probe, repo_root)
     for c, lab in zip(labelled.candidates, labels, strict=True):
         c.quality = 1.0 if lab == "box" else 0.5 * c.quality  # without the filter the box goes first
 
@@ -96,19 +105,7 @@ def test_a_label_that_does_not_hold_over_two_frames_picks_nothing(spawn_node, pr
     (``class_confirm_distance``), so the Pick goal for "star" ends with "no star on the table" and nothing
     moves; without the confirmation (``class_confirm_distance:=0.0``) the first frame picks the star or the
     box, whichever its parity says (checked by hand: the test then fails)."""
-    kinds = {"obj_0": "star", "obj_1": "box"}
-    sim = spawn_node("grasp_sim.sim_node", params(repo_root, "objects:=procedural:star,box", "n_objects:=2",
-                                                  f"seed:={SEED}"))
-    spawn_node("grasp_camera.camera_node", params(repo_root, "source:=topic"))
-    ex = spawn_node("grasp_executor.executor_node",
-                    params(repo_root, "start_armed:=true", "max_age_s:=5.0", "max_joint_state_age_s:=0.5"))
-    assert wait_for(lambda: set(probe.objects) == set(kinds) and probe.joints is not None
-                    and probe.depth is not None and probe.info is not None, 60, probe.spin), sim.stderr()
-    assert wait_for(lambda: "executor ready" in ex.stderr(), 30, probe.spin), ex.stderr()
-    probe.spin_for(2.0)
-    start = {k: v.copy() for k, v in probe.objects.items()}
-    labelled, labels = label_by_ground_truth(probe, detect_in_cell(probe, top_k=20), kinds)
-    assert "star" in labels and "box" in labels, labels
+    ex, start, labelled, labels = star_box_cell(spawn_node, probe, repo_root)
     frame = [0]
 
     def publish():
@@ -127,6 +124,7 @@ def test_a_label_that_does_not_hold_over_two_frames_picks_nothing(spawn_node, pr
     probe.spin_for(0.5)
     for k, p in probe.objects.items():  # nothing was picked (ground truth)
         assert np.linalg.norm(p - start[k]) < 0.01, (k, p, start[k])
+
 
 def test_targeted_pick_declines_an_absent_class(spawn_node, probe, repo_root):
     spawn_node("grasp_sim.sim_node", params(repo_root, "n_objects:=1", f"seed:={SEED}"))
