@@ -16,6 +16,8 @@ from the folder's manifest, else ``--fx``).
 Run from the checkout with the venv active::
 
     python bench/msstn_table1.py --data /work/data/heldout_procedural --out bench/out/msstn_table1
+    python bench/msstn_table1.py --data D --set 160px:runs/a/msstn.json:runs/a/baselines \\
+        --set 400px:runs/b/msstn.json:runs/b/baselines     # two trained sets in one table
 
 Writes ``table1.md``, ``table1.json`` and ``table1.png`` into ``--out``.
 """
@@ -37,6 +39,22 @@ ROWS = [
     ("multi-stage STN", "models/msstn_synth.json", 89.60, "23.0 ms"),
     ("GG-CNN2 (project default)", "models/ggcnn2_synth.json", None, "-"),
 ]
+
+
+def set_rows(spec: str) -> list[tuple]:
+    """The four Park & Chun rows of one trained set, ``NAME:MSSTN_CARD:BASELINE_DIR`` (``grasp-msstn-train
+    --export MSSTN_CARD's .onnx --baselines BASELINE_DIR``); each label gets `` (NAME)``.
+
+    Raises:
+        ValueError: not three ``:``-separated parts.
+    """
+    parts = spec.split(":")
+    if len(parts) != 3:
+        raise ValueError(f"--set wants NAME:MSSTN_CARD:BASELINE_DIR, got {spec!r}")
+    name, card, base = parts
+    files = ("msstn_sliding.json", "msstn_direct.json", "msstn_single.json", None)
+    return [(f"{label} ({name})", card if f is None else str(Path(base) / f), acc, t)
+            for (label, _, acc, t), f in zip(ROWS[:4], files, strict=True)]
 
 
 def _p50(xs):
@@ -139,13 +157,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=30, help="timed ONNX runs per model")
     p.add_argument("--max-images", type=int, default=0, help="the first N images (0: all)")
     p.add_argument("--fx", type=float, default=570.0, help="focal length, px, where the manifest has none")
+    p.add_argument("--set", action="append", default=[], metavar="NAME:MSSTN_CARD:BASELINE_DIR",
+                   help="evaluate this trained set instead of the shipped one (repeatable: one table, "
+                        "the project's default model once at the end)")
     args = p.parse_args(argv)
     data, out = Path(args.data), Path(args.out)
     if not data.is_dir():
         print(f"msstn_table1: error: {data} does not exist", file=sys.stderr)
         return 2
+    try:
+        rows = [r for spec in args.set for r in set_rows(spec)] + ROWS[4:] if args.set else ROWS
+    except ValueError as exc:
+        print(f"msstn_table1: error: {exc}", file=sys.stderr)
+        return 2
     out.mkdir(parents=True, exist_ok=True)
-    rows = run(data, ROWS, args.runs, args.max_images, args.fx)
+    rows = run(data, rows, args.runs, args.max_images, args.fx)
     print(report(rows, data, out))
     return 0
 

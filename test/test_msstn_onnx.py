@@ -102,3 +102,30 @@ def test_baseline_graphs_match_pytorch(exported):
     assert s.shape == (4 * 4 * 3 * 2,)  # 4 x 4 centres (stride 16 over 64 px) x 3 angles x 2 openings
     d = sliding.detect(depth, top_k=2, quality_threshold=0.0)
     assert len(d.grasps) == 2 and d.grasps[0].quality == pytest.approx(1 / (1 + math.exp(-float(s.max()))), abs=1e-5)
+
+
+def test_a_grid_pooled_crop_stage_exports_and_matches_pytorch(tmp_path):
+    """``crop_pool`` > 1 (STN_crop pools to a grid, keeping where the features are): the exported graph
+    gives PyTorch's candidates, and the pooling changes them (it is not a no-op)."""
+    cfg_net = MSSTNConfig(input_size=64, k=3, crop_scale=0.5, patch=24, cls_patch=16, width=8, crop_pool=2)
+    net = _randomised(MultiStageSTN(cfg_net), 3)
+    assert net.crop.fc.in_features == 4 * MultiStageSTN(NET).crop.fc.in_features
+    card = msstn_card("msstn_pool", MSSTNTrainConfig(net=cfg_net, crop_size=100), {"dataset": "none"}, {})
+    assert card["msstn"]["crop_pool"] == 2
+    det = open_detector(str(export_msstn(net, tmp_path / "msstn_pool.onnx", card)), threads=1)
+    x, _ = det.preprocess(_depth(2))
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x))[0].numpy()
+    np.testing.assert_allclose(det.run(x)["crop"], ref, atol=2e-4, rtol=1e-4)
+
+
+def test_the_sliding_grid_searches_the_same_scene_rectangles_at_every_input_size():
+    from grasp_core.nn.msstn_export import sliding_grid
+    from grasp_core.nn.msstn_onnx import SLIDING_OPENINGS_PX
+
+    at = {(s, c): sliding_grid(MSSTNTrainConfig(net=MSSTNConfig(input_size=s), crop_size=c))
+          for s, c in ((160, 300), (400, 400), (400, 300))}
+    assert at[160, 300] == {"stride_px": 10, "angles": 6, "openings_px": list(SLIDING_OPENINGS_PX)}
+    for (s, c), g in at.items():  # the same opening in source px, whatever the network's px per source px
+        assert g["openings_px"][-1] * c / s == pytest.approx(SLIDING_OPENINGS_PX[-1] * 300 / 160, rel=0.01)
+    assert at[400, 300]["stride_px"] == 25 and at[400, 400]["stride_px"] == 19

@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--crop-size", type=int, default=300, help="centre crop of the source image, px")
     p.add_argument("--k", type=int, default=4, help="STN_crop candidates (paper: 4)")
     p.add_argument("--width", type=int, default=16, help="channels of the ResNets' first stage")
+    p.add_argument("--crop-scale", type=float, default=0.4,
+                   help="s0: a candidate window covers s0 * input-size px")
+    p.add_argument("--patch", type=int, default=48, help="side of the windows STN_rotation and STN_scale,crop see, px")
+    p.add_argument("--crop-pool", type=int, default=1,
+                   help="STN_crop's pooling: 1 global average, n an n x n grid (keeps where the features are)")
+    p.add_argument("--cls-patch", type=int, default=32, help="side of the final patch the classifier sees, px")
     p.add_argument("--steps", type=int, default=400, help="optimiser steps of each stage-wise phase")
     p.add_argument("--ft-steps", type=int, default=150, help="optimiser steps of each fine-tuning phase")
     p.add_argument("--baseline-steps", type=int, default=400)
@@ -54,8 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: dataset folder {data} does not exist", file=sys.stderr)
         return 2
     if (args.input_size < 32 or args.k < 1 or args.width < 1 or args.steps < 0 or args.ft_steps < 0
-            or args.batch_size < 1):
-        print(f"{PROG}: error: need --input-size >= 32, --k >= 1, --steps/--ft-steps >= 0, --batch-size >= 1",
+            or args.batch_size < 1 or not 0 < args.crop_scale <= 1 or args.patch < 8 or args.cls_patch < 8
+            or args.crop_pool < 1):
+        print(f"{PROG}: error: need --input-size >= 32, --k >= 1, --steps/--ft-steps >= 0, --batch-size >= 1, "
+              "0 < --crop-scale <= 1, --patch/--cls-patch >= 8, --crop-pool >= 1",
               file=sys.stderr)
         return 2
     import torch
@@ -65,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     from grasp_core.nn.msstn_train import FINETUNE, STAGES, MSSTNTrainConfig, load_data, train_baselines, train_msstn
 
     steps = {**{p: args.steps for p in STAGES}, **{p: args.ft_steps for p in FINETUNE}}
-    net_cfg = MSSTNConfig(input_size=args.input_size, k=args.k, width=args.width)
+    net_cfg = MSSTNConfig(input_size=args.input_size, k=args.k, width=args.width, crop_scale=args.crop_scale,
+                          patch=args.patch, cls_patch=args.cls_patch, crop_pool=args.crop_pool)
     cfg = MSSTNTrainConfig(data=str(data), out_dir=args.out, net=net_cfg,
                            crop_size=args.crop_size, batch_size=args.batch_size, lr=args.lr, stage_steps=steps,
                            baseline_steps=args.baseline_steps, augment_copies=args.augment_copies,

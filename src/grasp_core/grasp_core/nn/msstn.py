@@ -63,6 +63,8 @@ class MSSTNConfig:
         cls_patch: side of the final patch the classifier sees.
         scale_ref: r, s_x = r·exp(w) (start value of the opening relative to the window).
         width: channels of the localisation nets' first stage.
+        crop_pool: STN_crop's pooling before its linear layer: 1 global average (He et al.), n an n × n
+            grid that keeps where the features are (:class:`grasp_core.nn.stn.ResNetLocalisation`).
     """
 
     input_size: int = 160
@@ -73,6 +75,7 @@ class MSSTNConfig:
     cls_patch: int = 32
     scale_ref: float = 0.4
     width: int = 16
+    crop_pool: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -123,7 +126,8 @@ class MultiStageSTN(nn.Module):
         super().__init__()
         self.cfg = cfg = cfg or MSSTNConfig()
         c, w = cfg.in_channels, cfg.width
-        self.crop = stn.ResNetLocalisation(c, 2 * cfg.k, blocks=(1, 1, 1, 1), width=w, bias=_candidate_bias(cfg.k))
+        self.crop = stn.ResNetLocalisation(c, 2 * cfg.k, blocks=(1, 1, 1, 1), width=w, bias=_candidate_bias(cfg.k),
+                                           pool=cfg.crop_pool)
         self.rotation = stn.ResNetLocalisation(c, 2, blocks=(1, 1, 1), width=w, bias=torch.tensor([0.0, 1.0]))
         self.scale_crop = stn.ResNetLocalisation(c, 4, blocks=(1, 1, 1), width=w)
         self.classifier = stn.ResNetLocalisation(c, 1, blocks=(1, 1, 1), width=w)

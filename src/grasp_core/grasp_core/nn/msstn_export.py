@@ -88,10 +88,21 @@ def export_msstn(net: MultiStageSTN, path: str | Path, card: dict) -> Path:
     return write_card(path, card)
 
 
+def sliding_grid(cfg) -> dict:
+    """The sliding window's grid for a training configuration: a centre every 10 px, 6 angles and the
+    openings :data:`grasp_core.nn.msstn_onnx.SLIDING_OPENINGS_PX` at 160 network px per 300 source px,
+    stride and openings scaled by (input_size / crop_size) / (160 / 300) otherwise, so that every input
+    size searches the same rectangles of the scene."""
+    scale = (cfg.net.input_size / cfg.crop_size) / (160 / 300)
+    return {"stride_px": max(1, round(10 * scale)), "angles": 6,
+            "openings_px": [round(w * scale, 1) for w in SLIDING_OPENINGS_PX]}
+
+
 def export_baselines(models: dict, net: MultiStageSTN, cfg, folder: Path, training: dict,
                      grid: dict | None = None) -> list[Path]:
     """Export the direct-regression CNN, the single-stage STN and the sliding window (the multi-stage
-    classifier on :func:`grasp_core.nn.msstn_baselines.window_grid`) into ``folder`` with cards."""
+    classifier on :func:`grasp_core.nn.msstn_onnx.window_grid`, grid :func:`sliding_grid` unless given)
+    into ``folder`` with cards."""
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     base = {"input": _input(cfg), "msstn": cfg.net.to_dict(), "training_data": training, "opset": OPSET,
@@ -102,7 +113,7 @@ def export_baselines(models: dict, net: MultiStageSTN, cfg, folder: Path, traini
         ("msstn_single", models["single"], ["grasp", "score"], {"grasp": "grasp", "score": "score"},
          "single-stage STN (Table I baseline): one localisation net for the whole grasp, classifier score"),
     ]
-    grid = {"stride_px": 10, "angles": 6, "openings_px": list(SLIDING_OPENINGS_PX), **(grid or {})}
+    grid = {**sliding_grid(cfg), **(grid or {})}
     g = window_grid(cfg.net, grid["stride_px"], grid["angles"], tuple(grid["openings_px"]))
     sw = SlidingWindow(net.classifier, cfg.net, g)
     specs.append(("msstn_sliding", sw, ["score"], {"score": "score"},
