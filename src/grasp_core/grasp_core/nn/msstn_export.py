@@ -50,7 +50,9 @@ def msstn_card(name: str, cfg, training: dict, metrics: dict) -> dict:
         "name": name,
         "architecture": (f"multi-stage STN (Park & Chun 2018): STN_crop (K={cfg.net.k}), STN_rotation, "
                          "STN_scale,crop, grasp classifier, max-pooling; ResNet localisation nets "
-                         f"(width {cfg.net.width})"),
+                         f"(width {cfg.net.width})"
+                         + (f"; STN_crop pooled to a {cfg.net.crop_pool} x {cfg.net.crop_pool} grid"
+                            if cfg.net.crop_pool > 1 else "")),
         "input": _input(cfg),
         "outputs": {"crop": OUTPUT_NAMES[0], "rotation": OUTPUT_NAMES[1], "scale_crop": OUTPUT_NAMES[2],
                     "score": OUTPUT_NAMES[3]},
