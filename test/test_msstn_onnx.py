@@ -105,8 +105,9 @@ def test_baseline_graphs_match_pytorch(exported):
 
 
 def test_a_grid_pooled_crop_stage_exports_and_matches_pytorch(tmp_path):
-    """``crop_pool`` > 1 (STN_crop pools to a grid, keeping where the features are): the exported graph
-    gives PyTorch's candidates, and the pooling changes them (it is not a no-op)."""
+    """``crop_pool`` > 1 (STN_crop pools to a grid, keeping where the features are): its linear layer reads
+    the 2 × 2 grid (four times the features of global pooling), and the exported graph gives PyTorch's
+    candidates."""
     cfg_net = MSSTNConfig(input_size=64, k=3, crop_scale=0.5, patch=24, cls_patch=16, width=8, crop_pool=2)
     net = _randomised(MultiStageSTN(cfg_net), 3)
     assert net.crop.fc.in_features == 4 * MultiStageSTN(NET).crop.fc.in_features

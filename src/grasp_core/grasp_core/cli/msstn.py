@@ -2,8 +2,8 @@
 
 Example::
 
-    grasp-msstn-train --data /work/data/h15_train --out runs/msstn --input-size 160 --steps 400 \\
-        --export models/msstn_synth.onnx --baselines models/msstn_baselines --figures models/figures
+    grasp-msstn-train --data /work/data/h20/train --out runs/msstn --input-size 160 --width 8 --crop-pool 4 \\
+        --steps 800 --export models/msstn_synth.onnx --baselines models/msstn_baselines --figures models/figures
 
 Schedule (:mod:`grasp_core.nn.msstn_train`): each block on its own (STN_crop, STN_rotation,
 STN_scale,crop, classifier), then end-to-end fine-tuning from the end backwards (classifier,
