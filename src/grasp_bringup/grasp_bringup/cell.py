@@ -158,8 +158,9 @@ def run_cell(cfg: Path, params: dict, model: str, args) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     target = getattr(args, "target_class", "")
     kind, segments, colour = model_kind(model)
-    if kind == "detseg":  # the segmenting RGB network has its own plugin
-        overrides["grasp_detector"]["ros__parameters"]["detector"] = "onnx_detseg"
+    plugin = detector_plugin(kind)
+    if plugin:  # the paper families other than GG-CNN's have their own plugins
+        overrides["grasp_detector"]["ros__parameters"]["detector"] = plugin
     if colour:  # RGB models need the cell's colour through the camera node
         cam_ns = params.get("grasp_sim", {}).get("ros__parameters", {}).get("camera_namespace", "/camera/camera")
         overrides["grasp_camera"]["ros__parameters"]["topic"] = {"color_topic": f"{cam_ns}/color/image_raw"}
@@ -179,6 +180,23 @@ def run_cell(cfg: Path, params: dict, model: str, args) -> int:
         return _spin(["--ros-args", "--params-file", str(cfg), "--params-file", f.name], args)
     finally:
         os.unlink(f.name)
+
+
+def detector_plugin(kind: str) -> str:
+    """The detector plugin (``grasp_detector`` parameter ``detector``) for a card's ``decoding.type``:
+    ``onnx_msstn`` for the multi-stage STN and its baselines, ``onnx_gqstn`` for GQ-STN and its baselines,
+    ``onnx_detseg`` for the detection-segmentation network, ``onnx_ssd`` for the shape classifier's SSD
+    (``ssd_grasp``, :mod:`grasp_core.shapes.detector`); "" (the configuration's plugin, GG-CNN's
+    ``onnx_generative`` by default) for any other kind."""
+    from grasp_core.nn.detseg_onnx import KINDS as DETSEG_KINDS
+    from grasp_core.nn.gqstn_onnx import KINDS as GQSTN_KINDS
+    from grasp_core.nn.msstn_onnx import KINDS as MSSTN_KINDS
+
+    for plugin, kinds in (("onnx_msstn", MSSTN_KINDS), ("onnx_gqstn", GQSTN_KINDS), ("onnx_detseg", DETSEG_KINDS),
+                          ("onnx_ssd", ("ssd_grasp",))):
+        if kind in kinds:
+            return plugin
+    return ""
 
 
 def model_kind(model: str) -> tuple[str, bool, bool]:
