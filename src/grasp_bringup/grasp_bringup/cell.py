@@ -186,14 +186,15 @@ def detector_plugin(kind: str) -> str:
     """The detector plugin (``grasp_detector`` parameter ``detector``) for a card's ``decoding.type``:
     ``onnx_msstn`` for the multi-stage STN and its baselines, ``onnx_gqstn`` for GQ-STN and its baselines,
     ``onnx_detseg`` for the detection-segmentation network, ``onnx_ssd`` for the shape classifier's SSD
-    (``ssd_grasp``, :mod:`grasp_core.shapes.detector`); "" (the configuration's plugin, GG-CNN's
+    (:mod:`grasp_core.shapes.detector`); "" (the configuration's plugin, GG-CNN's
     ``onnx_generative`` by default) for any other kind."""
     from grasp_core.nn.detseg_onnx import KINDS as DETSEG_KINDS
     from grasp_core.nn.gqstn_onnx import KINDS as GQSTN_KINDS
     from grasp_core.nn.msstn_onnx import KINDS as MSSTN_KINDS
+    from grasp_core.shapes.detector import KINDS as SSD_KINDS
 
     for plugin, kinds in (("onnx_msstn", MSSTN_KINDS), ("onnx_gqstn", GQSTN_KINDS), ("onnx_detseg", DETSEG_KINDS),
-                          ("onnx_ssd", ("ssd_grasp",))):
+                          ("onnx_ssd", SSD_KINDS)):
         if kind in kinds:
             return plugin
     return ""

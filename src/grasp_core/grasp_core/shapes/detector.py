@@ -58,6 +58,10 @@ def nms(boxes: np.ndarray, scores: np.ndarray, score_threshold: float = 0.3, iou
 
 
 
+#: decoding.type of the cards this module runs.
+KINDS = ("ssd_grasp",)
+
+
 class SSDGraspDetector:
     """The exported SSD grasp detector behind its model card (``decoding.type == "ssd_grasp"``).
 
@@ -74,7 +78,7 @@ class SSDGraspDetector:
     def __init__(self, model: str | os.PathLike | ModelCard | None = "ssd_shapes", verify: bool = True,
                  threads: int = 0, providers: list[str] | None = None) -> None:
         self.card = model if isinstance(model, ModelCard) else load_card(model or "ssd_shapes")
-        if self.card.data["decoding"].get("type") != "ssd_grasp":
+        if self.card.data["decoding"].get("type") not in KINDS:
             raise ModelCardError(f"{self.card.name}: not an SSD grasp detector card (decoding.type != 'ssd_grasp')")
         if verify:
             self.card.verify()

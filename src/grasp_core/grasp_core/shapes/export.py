@@ -22,6 +22,7 @@ import torch
 
 from ..model_card import sha256_file, write_card
 from .data import FOCAL_PX, TRAIN_SHAPES
+from .detector import KINDS
 from .ssd import INPUT_SIZE, LAYER_NAMES, SOURCE_SCALES, SOURCE_SIZES, SSDExport, SSDGrasp, state_to_arrays
 
 
@@ -49,7 +50,7 @@ def export_ssd(net: SSDGrasp, models_dir: str | Path, name: str, summary: dict) 
                   "depth_normalisation": "median_height", "depth_scale_per_m": 20.0,
                   "note": "x = clip((median(d) - d) * 20, -1, 2), d in metres (grasp_core.shapes.data)"},
         "outputs": {"scores": "scores", "boxes": "boxes"},
-        "decoding": {"type": "ssd_grasp", "boxes": "u, v, w (opening), h (jaw length) in network px, theta rad",
+        "decoding": {"type": KINDS[0], "boxes": "u, v, w (opening), h (jaw length) in network px, theta rad",
                      "default_box_scales_px": list(SOURCE_SCALES), "variances": [0.1, 0.2],
                      "nms": {"score_threshold": 0.3, "iou_threshold": 0.2, "min_distance_px": 6.0}},
         "postprocess": {},
