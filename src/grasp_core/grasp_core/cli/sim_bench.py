@@ -474,8 +474,9 @@ def _run(args: argparse.Namespace, models: list[str | None], config: Path, objec
     if len(set(names)) != len(names):  # two paths to cards of the same name: keep them apart
         names = [f"{nm}#{i}" for i, nm in enumerate(names)]
     threads = 0 if args.workers == 1 and not args.ray else 1  # elsewhere: one CPU per trial
-    supports = {m: _shape_support(args, objects) if args.target_class and not getattr(d, "segments", False)
-                else "" for m, d in zip(models, detectors, strict=True)}
+    unlabelled = [m for m, d in zip(models, detectors, strict=True) if not getattr(d, "segments", False)]
+    support = _shape_support(args, objects) if args.target_class and unlabelled else ""
+    supports = {m: support if m in unlabelled else "" for m in models}
     for m, folder in supports.items():  # fit the labeller here: an unusable folder is one line, not a worker's
         if folder:                      # error (and this process's trials reuse it)
             try:
