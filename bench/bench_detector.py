@@ -4,8 +4,13 @@
    project's model (``ggcnn2_synth`` when it is in models/) and the peer
    ``ggcnn2_cornell`` (../shared/anchors/ggcnn2_cornell.onnx beside the checkout), on the same frames.
 2. End to end: camera and detector as separate node processes (replay of the same
-   frames); latency = receipt of ``/grasp_candidates`` − the depth image stamp (the replay
-   stamps a frame when it starts reading its file: reading, conversion and inpainting count).
+   frames), wired as the stack wires them (the detector on the camera's ``depth/image_unfilled``,
+   inpainting its crop; a third process reads the executor's ``depth_topic`` as the executor does, so
+   the camera serves it as in the cell, and inpaints the full frame beside the detector when that
+   topic is the hole-free ``depth/image``); latency = receipt of
+   ``/grasp_candidates`` − the depth image stamp (the replay stamps a frame when it starts
+   reading its file: reading and conversion count). ``--compare-filled`` adds a run with the
+   detector on the inpainted ``depth/image`` (``publish_unfilled:=false``), the path before.
    Both nodes run with ``publish_timings``: their ``~/timings`` (:mod:`grasp_bridge.timings`)
    and this process's receipt give, per frame, the measured stages, p50 of each printed and
    grouped as conversion, preprocess, inference, post-process, serialisation and DDS; with the
@@ -42,6 +47,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 from tqdm import tqdm
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,11 +56,20 @@ PROJECT, PEER = "ggcnn2_synth", "ggcnn2_cornell"
 QUANTISED = PROJECT + "_int8"
 
 
-def make_frames(folder: Path, n: int) -> Path:
-    """n generated 640x480 depth frames (table + objects) and their camera_info YAML."""
+def make_frames(folder: Path, n: int, mm: bool = False) -> Path:
+    """n generated 640x480 depth frames (table + objects, 1 % holes), .npy float32 metres, and their
+    camera_info YAML; ``mm``: saved instead as a RealSense or Kinect recording is, 16-bit PNG
+    millimetres (0 = hole), which the replay forwards as a driver's 16UC1."""
+    import cv2
     from grasp_bringup.synthetic import write_frames
 
-    return write_frames(folder, n=n, seed=100)
+    info = write_frames(folder, n=n, seed=100)
+    for npy in sorted(folder.glob("*.npy")) if mm else []:
+        m = np.load(npy)
+        mm = np.where(np.isfinite(m), np.round(m * 1000.0), 0).astype(np.uint16)
+        cv2.imwrite(str(npy.with_suffix(".png")), mm)
+        npy.unlink()
+    return info
 
 
 def available_models() -> dict[str, str]:
@@ -146,6 +161,7 @@ def option_sweep(model: str, frame: np.ndarray, n: int = 200) -> list[tuple[str,
 STAGES = {
     "camera: read file": "conversion",
     "camera: to metres": "conversion",
+    "camera: camera_info publish": "DDS",
     "camera: inpaint (full frame)": "preprocess",
     "camera: Image message": "serialisation",
     "DDS camera -> detector": "DDS",
@@ -160,6 +176,7 @@ STAGES = {
 #: the publish calls, inside the two DDS stages (not part of the sum)
 PUBLISH_CALLS = ("camera: publish call", "detector: publish call")
 _CAMERA_EVENTS = {"read": "camera: read file", "converted": "camera: to metres",
+                  "info_published": "camera: camera_info publish",
                   "inpainted": "camera: inpaint (full frame)", "serialised": "camera: Image message"}
 _DETECTOR_EVENTS = {"received": "DDS camera -> detector", "paired": "detector: pair with camera_info",
                     "converted": "detector: msg -> metres", "preprocessed": "detector: preprocess",
@@ -168,10 +185,18 @@ _DETECTOR_EVENTS = {"received": "DDS camera -> detector", "paired": "detector: p
 
 
 def _tile(stamp_ns: int, msg, names: dict[str, str], prefix: str) -> tuple[dict[str, float], int, float]:
-    """Stages of one node's StageTimes without its "published" instant: (stages, last instant, publish call s)."""
+    """Stages of one node's StageTimes up to the publish call of the image the next node reads:
+    (stages, last instant before that call, publish call s).
+
+    The camera's ``unfilled_serialised`` / ``unfilled_published`` (``depth/image_unfilled``, the
+    detector's input) end its part of the path; what it does after them (inpainting, ``depth/image``)
+    runs beside the detector and is left out of the tiling."""
     from grasp_bridge.timings import stage_durations
 
     events, t_ns = list(msg.events), list(msg.t_ns)
+    if "unfilled_published" in events:
+        cut = events.index("unfilled_published") + 1
+        events, t_ns = [e.removeprefix("unfilled_") for e in events[:cut]], t_ns[:cut]
     call = float("nan")
     if events and events[-1] == "published":
         call = (t_ns[-1] - t_ns[-2]) * 1e-9 if len(t_ns) > 1 else call
@@ -197,17 +222,36 @@ def breakdown(stamp_ns: int, camera, detector, receipt_ns: int) -> dict[str, flo
     return out
 
 
+#: a process that reads the executor's depth topic (argv[1]), as its collision check does
+DEPTH_READER = """
+import sys
+import rclpy
+from grasp_bridge.qos import sensor_qos
+from sensor_msgs.msg import Image
+rclpy.init()
+node = rclpy.create_node("bench_depth_reader")
+node.create_subscription(Image, sys.argv[1], lambda m: None, sensor_qos())
+try:
+    rclpy.spin(node)
+except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+    pass
+"""
+
+
 def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float,
-                domain: int, camera_inpaint: bool = True,
+                domain: int, unfilled: bool = True,
                 provider: str = "cpu") -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Camera and detector as processes: (seconds from depth image stamp to receipt of /grasp_candidates
     per frame, stage → seconds per frame of the frames whose timings all arrived).
 
-    ``camera_inpaint`` False: the camera node publishes the holes (``inpaint:=false``) and only the
-    detector's crop is inpainted (its preprocessing)."""
+    ``unfilled`` True (the stack's wiring, :func:`grasp_bringup.launch_params.detector_remappings`):
+    the detector reads ``depth/image_unfilled`` and inpaints its crop only, while a third process reads
+    the executor's configured ``depth_topic`` as the executor does; False: the detector reads the
+    inpainted ``depth/image`` (``publish_unfilled:=false``)."""
     import rclpy
     from grasp_bridge.qos import result_qos
     from grasp_bridge.sync import stamp_key
+    from grasp_bringup.launch_params import UNFILLED_DEPTH_REMAP
 
     from grasp_interfaces.msg import GraspCandidateArray, StageTimes
 
@@ -219,14 +263,19 @@ def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float,
         subprocess.Popen([sys.executable, "-m", "grasp_detector.detector_node", "--ros-args", "--params-file", cfg,
                           "-p", f"model:={model}", "-p", "publish_annotated:=false",
                           "-p", "publish_timings:=true",
-                          "-p", f"onnx_generative.execution_provider:={provider}"], env=env,
+                          "-p", f"onnx_generative.execution_provider:={provider}"]
+                         + (["-r", ":=".join(UNFILLED_DEPTH_REMAP)] if unfilled else []), env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([sys.executable, "-m", "grasp_camera.camera_node", "--ros-args", "--params-file", cfg,
                           "-p", f"replay.folder:={folder}", "-p", f"replay.intrinsics:={info}",
                           "-p", f"replay.rate_hz:={rate}", "-p", "replay.loop:=true",
-                          "-p", "publish_timings:=true", "-p", f"inpaint:={str(camera_inpaint).lower()}"], env=env,
+                          "-p", "publish_timings:=true", "-p", f"publish_unfilled:={str(unfilled).lower()}"], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]
+    if unfilled:  # the executor's collision check reads the camera too (own process), on its configured topic
+        topic = yaml.safe_load(Path(cfg).read_text())["grasp_executor"]["ros__parameters"]["depth_topic"]
+        procs.append(subprocess.Popen([sys.executable, "-c", DEPTH_READER, topic], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     ctx = rclpy.Context()
     rclpy.init(context=ctx, domain_id=domain)
     node = rclpy.create_node("bench_e2e", context=ctx)
@@ -241,6 +290,7 @@ def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float,
         receipts.append((key, now))
 
     node.create_subscription(GraspCandidateArray, "/grasp_candidates", on_msg, result_qos())
+
     for who in timings:
         node.create_subscription(StageTimes, f"/grasp_{who}/timings",
                                  lambda m, w=who: timings[w].__setitem__(stamp_key(m.header.stamp), m), 50)
@@ -292,9 +342,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--e2e-frames", type=int, default=20, help="end-to-end frames per model (default 20; 0 = skip)")
     ap.add_argument("--rate", type=float, default=5.0, help="replay rate for end to end, Hz (default 5)")
     ap.add_argument("--sweep", action="store_true", help="also time ONNX Runtime session options (CPU)")
-    ap.add_argument("--crop-inpaint", action="store_true",
-                    help="also end to end for the project model with the camera's inpainting off "
-                         "(inpaint:=false: only the detector's crop is inpainted)")
+    ap.add_argument("--compare-filled", action="store_true",
+                    help="also end to end for the project model with the detector on the camera's "
+                         "inpainted depth/image (publish_unfilled:=false), the path before depth/image_unfilled")
+    ap.add_argument("--mm-frames", action="store_true",
+                    help="frames as 16-bit PNG millimetres (a RealSense recording): the camera forwards them "
+                         "as 16UC1, half the bytes of metres (decoding a PNG costs more than reading a .npy)")
     ap.add_argument("--models", help=f"comma-separated model names to run (default all: {PROJECT},{PEER},{QUANTISED})")
     ap.add_argument("--provider", default="cpu", choices=["cpu", "cuda", "tensorrt"],
                     help="ONNX Runtime execution provider (default cpu; cuda/tensorrt need onnxruntime-gpu, "
@@ -319,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory(prefix="grasp_bench_") as tmp:
         folder = Path(tmp) / "frames"
-        info = make_frames(folder, args.frames)
+        info = make_frames(folder, args.frames, mm=args.mm_frames)
         intr = load_camera_info_yaml(info)
         frames = [load_depth(p) for p in list_depth_frames(folder)]
         from grasp_core.onnx_cost import gemm_ceiling_gflops
@@ -342,17 +395,18 @@ def main(argv: list[str] | None = None) -> int:
                 key = f"end-to-end {label} ({model})"
                 results[key], stages[key] = e2e_latency(model, folder, info, args.e2e_frames, args.rate, domain,
                                                             provider=args.provider)
-                if args.crop_inpaint and label == "project":
-                    node_net[label + " crop"] = node_net[label]
-                    key = f"end-to-end {label} ({model}), camera inpaint off (crop only)"
+                if args.compare_filled and label == "project":
+                    node_net[label + " filled"] = node_net[label]
+                    key = f"end-to-end {label} ({model}), detector on the inpainted depth/image"
                     results[key], stages[key] = e2e_latency(model, folder, info, args.e2e_frames, args.rate,
-                                                            domain, camera_inpaint=False, provider=args.provider)
+                                                            domain, unfilled=False, provider=args.provider)
     print(f"\nexecution provider: {args.provider} -> {', '.join(providers)}")
-    print("\nDetector latency per frame (640x480 generated depth frames"
+    print("\nDetector latency per frame (640x480 generated depth frames, "
+          + ("16-bit PNG mm" if args.mm_frames else ".npy m")
           + (", this machine's CPU" if on_cpu else f", {providers[0]}") + ").\n"
           "library: detect() on raw frames (1% holes, inpainted inside detect); end-to-end: camera node\n"
-          "(replay, stamped before the file is read; holes inpainted) -> DDS -> detector node -> DDS -> receipt,\n"
-          "minus stamp.")
+          "(replay, stamped before the file is read) -> depth/image_unfilled -> DDS -> detector node (crop\n"
+          "inpainted) -> DDS -> receipt, minus stamp; a process reads the executor's depth_topic beside it.")
     for k, v in results.items():
         print(summary(k, v))
     for (key, st), net in zip(stages.items(), node_net.values(), strict=True):

@@ -256,7 +256,7 @@ def _actions(context, *args, **kwargs):
                         parameters=[params_file, common, camera_params]))
     actions.append(Node(ros_arguments=enclave("grasp_detector"),
                         package="grasp_detector", executable="detector_node", name="grasp_detector",
-                        output="screen",
+                        output="screen", remappings=launch_params.detector_remappings(params_file),
                         parameters=[params_file, common, {"model": arg["model"]} if arg["model"] else {}]))
     candidates = "/grasp_candidates"
     if arg["use_shape_classifier"].lower() in truthy:

@@ -13,7 +13,7 @@ from grasp_core.datasets import (
     read_mask,
     read_rgb,
 )
-from grasp_core.frames import FrameError, load_depth
+from grasp_core.frames import FrameError, load_depth, load_depth_native
 
 
 def _depth():
@@ -45,6 +45,25 @@ def test_depth_files_of_every_type_read_alike(tmp_path):
     three = np.dstack([d, d, d])  # a multi-channel depth file keeps its first channel
     cv2.imwrite(str(tmp_path / "c.tiff"), three)
     np.testing.assert_array_equal(np.isnan(read_depth(tmp_path / "c.tiff")), np.isnan(read_depth(tmp_path / "a.tiff")))
+
+
+def test_native_depth_keeps_a_16_bit_pngs_millimetres_as_a_driver_sends_them(tmp_path):
+    """A replayed 16-bit PNG is the driver's 16UC1 (uint16 mm, 0 = hole), unconverted; other files are metres;
+    both give the same metres through depth_to_metres."""
+    from grasp_core.depth import depth_to_metres
+
+    d = _depth()
+    mm = np.nan_to_num(d * 1000, nan=0).clip(0).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "a.png"), mm)
+    np.save(tmp_path / "a.npy", d)
+    raw, enc = load_depth_native(tmp_path / "a.png")
+    assert enc == "16UC1" and raw.dtype == np.uint16
+    np.testing.assert_array_equal(raw, mm)
+    metres, enc2 = load_depth_native(tmp_path / "a.npy")
+    assert enc2 == "32FC1" and metres.dtype == np.float32
+    np.testing.assert_array_equal(depth_to_metres(raw, enc), load_depth(tmp_path / "a.png"))
+    with pytest.raises(FrameError, match="b.png"):
+        load_depth_native(tmp_path / "b.png")
 
 
 def test_corrupt_missing_and_wrong_files_raise_a_value_error_naming_the_file(tmp_path):

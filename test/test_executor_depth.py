@@ -1,5 +1,6 @@
-"""The executor's depth input for the collision check: a driver's 16UC1 millimetres are metres to it, and an
-image of another kind is refused with one line (ExecutorNode in this process, messages as a driver sends them)."""
+"""The executor's depth input for the collision check: a driver's 16UC1 millimetres are metres to it, holes
+are inpainted before the check, and an image of another kind is refused with one line (ExecutorNode in this process,
+messages as a driver sends them)."""
 from __future__ import annotations
 
 import numpy as np
@@ -52,3 +53,27 @@ def test_a_label_image_on_the_depth_topic_is_refused(node, caplog):
     node.on_depth(numpy_to_image(np.zeros((120, 160), np.uint8), "mono8", _header(3)))
     dmap, why = node.depth.collision_map(3.0, node.frames.t_base)
     assert dmap is None and "no depth image with the candidates' stamp" in why
+
+
+def test_holes_are_inpainted_before_the_collision_check(node):
+    """depth/image_unfilled has holes: the executor inpaints the image it checks against, so the box whose top
+    is a hole still stands in the collision map (without, a hole would be free space); all holes: unusable."""
+    from grasp_core import motion
+
+    intr = CameraIntrinsics.default_for(160, 120)
+    node.on_info(intrinsics_to_camera_info(intr, _header(1)))
+    m = np.full((120, 160), 0.7, np.float32)
+    m[40:80, 60:100] = 0.5  # a box 0.2 m above the table
+    holey = m.copy()
+    holey[50:70, 70:90] = np.nan  # most of its top unseen
+    node.on_depth(numpy_to_image(holey, "32FC1", _header(4)))
+    node.on_depth(numpy_to_image(np.full((120, 160), np.nan, np.float32), "32FC1", _header(5)))
+    checked, why = node.depth.collision_map(4.0, node.frames.t_base)
+    assert checked is not None, why
+    t = node.frames.t_base("camera_depth_optical_frame")
+    full = motion.DepthCollisionMap.from_depth(m, intr, t)
+    raw = motion.DepthCollisionMap.from_depth(holey, intr, t)
+    assert len(checked) == len(full) > len(raw)  # the map's cells: the hole's are back
+    assert np.allclose(np.sort(checked.points, axis=0), np.sort(full.points, axis=0), atol=1e-3)  # the box's top
+    none, why = node.depth.collision_map(5.0, node.frames.t_base)
+    assert none is None and "unusable" in why

@@ -19,6 +19,31 @@ def test_find_peaks_returns_known_maxima_in_order_and_respects_distance_and_thre
     assert len(find_peaks(np.zeros((20, 20)), top_k=3)) == 0
 
 
+def test_find_peaks_candidates_are_scipys_window_maxima_on_random_maps_with_plateaus_and_holes():
+    """The local maxima are those of ``scipy.ndimage.maximum_filter`` (the reference the cv2 dilation replaced):
+    same peaks, same order, on maps with plateaus, NaN holes and any window up to the map's size."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(3)
+    for trial in range(120):
+        h, w = (int(v) for v in rng.integers(3, 90, 2))
+        q = rng.random((h, w)).astype(np.float32)
+        if trial % 3 == 0:
+            q = np.round(q * 3) / 3  # plateaus
+        if trial % 4 == 0:
+            q[rng.random((h, w)) < 0.2] = np.nan
+        d = int(rng.integers(0, 30))
+        ref_q = np.nan_to_num(q, nan=-np.inf)
+        local = ndimage.maximum_filter(ref_q, size=2 * d + 1, mode="constant", cval=-np.inf)
+        cand = np.argwhere((ref_q == local) & (ref_q >= 0.1))
+        cand = cand[np.argsort(-ref_q[cand[:, 0], cand[:, 1]], kind="stable")]
+        want: list = []
+        for p in cand:
+            if all(np.max(np.abs(p - a)) >= d for a in want) and len(want) < 7:
+                want.append(p)
+        assert find_peaks(q, top_k=7, min_distance=d, threshold=0.1).tolist() == [list(p) for p in want], trial
+
+
 def test_angle_is_half_atan2_and_width_is_scaled():
     h, w = 64, 64
     phi = np.deg2rad(35.0)

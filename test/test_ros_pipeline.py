@@ -49,8 +49,8 @@ class Probe(ProbeNode):
         self.depth: dict[tuple[int, int], Image] = {}
         self.node.create_subscription(GraspCandidateArray, "/grasp_candidates", self.candidates.append, result_qos())
 
-    def listen_depth(self) -> None:
-        self.node.create_subscription(Image, "/depth/image", lambda m: self.depth.__setitem__(
+    def listen_depth(self, topic: str = "/depth/image") -> None:
+        self.node.create_subscription(Image, topic, lambda m: self.depth.__setitem__(
             stamp_key(m.header.stamp), m), sensor_qos(20))
 
 
@@ -66,15 +66,25 @@ def detector_args(repo_root, model: str) -> list[str]:
             "-p", "quality_threshold:=0.0", "-p", "publish_annotated:=false", "--log-level", "grasp_detector:=debug"]
 
 
-def test_camera_to_detector_over_dds(repo_root, spawn_node, probe, test_model, tmp_path):
+@pytest.mark.parametrize("wiring", ["stack", "inpainted"])
+def test_camera_to_detector_over_dds(repo_root, spawn_node, probe, test_model, tmp_path, wiring):
+    """The detector on the camera's depth: as the stack wires it (``depth/image`` remapped to the camera's
+    ``depth/image_unfilled``, :func:`grasp_bringup.launch_params.detector_remappings`: holes reach the
+    detector, which inpaints its crop) and on the inpainted ``depth/image``; candidates, poses and depths
+    against the image the detector read."""
+    from grasp_bringup.launch_params import detector_remappings
+
     frames = tmp_path / "frames"
     info_yaml = write_frames(frames, n=3, width=W, height=H, seed=3)
     camera = spawn_node("grasp_camera.camera_node", [
         "--params-file", str(repo_root / "config" / "grasp.yaml"), "-p", "source:=replay",
         "-p", f"replay.folder:={frames}", "-p", f"replay.intrinsics:={info_yaml}",
         "-p", "replay.rate_hz:=5.0", "-p", "replay.loop:=true"])
-    detector = spawn_node("grasp_detector.detector_node", detector_args(repo_root, test_model))
-    probe.listen_depth()
+    remaps = detector_remappings(repo_root / "config" / "grasp.yaml") if wiring == "stack" else []
+    assert (remaps == [("depth/image", "depth/image_unfilled")]) == (wiring == "stack")
+    detector = spawn_node("grasp_detector.detector_node", detector_args(repo_root, test_model)
+                          + [arg for a, b in remaps for arg in ("-r", f"{a}:={b}")])
+    probe.listen_depth("/depth/image_unfilled" if remaps else "/depth/image")
 
     def matched():
         return any(stamp_key(c.header.stamp) in probe.depth and c.candidates for c in probe.candidates)
@@ -89,7 +99,11 @@ def test_camera_to_detector_over_dds(repo_root, spawn_node, probe, test_model, t
         if img is None or not msg.candidates:
             continue
         depth = image_to_numpy(img)
-        assert img.encoding == "32FC1" and np.isfinite(depth).all()  # inpainted metres
+        assert img.encoding == "32FC1"
+        if remaps:  # the generated frames' 1 % holes, NaN (REP 118)
+            assert 0.001 < np.isnan(depth).mean() < 0.05  # (measured_depth skips them)
+        else:
+            assert np.isfinite(depth).all()  # inpainted metres
         assert msg.header.frame_id == img.header.frame_id == "camera_depth_optical_frame"
         assert (msg.image_width, msg.image_height) == (W, H)
         assert 1 <= len(msg.candidates) <= 5
@@ -108,7 +122,8 @@ def test_camera_to_detector_over_dds(repo_root, spawn_node, probe, test_model, t
             z = measured_depth(depth, c.center_u, c.center_v)
             assert c.depth == pytest.approx(z, abs=1e-4)
             assert c.pose.position.z == pytest.approx(c.depth, abs=1e-4)
-            assert abs(depth[int(round(c.center_v)), int(round(c.center_u))] - c.depth) < 0.12
+            at_centre = depth[int(round(c.center_v)), int(round(c.center_u))]
+            assert abs(at_centre - c.depth) < 0.12 or (remaps and np.isnan(at_centre))
             assert 0.55 < c.depth < 0.75  # the generated table is at 0.7 m, objects up to 0.1 m tall
             x = (c.center_u - intr.cx) * c.depth / intr.fx
             assert c.pose.position.x == pytest.approx(x, abs=1e-4)
@@ -245,6 +260,55 @@ def test_camera_topic_source_normalises_driver_depth(spawn_node, probe):
     assert sum("[WARN]" in line and "dropping frame (size)" in line for line in camera.stderr().splitlines()) == 1
 
 
+def test_camera_publishes_the_unfilled_depth_first_and_inpaints_only_for_a_subscriber(spawn_node, probe):
+    """``depth/image_unfilled`` carries the driver's 16UC1 depth as it came, holes included, before the
+    inpainting; while nothing subscribes to ``depth/image`` the camera does not inpaint (its ~/timings
+    have no ``inpainted``); once something does, both come with the same stamp, ``depth/image`` hole-free."""
+    from grasp_interfaces.msg import StageTimes
+
+    camera = spawn_node("grasp_camera.camera_node", ["-p", "source:=topic", "-p", "publish_timings:=true"])
+    pub_img = probe.node.create_publisher(Image, "/camera/camera/depth/image_rect_raw", 10)
+    pub_info = probe.node.create_publisher(CameraInfo, "/camera/camera/depth/camera_info", 10)
+    unfilled: list[Image] = []
+    filled: list[Image] = []
+    timings: list[StageTimes] = []
+    probe.node.create_subscription(Image, "/depth/image_unfilled", unfilled.append, sensor_qos())
+    probe.node.create_subscription(StageTimes, "/grasp_camera/timings", timings.append, 10)
+    assert wait_for(lambda: pub_img.get_subscription_count() and probe.node.count_publishers("/depth/image_unfilled"),
+                    30.0, spin=probe.spin), camera.stderr()
+    intr = CameraIntrinsics(W, H, 385.0, 385.0, 320.5, 240.5, "camera_depth_optical_frame")
+    mm = np.round(table_scene(intr, seed=2, hole_fraction=0.0) * 1000).astype(np.uint16)
+    mm[100:110, 200:210] = 0  # a hole
+    stamps = iter(range(1, 1000))
+
+    def send() -> None:
+        header = Header(frame_id="camera_depth_optical_frame")
+        header.stamp.sec = 4000 + next(stamps)
+        pub_info.publish(intrinsics_to_camera_info(intr, header))
+        pub_img.publish(numpy_to_image(mm, "16UC1", header))
+
+    def step() -> None:
+        send()
+        probe.spin(0.3)
+
+    assert wait_for(lambda: unfilled and timings, 30.0, spin=step), camera.stderr()
+    assert unfilled[0].encoding == "16UC1"  # the driver's millimetres as they came, holes 0 (REP 118)
+    np.testing.assert_array_equal(image_to_numpy(unfilled[0]), mm)
+    assert all("inpainted" not in t.events and "unfilled_published" in t.events for t in timings)
+    probe.node.create_subscription(Image, "/depth/image", filled.append, sensor_qos())
+
+    def both() -> bool:
+        return bool({stamp_key(m.header.stamp) for m in filled} & {stamp_key(m.header.stamp) for m in unfilled})
+
+    assert wait_for(both, 30.0, spin=step), camera.stderr()
+    key = next(iter({stamp_key(m.header.stamp) for m in filled} & {stamp_key(m.header.stamp) for m in unfilled}))
+    hole_free = image_to_numpy(next(m for m in filled if stamp_key(m.header.stamp) == key))
+    assert np.isfinite(hole_free).all() and abs(float(hole_free[105, 205]) - 0.7) < 0.05
+    assert wait_for(lambda: any(list(t.events)[-3:] == ["inpainted", "serialised", "published"] for t in timings),
+                    10.0, spin=step), [list(t.events) for t in timings]
+    assert camera.alive()
+
+
 def test_camera_topic_source_pairs_the_drivers_colour_by_stamp(spawn_node, probe):
     """With ``topic.color_topic`` the driver's colour (bgr8 here) comes out on /color/image_raw as rgb8 with the
     depth image's stamp, whichever of the two arrived first; colour of another size drops the frame, one line."""
@@ -300,7 +364,7 @@ def test_camera_topic_source_pairs_the_drivers_colour_by_stamp(spawn_node, probe
     assert camera.alive()
 
 
-CAMERA_EVENTS = ["read", "converted", "inpainted", "serialised", "published"]
+CAMERA_EVENTS = ["read", "converted", "info_published", "inpainted", "serialised", "published"]
 DETECTOR_EVENTS = ["received", "paired", "converted", "preprocessed", "inferred", "postprocessed",
                    "serialised", "published"]
 

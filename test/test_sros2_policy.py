@@ -110,6 +110,7 @@ def test_only_the_executor_commands_the_robot_and_only_the_detector_publishes_ca
     assert who("call", "/grasp_executor/pick") == {"operator"}
     assert who("request", "/grasp_executor/arm") == {"operator"}  # arming: the operator only
     assert who("publish", "/depth/image") == who("publish", "/depth/camera_info") == {"grasp_camera"}
+    assert who("publish", "/depth/image_unfilled") == {"grasp_camera"}
     assert who("publish", "/grasp_candidates_labelled") == {"grasp_shape_classifier"}
     assert allowed("/grasp_stack/drivers", "execute", GRIP)  # the Robotiq driver serves the action
     assert allowed("/grasp_stack/drivers", "subscribe", TRAJ)  # the controller follows it

@@ -23,6 +23,7 @@ rejected, so row padding must be less than one byte per pixel
 """
 from __future__ import annotations
 
+import array as pyarray
 import sys
 
 import numpy as np
@@ -119,5 +120,7 @@ def numpy_to_image(array: np.ndarray, encoding: str, header=None) -> Image:
     msg.encoding = encoding
     msg.is_bigendian = bool(_HOST_BIG and dtype.itemsize > 1)
     msg.step = int(a.shape[1] * ch * dtype.itemsize)
-    msg.data = a.tobytes()
+    data = pyarray.array("B")
+    data.frombytes(memoryview(a).cast("B"))  # one copy, straight into the message's array (not via bytes)
+    msg.data = data
     return msg

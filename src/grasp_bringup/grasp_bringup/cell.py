@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .launch_params import detector_remappings, remap_args
+
 PROG = "grasp_run"
 
 
@@ -177,6 +179,7 @@ def run_cell(cfg: Path, params: dict, model: str, args) -> int:
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="grasp_overrides_", delete=False) as f:
         yaml.safe_dump(overrides, f)
     try:
+        args.detector_remaps = detector_remappings(params)
         return _spin(["--ros-args", "--params-file", str(cfg), "--params-file", f.name], args)
     finally:
         os.unlink(f.name)
@@ -246,7 +249,7 @@ def _spin(ros_args: list[str], args) -> int:
                   f"built in {time.monotonic() - t_build:.1f} s", flush=True)
             camera = CameraNode()
             nodes.append(camera)
-            detector = DetectorNode()
+            detector = DetectorNode(cli_args=remap_args(getattr(args, "detector_remaps", [])))
             nodes.append(detector)
             if getattr(args, "labeller", "") == "shape classifier":
                 from grasp_shape.shape_node import ShapeClassifierNode

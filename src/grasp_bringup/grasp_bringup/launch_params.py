@@ -35,6 +35,33 @@ ROBOTIQ_MAX_EFFORT_INTERFACE = "set_gripper_max_effort"
 ROBOTIQ_MAX_VELOCITY_INTERFACE = "set_gripper_max_velocity"
 ROBOTIQ_GRIPPER_CONTROLLER = "robotiq_gripper_controller"
 
+#: the detector's depth input, remapped to the camera node's depth before inpainting: the detector
+#: inpaints its network's crop only, so the camera's full-frame inpainting is off the path to
+#: /grasp_candidates (grasp_camera.camera_node: depth/image_unfilled)
+UNFILLED_DEPTH_REMAP = ("depth/image", "depth/image_unfilled")
+
+
+def detector_remappings(params: dict | str | Path) -> list[tuple[str, str]]:
+    """The detector node's topic remappings for a parameters file (or its loaded dict).
+
+    [:data:`UNFILLED_DEPTH_REMAP`] while ``grasp_camera.publish_unfilled`` is true (its default),
+    else none (the detector reads the inpainted ``depth/image``). Used by the launch file and by the
+    composed cell (``./run.sh``, ``grasp-run``) alike.
+    """
+    if not isinstance(params, dict):
+        params = yaml.safe_load(Path(params).read_text()) or {}
+    camera = (params.get("grasp_camera") or {}).get("ros__parameters") or {}
+    return [UNFILLED_DEPTH_REMAP] if bool(camera.get("publish_unfilled", True)) else []
+
+
+def remap_args(remappings: list[tuple[str, str]]) -> list[str]:
+    """``--ros-args -r from:=to ...`` for a node built in this process (``Node(cli_args=...)``)."""
+    out = ["--ros-args"]
+    for a, b in remappings:
+        out += ["-r", f"{a}:={b}"]
+    return out if remappings else []
+
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FRAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_/]*$")
 _DEVICE = re.compile(r"^/[A-Za-z0-9_./-]+$")

@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .launch_params import detector_remappings, remap_args
+
 PROG = "grasp_run"
 
 
@@ -166,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="grasp_overrides_", delete=False) as f:
         yaml.safe_dump(overrides, f)
     try:
+        args.detector_remaps = detector_remappings(params)
         return run(["--ros-args", "--params-file", str(cfg), "--params-file", f.name], n, rate, args)
     finally:
         os.unlink(f.name)
@@ -219,7 +222,7 @@ def run(ros_args: list[str], n: int, rate: float, args: argparse.Namespace) -> i
         try:
             logger = CandidateLogger()
             nodes.append(logger)
-            detector = DetectorNode()
+            detector = DetectorNode(cli_args=remap_args(getattr(args, "detector_remaps", [])))
             nodes.append(detector)
             camera = CameraNode()
             nodes.append(camera)

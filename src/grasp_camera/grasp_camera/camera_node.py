@@ -1,22 +1,37 @@
-"""``grasp_camera`` node: a depth camera source → metres, inpainted → ``depth/image`` + ``depth/camera_info``.
+"""``grasp_camera`` node: a depth camera source → metres → ``depth/image_unfilled``; inpainted → ``depth/image``.
 
 Parameters (all in config/grasp.yaml under ``grasp_camera``):
     source (str, "replay"): camera source plugin (entry-point group ``grasp_camera.sources``).
     frame_id (str, "camera_depth_optical_frame"): optical frame stamped on the outputs when the
         source does not give one (replay); a driver's own frame is kept.
-    inpaint (bool, true): fill holes by OpenCV Navier–Stokes inpainting (GG-CNN preprocessing).
+    inpaint (bool, true): fill holes of ``depth/image`` by OpenCV Navier–Stokes inpainting (GG-CNN
+        preprocessing).
+    publish_unfilled (bool, true): also publish ``depth/image_unfilled``, before inpainting.
     publish_timings (bool, false): debug; publish each frame's stage instants on ``~/timings``.
     <source>.*: the source's own parameters, see :mod:`grasp_camera.sources`.
 
-Publishes (sensor-data QoS, best effort; both depth topics carry the same stamp):
-    depth/image (sensor_msgs/Image): 32FC1 depth in metres along the optical axis, hole-free.
+Publishes (sensor-data QoS, best effort; all three depth topics carry the same stamp):
+    depth/image_unfilled (sensor_msgs/Image): depth along the optical axis with its holes, as the
+        source gave it when that is 16UC1 millimetres (0 = hole; a driver's image, a replayed 16-bit
+        PNG: half the bytes of metres and no conversion), else 32FC1 metres with NaN holes (REP 118);
+        published before the inpainting starts: the detector's input (it inpaints
+        its network's crop only, as GG-CNN's own node does), so the full-frame inpainting
+        (≈ 3–7 ms for 640×480) is not on the path to ``/grasp_candidates``. Only built while it
+        has a subscriber.
+    depth/image (sensor_msgs/Image): the same depth, hole-free (inpainted with ``inpaint``), for
+        the executor's collision check and the shape classifier. While ``depth/image_unfilled``
+        has a subscriber and this topic none, it is neither inpainted nor published (lazy, as
+        image_pipeline's nodes).
     depth/camera_info (sensor_msgs/CameraInfo): its intrinsics.
     color/image_raw (sensor_msgs/Image): rgb8 colour registered to the depth image, when the
         source has one (replay folders with colour beside depth).
     ~/timings (grasp_interfaces/StageTimes, reliable; only with ``publish_timings``): per frame,
         with the depth image's header, the instants ``read`` (frame in memory), ``converted``
-        (metres, checked), ``inpainted``, ``serialised`` (Image message built) and ``published``
-        (depth image handed to DDS), system clock ns (:mod:`grasp_bridge.timings`).
+        (metres, checked), ``info_published`` (camera_info handed to DDS), then, when
+        ``depth/image_unfilled`` is published, ``unfilled_serialised``
+        and ``unfilled_published``, then ``inpainted``, ``serialised`` (Image message built) and
+        ``published`` (depth image handed to DDS; these three absent when it was skipped), system
+        clock ns (:mod:`grasp_bridge.timings`).
 
 Unusable frames (wrong encoding, bytes that disagree with the encoding, size that disagrees
 with camera_info, bad camera_info, empty message, no valid pixel, an unreadable replay file)
@@ -51,6 +66,9 @@ from grasp_interfaces.msg import StageTimes
 
 from .sources import RawFrame, load_source
 
+#: the hole-free depth (executor, shape classifier) and the depth before inpainting (detector)
+DEPTH_TOPIC, UNFILLED_TOPIC = "depth/image", "depth/image_unfilled"
+
 
 class CameraNode(Node):
     """Publishes hole-free metric depth from a pluggable camera source (see module docstring)."""
@@ -59,8 +77,10 @@ class CameraNode(Node):
         super().__init__("grasp_camera", **kwargs)
         cfg = declare_config(self, CameraConfig, plugin_sections=False)  # the source declares its own
         self.source_name, self.frame_id, self.inpaint = cfg.source, cfg.frame_id, cfg.inpaint
-        self.depth_topic = "depth/image"
-        self.depth_pub = self.create_publisher(Image, self.depth_topic, sensor_qos())
+        self.depth_topic = DEPTH_TOPIC
+        self.depth_pub = self.create_publisher(Image, DEPTH_TOPIC, sensor_qos())
+        self.unfilled_pub = (self.create_publisher(Image, UNFILLED_TOPIC, sensor_qos())
+                             if cfg.publish_unfilled else None)
         self.info_pub = self.create_publisher(CameraInfo, "depth/camera_info", sensor_qos())
         self.colour_pub = self.create_publisher(Image, "color/image_raw", sensor_qos())
         self.publish_timings = cfg.publish_timings
@@ -73,7 +93,13 @@ class CameraNode(Node):
         configure_plugin(source, self, self.source_name, self.on_frame)
         self.source = source
         activate_plugin(self.source)
-        self.get_logger().info(f"camera source '{self.source_name}' active; publishing {self.depth_topic}")
+        self.get_logger().info(f"camera source '{self.source_name}' active; publishing {self.depth_topic}"
+                               + (f" and {UNFILLED_TOPIC}" if self.unfilled_pub is not None else ""))
+
+    def has_subscribers(self) -> bool:
+        """Whether either depth topic has a subscriber (the replay holds its first frame until one has)."""
+        return bool(self.depth_pub.get_subscription_count()
+                    or (self.unfilled_pub is not None and self.unfilled_pub.get_subscription_count()))
 
     def drop(self, cause: str, message: str) -> None:
         """Drop a frame: WARN the first time a cause is seen, DEBUG afterwards."""
@@ -112,22 +138,32 @@ class CameraNode(Node):
             depth = depth_to_metres(frame.depth, frame.encoding)
             if not np.isfinite(depth).any():
                 raise DepthError("no valid depth pixel (all NaN/0)")
-            clock.mark("converted")
-            if self.inpaint:
-                depth = inpaint_depth(depth)
-            clock.mark("inpainted")
         except DepthError as exc:
             self.drop("all_nan" if "valid" in str(exc) else "depth", str(exc))
             return
+        clock.mark("converted")
         header = Header()
         header.stamp = frame.stamp if frame.stamp is not None else self.get_clock().now().to_msg()
         header.frame_id = frame.frame_id or self.frame_id
-        info = intrinsics_to_camera_info(intr, header)
-        image = numpy_to_image(depth, "32FC1", header)  # depth is float32 already: one copy, into the message
-        clock.mark("serialised")
-        self.info_pub.publish(info)
-        self.depth_pub.publish(image)
-        clock.mark("published")
+        self.info_pub.publish(intrinsics_to_camera_info(intr, header))
+        clock.mark("info_published")
+        unfilled = self.unfilled_pub is not None and self.unfilled_pub.get_subscription_count() > 0
+        if unfilled:  # first, so the detector starts while this node inpaints
+            if frame.encoding in ("16UC1", "mono16"):  # the source's millimetres as they came: half the bytes
+                image = numpy_to_image(np.asarray(frame.depth, np.uint16), "16UC1", header)
+            else:
+                image = numpy_to_image(depth, "32FC1", header)
+            clock.mark("unfilled_serialised")
+            self.unfilled_pub.publish(image)
+            clock.mark("unfilled_published")
+        if not unfilled or self.depth_pub.get_subscription_count() > 0:
+            if self.inpaint:
+                depth = inpaint_depth(depth)  # cannot fail: a valid pixel was checked above
+            clock.mark("inpainted")
+            image = numpy_to_image(depth, "32FC1", header)  # depth is float32 already: one copy, into the message
+            clock.mark("serialised")
+            self.depth_pub.publish(image)
+            clock.mark("published")
         if frame.rgb is not None:
             self.colour_pub.publish(numpy_to_image(frame.rgb, "rgb8", header))
         self.published += 1

@@ -30,13 +30,14 @@ image's size drops the frame with one line.
 
 ``replay`` — depth frames from a folder (``.npy`` m, ``.tiff`` m or mm, 16-bit
 ``.png`` mm; see :func:`grasp_core.frames.list_depth_frames`), with the colour
-image beside each frame when there is one (:func:`grasp_core.frames.find_colour`).
+image beside each frame when there is one (:func:`grasp_core.frames.find_colour`); a 16-bit
+PNG frame comes out as a driver's 16UC1 millimetres (:func:`grasp_core.frames.load_depth_native`).
 Parameters: ``replay.folder``; ``replay.intrinsics`` (camera_info YAML; empty →
 :meth:`grasp_core.camera.CameraIntrinsics.default_for`, the Kinect v1 defaults
 fx = fy = 525·W/640 px, centred principal point, documented as the Cornell
 default since the Cornell dataset ships no intrinsics); ``replay.rate_hz``;
 ``replay.loop``; ``replay.wait_for_subscribers`` (hold the first frame until
-``depth/image`` has a subscriber, so no frame is lost to discovery). Each frame is
+``depth/image`` or ``depth/image_unfilled`` has a subscriber, so no frame is lost to discovery). Each frame is
 stamped (node clock) the moment its file starts being read, as a driver stamps the
 capture: the stamp precedes the conversion and inpainting. A frame file
 that cannot be read (corrupt or truncated ``.npy``, unreadable image, colour
@@ -59,7 +60,7 @@ from grasp_bridge.plugins import Plugin, load_plugin
 from grasp_bridge.qos import sensor_qos
 from grasp_core.camera import CameraInfoError, CameraIntrinsics, load_camera_info_yaml
 from grasp_core.config import ReplaySourceConfig, TopicSourceConfig
-from grasp_core.frames import find_colour, list_depth_frames, load_depth, load_rgb
+from grasp_core.frames import find_colour, list_depth_frames, load_depth_native, load_rgb
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -241,7 +242,7 @@ class ReplaySource(CameraSource):
     def _tick(self) -> None:
         if self._done:
             return
-        if self._wait and self._node.depth_pub.get_subscription_count() == 0:
+        if self._wait and not self._node.has_subscribers():
             return
         path = self.frames[self._next]
         self._next += 1
@@ -253,7 +254,7 @@ class ReplaySource(CameraSource):
                 self.deactivate()
         stamp = self._node.get_clock().now().to_msg()  # the capture: before the file is read
         try:
-            depth = load_depth(path)
+            depth, encoding = load_depth_native(path)  # a 16-bit PNG stays millimetres, as a driver sends it
             colour = find_colour(path)
             rgb = load_rgb(colour) if colour is not None else None
             received = time.time_ns()
@@ -265,7 +266,7 @@ class ReplaySource(CameraSource):
             intr = self._intr or CameraIntrinsics.default_for(w, h)
             if rgb is not None and rgb.shape[:2] != depth.shape:
                 rgb = None
-            self._emit(RawFrame(depth, "32FC1", intr, stamp, "", rgb, received_ns=received))
+            self._emit(RawFrame(depth, encoding, intr, stamp, "", rgb, received_ns=received))
         if self._done:
             self._node.get_logger().info(f"replay finished: {len(self.frames)} frame(s) from {path.parent}")
 

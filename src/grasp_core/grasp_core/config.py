@@ -75,7 +75,7 @@ class ExecutorConfig:
     """``grasp_executor``: validation, safety and the pick loop (see ``config/grasp.yaml`` for each field)."""
 
     candidates_topic: str = _f("/grasp_candidates", "grasp_interfaces/GraspCandidateArray input")
-    depth_topic: str = _f("/depth/image", "depth image for the finger collision check")
+    depth_topic: str = _f("/depth/image_unfilled", "depth image for the finger collision check (holes inpainted)")
     depth_info_topic: str = _f("/depth/camera_info", "camera_info of depth_topic")
     use_depth_collision: bool = _f(True, "check the fingers' swept volume against the sensed depth")
     allow_no_depth: bool = _f(False, "pick without a depth image for the collision check (unsafe)")
@@ -307,7 +307,7 @@ class ReplaySourceConfig:
     intrinsics: str = _f("", "camera_info YAML; empty = Kinect v1 defaults for the size")
     rate_hz: float = _f(2.0, "frames per second")
     loop: bool = _f(False, "start again after the last frame")
-    wait_for_subscribers: bool = _f(True, "hold the first frame until depth/image has a subscriber")
+    wait_for_subscribers: bool = _f(True, "hold the first frame until a depth topic has a subscriber")
 
 
 @dataclass(frozen=True)
@@ -316,7 +316,8 @@ class CameraConfig:
 
     source: str = _f("replay", "camera source plugin (entry points grasp_camera.sources)")
     frame_id: str = _f("camera_depth_optical_frame", "optical frame stamped when the source has none")
-    inpaint: bool = _f(True, "fill holes by Navier-Stokes inpainting (GG-CNN preprocessing)")
+    inpaint: bool = _f(True, "fill holes of depth/image by Navier-Stokes inpainting (GG-CNN preprocessing)")
+    publish_unfilled: bool = _f(True, "also publish depth/image_unfilled (holes NaN) before inpainting")
     publish_timings: bool = _f(False, "debug: publish each frame's stage instants on ~/timings")
     topic: TopicSourceConfig = _nested(TopicSourceConfig)
     replay: ReplaySourceConfig = _nested(ReplaySourceConfig)

@@ -31,6 +31,24 @@ def load_depth(path: str | Path) -> np.ndarray:
         raise FrameError(str(exc)) from exc
 
 
+def load_depth_native(path: str | Path) -> tuple[np.ndarray, str]:
+    """A depth frame as a driver publishes it: (array, ``sensor_msgs/Image`` encoding).
+
+    A 16-bit PNG (millimetres, as RealSense and Kinect recordings are saved) comes as its
+    (H, W) uint16 values, encoding ``16UC1`` (0 = no return), unconverted; any other frame as
+    :func:`load_depth`'s (H, W) float32 metres with NaN holes, ``32FC1``.
+
+    Raises:
+        FrameError: as :func:`load_depth`.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".png":
+        img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if img is not None and img.dtype == np.uint16 and img.ndim == 2:
+            return img, "16UC1"
+    return load_depth(path), "32FC1"
+
+
 def is_depth_file(path: Path) -> bool:
     """Whether a file in a frames folder is a depth frame (not a colour image or mask).
 

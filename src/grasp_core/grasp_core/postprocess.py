@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
 from .grasp import Grasp
 
@@ -104,7 +103,9 @@ def find_peaks(quality: np.ndarray, top_k: int = 5, min_distance: int = 10,
         raise ValueError("top_k must be >= 1")
     q = np.nan_to_num(quality.astype(np.float32), nan=-np.inf)
     size = 2 * max(int(min_distance), 0) + 1
-    local_max = ndimage.maximum_filter(q, size=size, mode="constant", cval=-np.inf)
+    # the window's maximum by OpenCV's dilation: equal to scipy.ndimage.maximum_filter(mode="constant",
+    # cval=-inf) element for element, about 4x faster on 160 px maps (bench/bench_detector.py, post-process)
+    local_max = cv2.dilate(q, np.ones((size, size), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=-np.inf)
     cand = np.argwhere((q == local_max) & (q >= threshold))
     if cand.size == 0:
         return np.zeros((0, 2), dtype=np.int64)
