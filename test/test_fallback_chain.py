@@ -65,6 +65,25 @@ def test_the_chain_falls_back_exactly_below_its_threshold(frame):
     assert not alone.detect(depth, intrinsics=intr, top_k=3, quality_threshold=min(1.0, p + 1e-3)).grasps
 
 
+def test_a_robust_grasp_wider_than_the_gripper_opens_falls_back(frame):
+    """max_opening_m: the primary's grasp, above the P(robust) threshold, goes to the fallback when its opening
+    exceeds the limit, and is kept when it does not; a limit <= 0 is refused."""
+    depth, intr = frame
+    gqstn = open_detector(str(GQSTN), threads=1)
+    first = gqstn.detect(depth, intrinsics=intr, top_k=1, quality_threshold=0.0)
+    opening = first.poses[0].opening
+    assert np.isfinite(opening) and opening > 0
+    prop = open_detector("gqcnn_synth", threads=1)
+    narrow = FallbackChain(gqstn, prop, threshold=0.0, max_opening_m=opening - 1e-4)
+    d = narrow.detect(depth, intrinsics=intr, top_k=3, quality_threshold=0.0)
+    assert narrow.fallback_calls == 1 and d is not narrow.last_primary
+    wide = FallbackChain(gqstn, prop, threshold=0.0, max_opening_m=opening + 1e-4)
+    d = wide.detect(depth, intrinsics=intr, top_k=3, quality_threshold=0.0)
+    assert wide.fallback_calls == 0 and d is wide.last_primary
+    with pytest.raises(ValueError, match="max_opening_m must be > 0"):
+        FallbackChain(gqstn, prop, max_opening_m=0.0)
+
+
 @pytest.mark.parametrize("spec, words", [("gqstn_synth+", "expected PRIMARY+FALLBACK"),
                                          ("gqstn_synth+gqcnn_synth@high", "is not a number"),
                                          ("gqstn_synth+gqcnn_synth@-0.5", "must be >= 0")])

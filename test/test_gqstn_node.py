@@ -29,6 +29,10 @@ if not MODEL.is_file():
     pytest.skip("models/gqstn_synth.json not shipped", allow_module_level=True)
 
 
+#: P(robust) alone decides (the paper's rule): no opening limit on GQ-STN's grasp
+WIDE = Parameter("onnx_gqstn.fallback_max_opening_m", value=10.0)
+
+
 @pytest.fixture
 def context():
     ctx = rclpy.Context()
@@ -50,7 +54,7 @@ def test_fallback_runs_prop_gqcnn_only_below_the_threshold(context):
     for thr in (0.0, 1.01):
         node = DetectorNode(context=context, parameter_overrides=[
             Parameter("detector", value="onnx_gqstn"), Parameter("model", value=str(MODEL)),
-            Parameter("onnx_gqstn.fallback_threshold", value=thr)])
+            Parameter("onnx_gqstn.fallback_threshold", value=thr), WIDE])
         try:
             plug = node.detector
             assert plug.fallback is not None and plug.fallback.state == "active"
@@ -70,7 +74,7 @@ def test_fallback_runs_prop_gqcnn_only_below_the_threshold(context):
     for thr, calls in ((max(p - 1e-3, 0.0), 0), (p + 1e-3, 1)):
         node = DetectorNode(context=context, parameter_overrides=[
             Parameter("detector", value="onnx_gqstn"), Parameter("model", value=str(MODEL)),
-            Parameter("onnx_gqstn.fallback_threshold", value=float(thr))])
+            Parameter("onnx_gqstn.fallback_threshold", value=float(thr)), WIDE])
         try:
             node.detector.detect(depth, None, intr, 5, 20.0, 0.0)
             assert node.detector.fallback_calls == calls, (p, thr)
@@ -97,6 +101,7 @@ def test_gqstn_plugin_in_the_detector_process_publishes_grasp_stages_and_images(
         detector = spawn_node("grasp_detector.detector_node", [
             "--params-file", str(repo_root / "config" / "grasp.yaml"), "-p", "detector:=onnx_gqstn",
             "-p", f"model:={MODEL}", "-p", "quality_threshold:=0.0", "-p", "onnx_gqstn.fallback_threshold:=0.0",
+            "-p", "onnx_gqstn.fallback_max_opening_m:=10.0",
             "-p", "publish_annotated:=true"])
         intr, depth = _frame()
         feed = FrameFeeder(probe, intr, depth)

@@ -42,3 +42,35 @@ def test_prop_gqcnn_plugin_publishes_ranked_robust_grasps(repo_root, spawn_node,
         assert 0.55 < msg.candidates[0].depth < 0.75  # on the generated table scene (table at 0.7 m)
     finally:
         probe.close()
+
+
+def test_the_sampling_budget_is_read_from_parameters_and_a_bad_one_refused(repo_root):
+    """``prop_gqcnn.*`` (grasp_core.config.PropSamplingConfig) sets Prop+GQ-CNN's budget; its defaults are
+    PropConfig's; n_candidates 0 is refused with one line naming the plugin. In-process node, the real plugin."""
+    import dataclasses
+
+    from grasp_bridge.plugins import configure_plugin
+    from grasp_core.config import PropSamplingConfig
+    from grasp_core.prop_gqcnn import PropConfig
+    from grasp_detector.detectors import load_detector
+    from rclpy.parameter import Parameter
+
+    if not (repo_root / "models" / "gqcnn_synth.json").is_file():
+        pytest.skip("models/gqcnn_synth.json not shipped")
+    for f in dataclasses.fields(PropSamplingConfig):
+        assert getattr(PropSamplingConfig(), f.name) == getattr(PropConfig(), f.name), f.name
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, domain_id=97)
+    try:
+        node = rclpy.create_node("budget", context=ctx, parameter_overrides=[
+            Parameter("prop_gqcnn.n_candidates", value=7), Parameter("prop_gqcnn.cem_iterations", value=0)])
+        plugin = load_detector("prop_gqcnn")
+        configure_plugin(plugin, node, "prop_gqcnn", "gqcnn_synth")
+        assert (plugin.detector.cfg.n_candidates, plugin.detector.cfg.cem_iterations) == (7, 0)
+        assert plugin.detector.cfg.cem_samples == PropConfig().cem_samples
+        bad = rclpy.create_node("bad_budget", context=ctx, parameter_overrides=[
+            Parameter("prop_gqcnn.n_candidates", value=0)])
+        with pytest.raises(ValueError, match="prop_gqcnn: n_edges, n_candidates"):
+            configure_plugin(load_detector("prop_gqcnn"), bad, "prop_gqcnn", "gqcnn_synth")
+    finally:
+        rclpy.try_shutdown(context=ctx)

@@ -34,6 +34,10 @@ import yaml
 from .launch_params import detector_remappings, remap_args
 
 PROG = "grasp_run"
+#: Prop+GQ-CNN's sampling budget (grasp_core.config.PropSamplingConfig) as GQ-STN's fallback in the composed
+#: cell: with the defaults (150 candidates, 3 x 60 refinement samples) a frame's grasps were 2.9 s old when
+#: the executor read them (its max_age_s is 1.0) while the simulator and the other nodes shared the two cores
+CELL_FALLBACK_BUDGET = {"n_candidates": 60, "cem_iterations": 1, "cem_samples": 20}
 
 
 def fail(msg: str, code: int = 2) -> int:
@@ -163,6 +167,9 @@ def run_cell(cfg: Path, params: dict, model: str, args) -> int:
     plugin = detector_plugin(kind)
     if plugin:  # the paper families other than GG-CNN's have their own plugins
         overrides["grasp_detector"]["ros__parameters"]["detector"] = plugin
+    if plugin == "onnx_gqstn":  # its Prop+GQ-CNN fallback within the executor's max_age_s on a shared CPU
+        overrides["grasp_detector"]["ros__parameters"]["onnx_gqstn_fallback"] = dict(CELL_FALLBACK_BUDGET)
+        overrides["grasp_detector"]["ros__parameters"]["queue_size"] = 1  # slower than the camera: the newest frame
     if colour:  # RGB models need the cell's colour through the camera node
         cam_ns = params.get("grasp_sim", {}).get("ros__parameters", {}).get("camera_namespace", "/camera/camera")
         overrides["grasp_camera"]["ros__parameters"]["topic"] = {"color_topic": f"{cam_ns}/color/image_raw"}

@@ -334,6 +334,20 @@ class OnnxDetectorConfig:
 
 
 @dataclass(frozen=True)
+class PropSamplingConfig:
+    """``grasp_detector`` → ``prop_gqcnn.*`` (and GQ-STN's fallback, ``onnx_gqstn_fallback.*``) beside
+    :class:`OnnxDetectorConfig`'s: Prop+GQ-CNN's sampling budget (:class:`grasp_core.prop_gqcnn.PropConfig`,
+    Mahler et al., Dex-Net 2.0: antipodal edge pairs, then cross-entropy-method refinement). Its run time
+    grows with ``n_candidates`` + ``cem_iterations`` × ``cem_samples`` (classifier evaluations)."""
+
+    n_edges: int = _f(500, "edge pixels sampled as first contacts")
+    n_candidates: int = _f(150, "antipodal candidates ranked by the classifier")
+    cem_iterations: int = _f(3, "cross-entropy-method refinement rounds (0 = ranking only)")
+    cem_samples: int = _f(60, "grasps drawn per refinement round")
+    seed: int = _f(0, "sampling seed (the same frame gives the same grasps)")
+
+
+@dataclass(frozen=True)
 class GQSTNFallbackConfig:
     """``grasp_detector`` → ``onnx_gqstn.*`` beside :class:`OnnxDetectorConfig`'s: GQ-STN's fallback chain
     (Gariépy et al., IROS 2019, §V-D: the fast one-shot GQ-STN first, a sampling method when its grasp is
@@ -342,6 +356,8 @@ class GQSTNFallbackConfig:
     fallback: str = _f("prop_gqcnn", "detector plugin run when GQ-STN's P(robust) < fallback_threshold ('' = none)")
     fallback_model: str = _f("gqcnn_synth", "the fallback plugin's model card")
     fallback_threshold: float = _f(0.5, "P(robust) below which the fallback runs (the classifier's threshold)")
+    fallback_max_opening_m: float = _f(0.085, "the fallback also runs when GQ-STN's grasp needs a wider opening, m "
+                                              "(the Robotiq 2F-85's stroke; not in the paper)")
 
 
 @dataclass(frozen=True)

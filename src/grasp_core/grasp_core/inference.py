@@ -5,6 +5,7 @@ Everything the pipeline needs is read from the network's model card
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -286,6 +287,9 @@ class FallbackChain:
             quality_threshold=)``), run when the primary has no grasp or its P(robust) < ``threshold``;
             None: the primary alone (its one grasp, dropped below ``quality_threshold``).
         threshold: P(robust), ≥ 0 (0: never fall back; above 1: always).
+        max_opening_m: the fallback also runs when the primary's grasp needs a wider opening than this
+            (metres at the grasp's depth, :attr:`GraspPose.opening`): a grasp the gripper cannot open for
+            is not executed however robust it is called (inf: P(robust) alone decides, as in the paper).
 
     Attributes:
         fallback_calls: how many frames the fallback planned. last_primary: the primary's last detection.
@@ -294,10 +298,13 @@ class FallbackChain:
         ValueError: a negative or NaN threshold with a fallback.
     """
 
-    def __init__(self, primary, fallback=None, threshold: float = 0.5) -> None:
+    def __init__(self, primary, fallback=None, threshold: float = 0.5, max_opening_m: float = math.inf) -> None:
         if fallback is not None and not float(threshold) >= 0.0:
             raise ValueError(f"fallback threshold must be >= 0, got {threshold}")
+        if not float(max_opening_m) > 0.0:
+            raise ValueError(f"fallback max_opening_m must be > 0, got {max_opening_m}")
         self.primary, self.fallback, self.threshold = primary, fallback, float(threshold)
+        self.max_opening_m = float(max_opening_m)
         self.fallback_calls = 0
         self.last_primary: Detection | None = None
 
@@ -311,13 +318,14 @@ class FallbackChain:
 
     def detect(self, depth: np.ndarray, rgb: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None,
                top_k: int = 5, min_distance_px: float = 20.0, quality_threshold: float = 0.1) -> Detection:
-        """The primary's one grasp when its P(robust) ≥ ``threshold`` (dropped when its quality is below
-        ``quality_threshold``), else the fallback's detection."""
+        """The primary's one grasp when its P(robust) ≥ ``threshold`` and its opening ≤ ``max_opening_m``
+        (dropped when its quality is below ``quality_threshold``), else the fallback's detection."""
         d = self.primary.detect(depth, rgb=rgb, intrinsics=intrinsics, top_k=1, min_distance_px=min_distance_px,
                                 quality_threshold=0.0)
         self.last_primary = d
         p_robust = getattr(d, "p_robust", d.grasps[0].quality if d.grasps else 0.0)
-        if self.fallback is not None and (not d.grasps or p_robust < self.threshold):
+        too_wide = bool(d.poses) and d.poses[0] is not None and d.poses[0].opening > self.max_opening_m
+        if self.fallback is not None and (not d.grasps or p_robust < self.threshold or too_wide):
             self.fallback_calls += 1
             return self.fallback.detect(depth, rgb=rgb, intrinsics=intrinsics, top_k=top_k,
                                         min_distance_px=min_distance_px, quality_threshold=quality_threshold)

@@ -177,8 +177,22 @@ class PropGQCNNDetector(OnnxModelDetector):
     (:class:`grasp_core.prop_gqcnn.PropGQCNN`); quality = P(robust). Depth only, ONNX Runtime only.
     Use with ``detector: prop_gqcnn`` and ``model: gqcnn_synth`` (a ``grasp_robustness_card/1`` card).
 
-    Own parameters: ``<name>.threads``, ``<name>.verify``, ``<name>.execution_provider`` (:class:`OnnxModelDetector`).
+    Own parameters: ``<name>.threads``, ``<name>.verify``, ``<name>.execution_provider`` (:class:`OnnxModelDetector`);
+    the sampling budget ``<name>.n_edges``, ``<name>.n_candidates``, ``<name>.cem_iterations``,
+    ``<name>.cem_samples``, ``<name>.seed`` (:class:`grasp_core.config.PropSamplingConfig`).
     """
+
+    def configure(self, node, name: str, model: str) -> None:
+        import dataclasses
+
+        from grasp_core.config import PropSamplingConfig
+
+        super().configure(node, name, model)
+        budget = declare_config(node, PropSamplingConfig, prefix=f"{name}.")
+        if min(budget.n_edges, budget.n_candidates, budget.cem_samples) < 1 or budget.cem_iterations < 0:
+            raise ValueError(f"{name}: n_edges, n_candidates and cem_samples must be >= 1 and cem_iterations >= 0, "
+                             f"got {budget}")
+        self.detector.cfg = dataclasses.replace(self.detector.cfg, **dataclasses.asdict(budget))
 
     def open(self, model: str, threads: int, verify: bool, providers: list[str]):
         from grasp_core.prop_gqcnn import PropGQCNN
@@ -275,7 +289,8 @@ class OnnxGQSTNDetector(OnnxModelDetector):
 
     Own parameters (:class:`grasp_core.config.OnnxDetectorConfig`, :class:`grasp_core.config.GQSTNFallbackConfig`):
     ``<name>.threads``, ``<name>.verify``,
-    ``<name>.execution_provider``, ``<name>.fallback``, ``<name>.fallback_model``, ``<name>.fallback_threshold``;
+    ``<name>.execution_provider``, ``<name>.fallback``, ``<name>.fallback_model``, ``<name>.fallback_threshold``,
+    ``<name>.fallback_max_opening_m`` (the fallback also runs for a grasp wider than the gripper opens);
     the fallback plugin's own under ``<name>_fallback.``.
     """
 
@@ -302,7 +317,7 @@ class OnnxGQSTNDetector(OnnxModelDetector):
             self.fallback = load_detector(c.fallback)
             configure_plugin(self.fallback, node, f"{name}_fallback", c.fallback_model)
         # grasp_core.inference.FallbackChain's rule over the fallback plugin's detect (None: GQ-STN alone)
-        self.chain = FallbackChain(self.detector, self.fallback, self.threshold)
+        self.chain = FallbackChain(self.detector, self.fallback, self.threshold, c.fallback_max_opening_m)
         self.stages_pub = node.create_publisher(GraspCandidateArray, "~/stages", result_qos())
         self.image_pubs = {k: node.create_publisher(Image, f"~/stage_images/{k}", result_qos())
                            for k in ("trans", "rot", "scale")}
