@@ -36,7 +36,9 @@ its stop reason logged, whatever happens inside it.
 
 Interfaces:
     subscribes ``candidates_topic`` (grasp_interfaces/GraspCandidateArray), ``/joint_states``,
-        ``depth_topic`` + ``depth_info_topic`` (for the depth collision check);
+        ``depth_topic`` + ``depth_info_topic`` (for the depth collision check; by default the camera's
+        ``depth/image_unfilled``, whose holes :class:`~grasp_executor.depth_cache.DepthCache` inpaints
+        before an image is checked against);
     publishes the trajectory topic (trajectory_msgs/JointTrajectory) and ``~/pick_results``
         (std_msgs/String, one JSON record per attempt);
     services ``~/arm`` (std_srvs/SetBool), ``~/clear_bin`` (std_srvs/Trigger: the bin was emptied —
