@@ -65,9 +65,9 @@ def make_frames(folder: Path, n: int, mm: bool = False) -> Path:
 
     info = write_frames(folder, n=n, seed=100)
     for npy in sorted(folder.glob("*.npy")) if mm else []:
-        m = np.load(npy)
-        mm = np.where(np.isfinite(m), np.round(m * 1000.0), 0).astype(np.uint16)
-        cv2.imwrite(str(npy.with_suffix(".png")), mm)
+        metres = np.load(npy)
+        cv2.imwrite(str(npy.with_suffix(".png")),
+                    np.where(np.isfinite(metres), np.round(metres * 1000.0), 0).astype(np.uint16))
         npy.unlink()
     return info
 
