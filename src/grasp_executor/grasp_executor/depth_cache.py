@@ -4,12 +4,18 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+from grasp_core.depth import hole_mask, inpaint_depth
 
 from grasp_core import motion
 
 
 class DepthCache:
     """The last ``size`` depth images (float32 m, (H, W)) with their frame, and the latest intrinsics.
+
+    Images may have holes (NaN / ≤ 0: the camera's ``depth/image_unfilled``, or a driver's raw
+    image): the image a check uses is inpainted first (:func:`grasp_core.depth.inpaint_depth`, once
+    per image, when it is first used), so a hole is never taken as free space by the collision check
+    nor as table by :meth:`table_scene`; an image that is all holes is unusable.
 
     :meth:`collision_map` builds the :class:`grasp_core.motion.DepthCollisionMap` of the image a
     candidate array was detected on (same stamp), in ``base_link``; for candidates from other
@@ -19,16 +25,35 @@ class DepthCache:
     def __init__(self, size: int = 8) -> None:
         self.size = int(size)
         self._lock = threading.Lock()
-        self._depth: dict[float, tuple[np.ndarray, str]] = {}
+        self._depth: dict[float, tuple[np.ndarray, str]] = {}  # stamp → (depth as received, frame)
+        self._filled: dict[float, np.ndarray] = {}  # stamp → its inpainted depth, once used
         self.info = None
         self._scene = None  # (stamp, layout, TableScene) of the last table_scene call
 
     def add(self, stamp: float, depth: np.ndarray, frame_id: str) -> None:
         with self._lock:
             self._depth.pop(stamp, None)
+            self._filled.pop(stamp, None)
             self._depth[stamp] = (depth, frame_id)
             while len(self._depth) > self.size:  # the oldest received, not the smallest stamp: after a
-                self._depth.pop(next(iter(self._depth)))  # clock jump back (restarted simulator) new stamps are small
+                oldest = next(iter(self._depth))  # clock jump back (restarted simulator) new stamps are small
+                del self._depth[oldest]
+                self._filled.pop(oldest, None)
+
+    def _hole_free(self, stamp: float, depth: np.ndarray) -> np.ndarray:
+        """The image of ``stamp`` inpainted (itself when it has no hole), computed once.
+
+        Raises:
+            grasp_core.depth.DepthError: every pixel is a hole.
+        """
+        with self._lock:
+            filled = self._filled.get(stamp)
+        if filled is None:
+            filled = inpaint_depth(depth) if hole_mask(depth).any() else depth
+            with self._lock:
+                if stamp in self._depth:
+                    self._filled[stamp] = filled
+        return filled
 
     def missing(self) -> str:
         """What the collision check still lacks: "" once camera_info and one depth image have come."""
@@ -48,12 +73,13 @@ class DepthCache:
         """
         if self.info is None:
             return None, "no depth camera_info received"
+        key = stamp
         with self._lock:
             entry = self._depth.get(stamp)
             if entry is None and self._depth:
                 nearest = min(self._depth, key=lambda s: abs(s - stamp))
                 if abs(nearest - stamp) <= max_dt:
-                    entry = self._depth[nearest]
+                    key, entry = nearest, self._depth[nearest]
         if entry is None:
             return None, (f"no depth image with the candidates' stamp {stamp:.3f} s"
                           + (f" or within {max_dt:g} s of it" if max_dt > 0 else ""))
@@ -62,8 +88,8 @@ class DepthCache:
         if t is None:
             return None, f"no transform for the depth frame {frame!r}"
         try:
-            return motion.DepthCollisionMap.from_depth(depth, self.info, t), ""
-        except ValueError as exc:
+            return motion.DepthCollisionMap.from_depth(self._hole_free(key, depth), self.info, t), ""
+        except ValueError as exc:  # DepthError (all holes) included
             return None, f"depth image unusable: {exc}"
 
     def table_scene(self, stamp: float, t_base, layout):
@@ -85,8 +111,8 @@ class DepthCache:
         if t is None:
             return None
         try:
-            scene = table_regions(depth, self.info, t, layout)
-        except ValueError:
+            scene = table_regions(self._hole_free(stamp, depth), self.info, t, layout)
+        except ValueError:  # DepthError (all holes) included
             return None
         self._scene = (stamp, layout, scene)
         return scene
