@@ -243,10 +243,10 @@ def _spin(ros_args: list[str], args) -> int:
     from grasp_detector.detector_node import DetectorNode
     from grasp_executor.executor_node import ExecutorNode
     from grasp_sim.sim_node import SimNode
-    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
 
     rclpy.init(args=ros_args)
-    nodes, executor, spinner = [], None, None
+    nodes, executor, spinner, perception, perceiver = [], None, None, None, None
     try:
         try:
             t_build = time.monotonic()
@@ -272,18 +272,27 @@ def _spin(ros_args: list[str], args) -> int:
             nodes.append(execu)
         except ValueError as exc:
             return fail(str(exc))
+        # The simulator and the executor wait inside callbacks (action servers, the pick): a multi-threaded
+        # executor. Camera, detector, shape classifier and recorder only react to messages: one thread of
+        # their own. rclpy's MultiThreadedExecutor offers a ready subscription again while its callback
+        # waits in the pool (measured: ~11 dispatches per /clock message with all nodes in it), which with
+        # every node on it kept the GIL busy enough to slow the physics below real time.
         executor = MultiThreadedExecutor(num_threads=8)
+        perception = SingleThreadedExecutor()
         for node in nodes:
-            executor.add_node(node)
+            (executor if node is sim or node is execu else perception).add_node(node)
         spinner = threading.Thread(target=executor.spin, name="executor", daemon=True)
+        perceiver = threading.Thread(target=perception.spin, name="perception", daemon=True)
         spinner.start()
+        perceiver.start()
         execu.safety.set_armed(True)  # the simulated cell: arming is this command's explicit choice
         print(f"{PROG}: executor armed (the simulated cell; a real robot's executor starts disarmed: "
               f"ros2 service call /grasp_executor/arm std_srvs/srv/SetBool '{{data: true}}')", flush=True)
         t0 = time.monotonic()
         timeout = args.timeout or 120.0 + 90.0 * args.n_objects
         reported = 0
-        while spinner.is_alive() and not execu.finished.is_set() and time.monotonic() - t0 < timeout:
+        while (spinner.is_alive() and perceiver.is_alive() and not execu.finished.is_set()
+               and time.monotonic() - t0 < timeout):
             time.sleep(0.1)
             while reported < len(execu.attempts):
                 a = execu.attempts[reported]
@@ -320,6 +329,7 @@ def _spin(ros_args: list[str], args) -> int:
                 if hasattr(n, "finished"):
                     n.finished.set()
         stop_spinning(executor, spinner)  # before the nodes go (grasp_bridge.runtime.stop_spinning)
+        stop_spinning(perception, perceiver)
         for node in reversed(nodes):
             node.destroy_node()
         rclpy.try_shutdown()
