@@ -114,6 +114,28 @@ def test_pick_loop_judges_the_table_from_the_scene():
     assert _loop(lambda f: None).run() == "table clear (2 frames without a candidate)"  # that depth missing
 
 
+def test_stale_frames_say_nothing_about_the_scene_and_end_the_loop_only_in_a_long_row():
+    """Frames whose candidates were all stale (a detector warming up) do not count as frames without a safe
+    grasp: three of them and then a good frame give a pick; PickLoop.MAX_STALE_FRAMES in a row end it."""
+    from grasp_core.motion import Rejection
+
+    old = Rejection("candidate is 1.3 s old (max 1.0 s)", "stale")
+    too = Rejection("the object under the jaws is 120 mm wide across them; the gripper opens 85 mm", TOO_WIDE)
+    script = [[old]] * 3 + [None]  # None: a frame with a target
+    frames = iter(range(100))
+    picked = []
+    loop = PickLoop(lambda: next(frames),
+                    lambda f: Choice(None, script[f], 1) if f < len(script) and script[f] else Choice(f, [], 1),
+                    lambda f, t: picked.append(t) or True, LoopPolicy(max_empty_frames=2, max_attempts=1),
+                    remaining=lambda f: 1)
+    assert loop.run() == "1 attempt(s) made" and picked == [3]
+    assert _loop(lambda f: 1, [old]).run() == (f"candidates too old in {PickLoop.MAX_STALE_FRAMES} frames in a row "
+                                               "(last: candidate is 1.3 s old (max 1.0 s))")
+    # a stale candidate beside another refusal is a judgement of the frame as before
+    assert _loop(lambda f: 1, [old, too]).run() == ("objects remain: 1 regions without a safe grasp (4 rejected, "
+                                                    "last: stale, too_wide)")
+
+
 # --- the simulated cell, ground truth ------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

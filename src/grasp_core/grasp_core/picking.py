@@ -47,6 +47,7 @@ from .motion import (
     run_pick,
     validate_candidate,
 )
+from .motion.validation import STALE
 from .robot.gripper import STROKE
 from .tabletop import TableScene, table_regions, too_wide, width_across
 
@@ -431,7 +432,10 @@ class PickLoop:
     * without it, the older judgement from the candidates alone: ``table clear (N frames without a
       candidate)`` — those frames had no candidate at all; ``no valid candidate in N frames (K rejected,
       last: codes)`` — they had candidates, all rejected;
-    * ``N consecutive failed picks``; ``N attempt(s) made``; ``stopped: <why>`` (``stop()``).
+    * ``N consecutive failed picks``; ``N attempt(s) made``; ``stopped: <why>`` (``stop()``);
+    * a frame whose candidates were all refused as stale says nothing about the scene (a detector warming
+      up, a slow fallback): it does not count towards ``max_empty_frames``; :attr:`MAX_STALE_FRAMES` of them
+      in a row end the loop with ``candidates too old in N frames in a row (last: <reason>)``.
 
     Args:
         next_frame: () → a frame, or None when none came in time (ends the loop). Blocking.
@@ -462,6 +466,9 @@ class PickLoop:
         self.last_choice: Choice | None = None
         self._stop = ""
 
+    #: consecutive frames with only stale candidates before the loop gives up (see the class docstring)
+    MAX_STALE_FRAMES = 10
+
     def stop(self, why: str) -> None:
         """Ask :meth:`run` to return before its next frame (thread-safe)."""
         self._stop = why or "stop requested"
@@ -469,7 +476,7 @@ class PickLoop:
     def run(self) -> str:
         """Run until a stop condition (class docstring); returns the stop reason (also in ``stop_reason``)."""
         pol = self.policy
-        failures = empty = rejected_total = 0
+        failures = empty = rejected_total = stale = 0
         last_codes: list[str] = []
         while True:
             if self._stop:
@@ -482,6 +489,15 @@ class PickLoop:
                     return self._end(f"stopped: {self._stop}")
                 return self._end(f"no fresh candidates within {self.timeout_s:.0f} s")
             choice = self.last_choice = self.choose(frame)
+            if choice.target is None and choice.rejections and all(r.code == STALE for r in choice.rejections):
+                stale += 1
+                if stale >= self.MAX_STALE_FRAMES:
+                    return self._end(f"candidates too old in {stale} frames in a row (last: "
+                                     f"{choice.rejections[-1].reason})")
+                if self.after_empty is not None:
+                    self.after_empty(frame)
+                continue
+            stale = 0
             if choice.target is None:
                 empty += 1
                 rejected_total += len(choice.rejections)
