@@ -251,7 +251,7 @@ def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float,
     import rclpy
     from grasp_bridge.qos import result_qos
     from grasp_bridge.sync import stamp_key
-    from grasp_bringup.launch_params import UNFILLED_DEPTH_REMAP
+    from grasp_bringup.launch_params import detector_remappings, remap_args
 
     from grasp_interfaces.msg import GraspCandidateArray, StageTimes
 
@@ -264,7 +264,7 @@ def e2e_latency(model: str, folder: Path, info: Path, n: int, rate: float,
                           "-p", f"model:={model}", "-p", "publish_annotated:=false",
                           "-p", "publish_timings:=true",
                           "-p", f"onnx_generative.execution_provider:={provider}"]
-                         + (["-r", ":=".join(UNFILLED_DEPTH_REMAP)] if unfilled else []), env=env,
+                         + (remap_args(detector_remappings(cfg)) if unfilled else []), env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([sys.executable, "-m", "grasp_camera.camera_node", "--ros-args", "--params-file", cfg,
                           "-p", f"replay.folder:={folder}", "-p", f"replay.intrinsics:={info}",

@@ -72,7 +72,7 @@ def test_camera_to_detector_over_dds(repo_root, spawn_node, probe, test_model, t
     ``depth/image_unfilled``, :func:`grasp_bringup.launch_params.detector_remappings`: holes reach the
     detector, which inpaints its crop) and on the inpainted ``depth/image``; candidates, poses and depths
     against the image the detector read."""
-    from grasp_bringup.launch_params import detector_remappings
+    from grasp_bringup.launch_params import detector_remappings, remap_args
 
     frames = tmp_path / "frames"
     info_yaml = write_frames(frames, n=3, width=W, height=H, seed=3)
@@ -83,13 +83,16 @@ def test_camera_to_detector_over_dds(repo_root, spawn_node, probe, test_model, t
     remaps = detector_remappings(repo_root / "config" / "grasp.yaml") if wiring == "stack" else []
     assert (remaps == [("depth/image", "depth/image_unfilled")]) == (wiring == "stack")
     detector = spawn_node("grasp_detector.detector_node", detector_args(repo_root, test_model)
-                          + [arg for a, b in remaps for arg in ("-r", f"{a}:={b}")])
+                          + remap_args(remaps))
     probe.listen_depth("/depth/image_unfilled" if remaps else "/depth/image")
 
     def matched():
         return any(stamp_key(c.header.stamp) in probe.depth and c.candidates for c in probe.candidates)
 
     ok = wait_for(matched, 40.0, spin=probe.spin)
+    readers = {i.node_name for i in probe.node.get_subscriptions_info_by_topic(
+        "/depth/image_unfilled" if remaps else "/depth/image")}
+    assert "grasp_detector" in readers, readers  # the detector reads the topic of its wiring
     assert ok, (f"no candidates matched to a depth image (got {len(probe.candidates)} candidate msgs, "
                 f"{len(probe.depth)} depth images)\ncamera:\n{camera.stderr()}\ndetector:\n{detector.stderr()}")
     intr = CameraIntrinsics(*_intrinsics(info_yaml))
