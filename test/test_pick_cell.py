@@ -238,6 +238,29 @@ def test_executor_rejects_bad_candidates_and_picks_a_valid_one(spawn_node, probe
     assert probe.results and probe.results[-1]["success"]
 
 
+def test_cell_publishes_joint_states_and_clock_at_their_period_while_the_physics_catches_up(
+        spawn_node, probe, repo_root):
+    """After each render the physics catches up (up to 50 steps = 0.1 s at once); /joint_states and
+    /clock still advance one period (25 Hz: 0.04 s) at a time. One message per burst made a receiver
+    that took /clock before /joint_states read a state older than max_joint_state_age_s (0.1 s) while
+    the cell ran fine (CI: "joint state is 0.120 s old"). Three times real time and 10 frames per
+    simulated second make the bursts here."""
+    spawn_node("grasp_sim.sim_node", params(repo_root, "n_objects:=1", f"seed:={SEED}",
+                                            "real_time_factor:=3.0", "camera_rate_hz:=10.0"))
+    js, clock = [], []
+    probe.node.create_subscription(JointState, "/joint_states",
+                                   lambda m: js.append(m.header.stamp.sec + m.header.stamp.nanosec * 1e-9), 1000)
+    probe.node.create_subscription(Clock, "/clock",
+                                   lambda m: clock.append(m.clock.sec + m.clock.nanosec * 1e-9), 1000)
+    assert wait_for(lambda: probe.depth is not None and len(js) > 10, 60, probe.spin)
+    n0, c0 = len(js), len(clock)
+    probe.spin_for(4.0)
+    for name, stamps in (("joint_states", js[n0:]), ("clock", clock[c0:])):
+        steps = np.diff(np.asarray(stamps))
+        assert len(steps) > 50 and np.all(steps > 0), (name, len(steps))
+        assert steps.max() <= 0.04 + 2 * 0.002 + 1e-6, (name, np.round(np.sort(steps)[-5:], 4))
+
+
 def test_four_processes_lift_an_object(spawn_node, probe, repo_root):
     spawn_node("grasp_sim.sim_node", params(repo_root, "n_objects:=1", f"seed:={SEED}"))
     spawn_node("grasp_camera.camera_node", params(repo_root, "source:=topic"))
