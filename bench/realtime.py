@@ -3,9 +3,12 @@
 Runs ``python -m grasp_bringup.main`` (what ``./run.sh`` runs) twice in one invocation on the same
 seed — once as it is, once while a second process keeps one core busy (a pure-Python loop, the
 kind of load another node or job puts on a 2-core machine) — and reads the job's own summary line
-(``… N s wall, sim time M s``). Real-time factor = simulated seconds / wall seconds (1.0: the
-simulation kept pace with the clock; the simulator node paces itself to real time, so the factor
-cannot exceed ~1 by much). Also prints the picks, their mean cycle and the CPU time of the job.
+(``… N s wall, sim time M s (… physics fell behind K time(s), D s dropped)``, both over the pick run,
+after the nodes are built). Real-time factor = simulated seconds / wall seconds (1.0: the simulation
+kept pace with the clock; the simulator node paces itself to real time, so the factor cannot exceed
+1 by more than one pacing step). The simulator counts the times it fell more than 0.2 s behind the
+clock and gave that time up: 0 means it kept pace throughout. Also prints the picks, their mean
+cycle and the CPU time of the job.
 
 Run in the workspace environment::
 
@@ -25,7 +28,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SUMMARY = re.compile(r"summary: attempts=(\d+) successes=(\d+) mean_cycle_s=([\d.na]+)"
-                     r".*?(\d+) s wall, sim time (\d+) s")
+                     r".*?([\d.]+) s wall, sim time ([\d.]+) s .*?fell behind (\d+) time\(s\), ([\d.]+) s dropped")
 
 
 def _burn(stop) -> None:  # one busy core
@@ -48,9 +51,10 @@ def run_job(args: list[str], domain: int) -> dict:
     if proc.returncode != 0 or m is None:
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
         raise RuntimeError(f"main job failed (exit {proc.returncode}): {' | '.join(tail)}")
-    attempts, ok, cycle, job_wall, sim = m.groups()
+    attempts, ok, cycle, job_wall, sim, drops, dropped = m.groups()
     return {"attempts": int(attempts), "successes": int(ok), "mean_cycle_s": float(cycle),
             "job_wall_s": float(job_wall), "sim_s": float(sim), "process_wall_s": wall,
+            "drops": int(drops), "dropped_s": float(dropped),
             "cpu_s": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
             "rtf": float(sim) / max(float(job_wall), 1e-9)}
 
@@ -76,9 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         burner.join(5)
     print("\nMain job (composed simulated cell), real-time factor = simulated s / wall s:")
     for name, r in rows.items():
-        print(f"  {name:<14} rtf {r['rtf']:.2f}  ({r['sim_s']:.0f} s simulated in {r['job_wall_s']:.0f} s wall, "
-              f"job CPU {r['cpu_s']:.0f} s)  picks {r['successes']}/{r['attempts']}, "
-              f"mean cycle {r['mean_cycle_s']:.2f} s")
+        print(f"  {name:<14} rtf {r['rtf']:.3f}  ({r['sim_s']:.1f} s simulated in {r['job_wall_s']:.1f} s wall; "
+              f"fell behind {r['drops']}x, {r['dropped_s']:.1f} s dropped; job CPU {r['cpu_s']:.0f} s)  "
+              f"picks {r['successes']}/{r['attempts']}, mean cycle {r['mean_cycle_s']:.2f} s")
     return 0 if all(r["successes"] > 0 for r in rows.values()) else 1
 
 

@@ -38,6 +38,13 @@ PROG = "grasp_run"
 #: cell: with the defaults (150 candidates, 3 x 60 refinement samples) a frame's grasps were 2.9 s old when
 #: the executor read them (its max_age_s is 1.0) while the simulator and the other nodes shared the two cores
 CELL_FALLBACK_BUDGET = {"n_candidates": 60, "cem_iterations": 1, "cem_samples": 20}
+#: The interpreter's GIL switch interval (``sys.setswitchinterval``, s) while the composed cell runs: the
+#: simulator's physics thread gives the GIL up in every MuJoCo step (500 a simulated second) and, at
+#: Python's default 5 ms, waited up to that long to get it back from a busy perception or planning
+#: thread each time. Measured on the idle 2-core machine (./run.sh's scene): 5 ms -> real-time factor
+#: 0.86-0.90, the physics 14-17 times more than 0.2 s behind, its thread 11 s waiting in 44 s;
+#: 0.5 ms -> 1.000, once behind (start-up), 4.7 s waiting (rendering included).
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 def fail(msg: str, code: int = 2) -> int:
@@ -247,6 +254,8 @@ def _spin(ros_args: list[str], args) -> int:
 
     rclpy.init(args=ros_args)
     nodes, executor, spinner, perception, perceiver = [], None, None, None, None
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     try:
         try:
             t_build = time.monotonic()
@@ -288,7 +297,7 @@ def _spin(ros_args: list[str], args) -> int:
         execu.safety.set_armed(True)  # the simulated cell: arming is this command's explicit choice
         print(f"{PROG}: executor armed (the simulated cell; a real robot's executor starts disarmed: "
               f"ros2 service call /grasp_executor/arm std_srvs/srv/SetBool '{{data: true}}')", flush=True)
-        t0 = time.monotonic()
+        t0, sim0, drops0, dropped0 = time.monotonic(), sim.sim_time, sim.lag_drops, sim.lag_dropped_s
         timeout = args.timeout or 120.0 + 90.0 * args.n_objects
         reported = 0
         while (spinner.is_alive() and perceiver.is_alive() and not execu.finished.is_set()
@@ -301,7 +310,8 @@ def _spin(ros_args: list[str], args) -> int:
                       f"opening {a.final_opening * 1000:.0f} mm", flush=True)
                 reported += 1
         timed_out = not execu.finished.is_set()
-        wall = time.monotonic() - t0
+        wall, sim_s = time.monotonic() - t0, sim.sim_time - sim0
+        drops, dropped = sim.lag_drops - drops0, sim.lag_dropped_s - dropped0
         attempts = [dict(a.__dict__) for a in execu.attempts]
         ok = [a for a in attempts if a["success"]]
         mean_cycle = float(np.mean([a["cycle_time_s"] for a in ok])) if ok else float("nan")
@@ -316,7 +326,8 @@ def _spin(ros_args: list[str], args) -> int:
         png = save_picture(args.output / "pick_run.png", first, attempts, title, remaining)
         print(f"{PROG}: summary: attempts={len(attempts)} successes={len(ok)} mean_cycle_s={mean_cycle:.2f} "
               f"objects_left={len(left)}/{len(sim.names)} (simulation ground truth) stopped: {reason}; "
-              f"{wall:.0f} s wall, sim time {sim.sim_time:.0f} s", flush=True)
+              f"{wall:.1f} s wall, sim time {sim_s:.1f} s (real-time factor {sim_s / max(wall, 1e-9):.3f}; "
+              f"physics fell behind {drops} time(s), {dropped:.1f} s dropped)", flush=True)
         print(f"{PROG}: wrote {png} and {args.output / 'attempts.jsonl'}", flush=True)
         if timed_out:
             return fail(f"timed out after {timeout:.0f} s", 1)
@@ -333,3 +344,4 @@ def _spin(ros_args: list[str], args) -> int:
         for node in reversed(nodes):
             node.destroy_node()
         rclpy.try_shutdown()
+        sys.setswitchinterval(switch_interval)

@@ -230,6 +230,10 @@ class SimNode(Node):
             callback_group=group)
         self.create_service(Trigger, "~/reset", self.on_reset, callback_group=group)
 
+        #: simulated seconds given up because the physics fell more than 0.2 s behind real time, and how
+        #: often (0 and 0: the cell kept pace with the clock at ``real_time_factor``)
+        self.lag_dropped_s = 0.0
+        self.lag_drops = 0
         self._running = True
         self._thread = threading.Thread(target=self._physics_loop, name="grasp_sim_physics", daemon=True)
         self._thread.start()
@@ -346,6 +350,8 @@ class SimNode(Node):
 
     def _physics(self) -> None:
         dt = self.cell.timestep
+        with self.lock:  # the renderer's GL context is made by the first render: before the clock starts
+            self.cell.render()
         wall0, sim0 = time.monotonic(), self.cell.time
         next_js = next_clock = next_cam = next_obj = self.cell.time
         while self._running and rclpy_ok():
@@ -363,6 +369,11 @@ class SimNode(Node):
                     next_js = next_clock = next_cam = next_obj = self.cell.time
                 target = sim0 + (time.monotonic() - wall0) * self.rtf
                 if target - self.cell.time > 0.2:  # cannot keep up: run as fast as possible, do not burst
+                    self.lag_dropped_s += target - self.cell.time
+                    self.lag_drops += 1
+                    self.log_once("behind", f"physics {target - self.cell.time:.2f} s behind real time at "
+                                  f"simulated {self.cell.time:.2f} s: that time is given up (the machine "
+                                  "cannot keep pace; later cases at DEBUG)")
                     wall0, sim0 = time.monotonic(), self.cell.time
                     target = self.cell.time + 0.02
                 steps = 0
