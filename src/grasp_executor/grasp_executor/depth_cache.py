@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from grasp_core.depth import hole_mask, inpaint_depth
+from grasp_core.depth import inpaint_depth
 
 from grasp_core import motion
 
@@ -41,7 +41,7 @@ class DepthCache:
                 self._filled.pop(oldest, None)
 
     def _hole_free(self, stamp: float, depth: np.ndarray) -> np.ndarray:
-        """The image of ``stamp`` inpainted (itself when it has no hole), computed once.
+        """The image of ``stamp`` inpainted (a copy when it has no hole), computed once.
 
         Raises:
             grasp_core.depth.DepthError: every pixel is a hole.
@@ -49,7 +49,7 @@ class DepthCache:
         with self._lock:
             filled = self._filled.get(stamp)
         if filled is None:
-            filled = inpaint_depth(depth) if hole_mask(depth).any() else depth
+            filled = inpaint_depth(depth)  # a copy when there is no hole
             with self._lock:
                 if stamp in self._depth:
                     self._filled[stamp] = filled
