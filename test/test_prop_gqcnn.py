@@ -79,3 +79,28 @@ def test_prop_gqcnn_with_the_shipped_classifier_puts_its_grasp_on_the_bar():
     g = det.grasps[0]
     assert 0 <= g.quality <= 1 and depth[int(round(g.v)), int(round(g.u))] < 0.72
     assert angle_difference(g.angle, phi + math.pi / 2) < math.radians(30)
+
+
+def test_grasps_centred_on_a_depth_hole_still_get_a_pose():
+    """Detectors read the camera's unfilled depth: a sampled grasp whose 5 x 5 centre window is all holes
+    had no pose (the executor then refused it as non-finite: seen with Prop+GQ-CNN as GQ-STN's fallback
+    in the simulated cell). Its depth is now the median of the valid pixels around the hole."""
+    from grasp_core.camera import CameraIntrinsics
+    from grasp_core.inference import grasp_poses, measured_depth
+    from grasp_core.prop_gqcnn import PropConfig, PropGQCNN
+
+    depth, _ = _bar_scene(0.0)
+    depth[233:248, 313:328] = np.nan  # a 15 x 15 hole at the bar's centre
+    assert math.isnan(measured_depth(depth, 320, 240, max_radius=2))  # the window alone: no valid pixel
+    assert measured_depth(depth, 320, 240) == pytest.approx(0.71)
+    assert math.isnan(measured_depth(np.full((48, 64), np.nan, np.float32), 30, 20))
+    assert math.isnan(measured_depth(depth, 700, 240))
+    intr = CameraIntrinsics(640, 480, FX, FX, 320.0, 240.0)
+    pg = PropGQCNN.__new__(PropGQCNN)
+    pg.clf, pg.cfg, pg.name = _StubClassifier(), PropConfig(cem_iterations=1), "prop_stub"
+    det = pg.detect(depth, intrinsics=intr, top_k=5)
+    assert det.grasps and all(p is not None for p in det.poses), det.depths
+    from grasp_core.grasp import Grasp
+
+    depths, poses = grasp_poses(depth, [Grasp(320.0, 240.0, 0.0, 30.0, 15.0, 1.0)], intr)
+    assert depths[0] == pytest.approx(0.71) and poses[0] is not None and np.all(np.isfinite(poses[0].position))

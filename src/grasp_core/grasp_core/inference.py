@@ -49,15 +49,24 @@ class Detection:
     classes: list[tuple[str, float]] = field(default_factory=list)
 
 
-def measured_depth(depth: np.ndarray, u: float, v: float, radius: int = 2) -> float:
-    """Median of the valid depth values (m) in a (2r+1)² window around pixel (u, v); NaN if none."""
+def measured_depth(depth: np.ndarray, u: float, v: float, radius: int = 2, max_radius: int = 16) -> float:
+    """Median of the valid depth values (m) in a (2r+1)² window around pixel (u, v), r = ``radius``;
+    when that window is all holes (NaN / ≤ 0), the window doubles up to ``max_radius`` px (the depth
+    around a hole, as inpainting would fill it: detectors read the camera's unfilled image, and a
+    sampled grasp centred on a hole had no pose). NaN outside the image or with no valid pixel within
+    ``max_radius``."""
     h, w = depth.shape
     c, r = int(round(u)), int(round(v))
     if not (0 <= c < w and 0 <= r < h):
         return float("nan")
-    win = depth[max(r - radius, 0): r + radius + 1, max(c - radius, 0): c + radius + 1]
-    vals = win[~hole_mask(win)]
-    return float(np.median(vals)) if vals.size else float("nan")
+    while True:
+        win = depth[max(r - radius, 0): r + radius + 1, max(c - radius, 0): c + radius + 1]
+        vals = win[~hole_mask(win)]
+        if vals.size:
+            return float(np.median(vals))
+        if radius >= max_radius:
+            return float("nan")
+        radius = min(2 * radius, max_radius)
 
 
 def source_grasp(g: Grasp, tf: CropTransform) -> Grasp:
