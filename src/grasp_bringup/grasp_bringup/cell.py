@@ -43,7 +43,8 @@ CELL_FALLBACK_BUDGET = {"n_candidates": 60, "cem_iterations": 1, "cem_samples": 
 #: Python's default 5 ms, waited up to that long to get it back from a busy perception or planning
 #: thread each time. Measured on the idle 2-core machine (./run.sh's scene): 5 ms -> real-time factor
 #: 0.86-0.90, the physics 14-17 times more than 0.2 s behind, its thread 11 s waiting in 44 s;
-#: 0.5 ms -> 1.000, once behind (start-up), 4.7 s waiting (rendering included).
+#: 0.5 ms -> 0.999-1.000, 4.7 s waiting (rendering included), once behind: the renderer's first frame,
+#: now made before the simulator's clock starts (grasp_sim.sim_node).
 GIL_SWITCH_INTERVAL_S = 0.0005
 
 
