@@ -28,10 +28,16 @@ def test_conv_macs_are_counted_from_the_graph(tmp_path):
 
 
 def test_quantised_network_loads_and_stays_close_to_fp32(tmp_path, monkeypatch):
+    """On a cell frame that is not a calibration frame, the quantised network's maps, as the detector's
+    optimised session computes them on this CPU, stay close to the fp32 network's and equal what the
+    unoptimised QDQ graph says. With 8-bit weights (before reduce_range) ONNX Runtime's x86 kernels without
+    VNNI saturated: mean error 0.018 instead of 0.0019 on an AVX2-only machine."""
+    import onnxruntime as ort
     from conftest import build_tiny_model
     from grasp_core.cli.quantize import main
     from grasp_core.inference import GraspDetector
     from grasp_core.model_card import load_card
+    from grasp_core.sim.cell import SimCell
 
     monkeypatch.setenv("MUJOCO_GL", "egl")
     parent = build_tiny_model(tmp_path / "fp32", size=64)
@@ -43,19 +49,25 @@ def test_quantised_network_loads_and_stays_close_to_fp32(tmp_path, monkeypatch):
     card.verify()
     q = card.data["quantization"]
     assert q["parent"] == "tiny_test" and q["format"] == "QDQ" and card.data["metrics"] == {}
-    assert q["kept_fp32"] == []
+    assert q["kept_fp32"] == [] and q["reduce_range"] is True
     ops = {n.op_type for n in __import__("onnx").load(str(card.model_file)).graph.node}
     assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
     fp32, int8 = GraspDetector(str(parent)), GraspDetector(str(out.with_suffix(".json")))
-    rng = np.random.default_rng(3)
-    depth = (0.7 + 0.02 * rng.standard_normal((480, 640))).astype(np.float32)
+    cell = SimCell()
+    cell.reset(4, "procedural", seed=123)  # not a calibration seed
+    depth, _ = cell.render()
     x, _ = fp32.preprocess(depth)
     name = fp32.session.get_inputs()[0].name
+    plain = ort.SessionOptions()
+    plain.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    reference = ort.InferenceSession(str(card.model_file), plain, providers=["CPUExecutionProvider"])
     a = np.concatenate(fp32.session.run(None, {name: x}))
-    b = np.concatenate(int8.session.run(None, {name: x}))
-    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.95
-    err = np.abs(a - b)
-    assert float(err.mean()) < 0.02 and math.isfinite(float(b.sum()))
+    b = np.concatenate(int8.session.run(None, {name: x}))  # the detector's session (all optimisations)
+    r = np.concatenate(reference.run(None, {name: x}))
+    assert math.isfinite(float(b.sum()))
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.99
+    assert float(np.abs(a - b).mean()) < 0.005
+    assert float(np.abs(b - r).mean()) < 1e-3
 
 
 def test_bad_arguments_exit_2_with_one_line(capsys):
