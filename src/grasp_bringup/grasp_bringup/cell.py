@@ -165,8 +165,12 @@ def run_cell(cfg: Path, params: dict, model: str, args) -> int:
         "/**": {"ros__parameters": {"use_sim_time": True}},
         "grasp_sim": {"ros__parameters": {"objects": str(args.objects), "n_objects": int(args.n_objects),
                                           "seed": int(args.seed), "real_time_factor": float(args.rtf)}},
-        "grasp_camera": {"ros__parameters": {"source": "topic"}},
-        "grasp_detector": {"ros__parameters": {"model": str(model)}},
+        # camera and detector share one thread here (below): both keep only the newest frame, so a slow
+        # detector skips frames instead of the camera working through a backlog of old ones (GQ-STN with
+        # its sampling fallback: every candidate 2.3 s old and refused as stale with the camera's default
+        # 5, fresh with 1)
+        "grasp_camera": {"ros__parameters": {"source": "topic", "topic": {"queue_size": 1}}},
+        "grasp_detector": {"ros__parameters": {"model": str(model), "queue_size": 1}},
         "grasp_executor": {"ros__parameters": {"auto": True}},
     }
     args.output.mkdir(parents=True, exist_ok=True)
@@ -177,10 +181,9 @@ def run_cell(cfg: Path, params: dict, model: str, args) -> int:
         overrides["grasp_detector"]["ros__parameters"]["detector"] = plugin
     if plugin == "onnx_gqstn":  # its Prop+GQ-CNN fallback within the executor's max_age_s on a shared CPU
         overrides["grasp_detector"]["ros__parameters"]["onnx_gqstn_fallback"] = dict(CELL_FALLBACK_BUDGET)
-        overrides["grasp_detector"]["ros__parameters"]["queue_size"] = 1  # slower than the camera: the newest frame
     if colour:  # RGB models need the cell's colour through the camera node
         cam_ns = params.get("grasp_sim", {}).get("ros__parameters", {}).get("camera_namespace", "/camera/camera")
-        overrides["grasp_camera"]["ros__parameters"]["topic"] = {"color_topic": f"{cam_ns}/color/image_raw"}
+        overrides["grasp_camera"]["ros__parameters"]["topic"]["color_topic"] = f"{cam_ns}/color/image_raw"
     args.labeller = "segmentation" if target and segments else ("shape classifier" if target else "")
     if target and segments:  # the detector labels every candidate with its object class itself
         overrides["grasp_executor"]["ros__parameters"]["target_class"] = target

@@ -127,13 +127,17 @@ class CameraSource(Plugin):
 class TopicSource(CameraSource):
     """A driver's depth image + camera_info (best-effort sensor QoS; the latest camera_info is used), and with
     ``topic.color_topic`` its registered colour image, paired with the depth image of the same stamp
-    (:class:`grasp_bridge.sync.StampSynchronizer`; a depth image waits for its colour, at most the 10 latest)."""
+    (:class:`grasp_bridge.sync.StampSynchronizer`; a depth image waits for its colour, at most the 10 latest).
+    ``topic.queue_size``: the keep-last depth of the image subscriptions (the reader hands the oldest kept
+    frame first, so a node that falls behind works through up to that many old frames; 1 = the newest)."""
 
     def configure(self, node: Node, name: str, emit: Callable[[RawFrame], None]) -> None:
         super().configure(node, name, emit)
         self._node, self._emit = node, emit
         c = declare_config(node, TopicSourceConfig, prefix=f"{name}.")
         depth_topic, info_topic = c.depth_topic, c.info_topic
+        if c.queue_size < 1:
+            raise ValueError(f"{name}.queue_size must be >= 1, got {c.queue_size}")
         self._info: CameraIntrinsics | None = None
         self._info_error: str | None = None
         self._active = False
@@ -146,11 +150,11 @@ class TopicSource(CameraSource):
             depth_cb = lambda m: self._sync.add(0, m)  # noqa: E731
         self._subs = [
             node.create_subscription(CameraInfo, info_topic, self._on_info, sensor_qos()),
-            node.create_subscription(Image, depth_topic, depth_cb, sensor_qos()),
+            node.create_subscription(Image, depth_topic, depth_cb, sensor_qos(c.queue_size)),
         ]
         if c.color_topic:
             self._subs.append(node.create_subscription(Image, c.color_topic, lambda m: self._sync.add(1, m),
-                                                       sensor_qos()))
+                                                       sensor_qos(c.queue_size)))
         self._info_topic = self._subs[0].topic_name
 
     def activate(self) -> None:

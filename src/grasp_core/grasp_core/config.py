@@ -297,6 +297,8 @@ class TopicSourceConfig:
     info_topic: str = _f("/camera/camera/depth/camera_info", "driver camera_info")
     color_topic: str = _f("", "driver colour image registered to depth (rgb8/bgr8), paired by exact stamp and "
                               "republished on color/image_raw for RGB models; empty = depth only")
+    queue_size: int = _f(5, "keep-last depth of the depth and colour subscriptions; 1 = only the newest frame "
+                            "when the node falls behind (no backlog of old frames)")
 
 
 @dataclass(frozen=True)
