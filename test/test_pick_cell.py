@@ -30,6 +30,7 @@ from grasp_bridge.camera_info import camera_info_to_intrinsics  # noqa: E402
 from grasp_bridge.candidates import detection_to_msg  # noqa: E402
 from grasp_bridge.image import image_to_numpy  # noqa: E402
 from grasp_bridge.qos import result_qos, sensor_qos  # noqa: E402
+from grasp_bridge.stamps import stamp_s  # noqa: E402
 from grasp_core.depth import depth_to_metres, inpaint_depth  # noqa: E402
 from grasp_core.inference import GraspDetector  # noqa: E402
 from grasp_core.motion import BIN_CENTER, BIN_INNER, HOME_JOINTS  # noqa: E402
@@ -83,7 +84,7 @@ class CellProbe(ProbeNode):
         self.traj_pub = n.create_publisher(JointTrajectory, TRAJ_TOPIC, 10)
 
     def _on_clock(self, m: Clock) -> None:
-        self.clock = m.clock.sec + m.clock.nanosec * 1e-9
+        self.clock = stamp_s(m.clock)
 
     def _on_objects(self, m: MarkerArray) -> None:
         for mk in m.markers:
@@ -249,9 +250,9 @@ def test_cell_publishes_joint_states_and_clock_at_their_period_while_the_physics
                                             "real_time_factor:=3.0", "camera_rate_hz:=10.0"))
     js, clock = [], []
     probe.node.create_subscription(JointState, "/joint_states",
-                                   lambda m: js.append(m.header.stamp.sec + m.header.stamp.nanosec * 1e-9), 1000)
+                                   lambda m: js.append(stamp_s(m.header.stamp)), 1000)
     probe.node.create_subscription(Clock, "/clock",
-                                   lambda m: clock.append(m.clock.sec + m.clock.nanosec * 1e-9), 1000)
+                                   lambda m: clock.append(stamp_s(m.clock)), 1000)
     assert wait_for(lambda: probe.depth is not None and len(js) > 10, 60, probe.spin)
     n0, c0 = len(js), len(clock)
     probe.spin_for(4.0)

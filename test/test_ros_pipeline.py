@@ -27,6 +27,7 @@ from conftest import ProbeNode, wait_for  # noqa: E402
 from grasp_bridge.camera_info import intrinsics_to_camera_info  # noqa: E402
 from grasp_bridge.image import image_to_numpy, numpy_to_image  # noqa: E402
 from grasp_bridge.qos import result_qos, sensor_qos  # noqa: E402
+from grasp_bridge.stamps import stamp_s  # noqa: E402
 from grasp_bridge.sync import stamp_key  # noqa: E402
 from grasp_bringup.synthetic import table_scene, write_frames  # noqa: E402
 from grasp_core.camera import CameraIntrinsics  # noqa: E402
@@ -426,6 +427,7 @@ def test_camera_sharing_a_thread_with_a_slow_consumer_hands_it_the_newest_frame(
     from grasp_camera.camera_node import CameraNode
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
+    from rclpy.time import Time
 
     ctx = rclpy.Context()
     rclpy.init(context=ctx, domain_id=domain_id)
@@ -435,7 +437,7 @@ def test_camera_sharing_a_thread_with_a_slow_consumer_hands_it_the_newest_frame(
     ages: list[float] = []
 
     def slow(msg: Image) -> None:
-        ages.append(time.time() - (msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9))
+        ages.append(time.time() - stamp_s(msg.header.stamp))
         time.sleep(0.4)
 
     consumer.create_subscription(Image, "/depth/image_unfilled", slow, sensor_qos(1))
@@ -453,9 +455,7 @@ def test_camera_sharing_a_thread_with_a_slow_consumer_hands_it_the_newest_frame(
         mm = np.round(table_scene(intr, seed=2, hole_fraction=0.0) * 1000).astype(np.uint16)
         end = time.monotonic() + 6.0
         while time.monotonic() < end:
-            header = Header(frame_id="camera_depth_optical_frame")
-            now = time.time()
-            header.stamp.sec, header.stamp.nanosec = int(now), int((now % 1) * 1e9)
+            header = Header(frame_id="camera_depth_optical_frame", stamp=Time(nanoseconds=time.time_ns()).to_msg())
             pub_info.publish(intrinsics_to_camera_info(intr, header))
             pub_img.publish(numpy_to_image(mm, "16UC1", header))
             time.sleep(0.1)
