@@ -109,8 +109,8 @@ def quantize(model: str, output: Path, frames: int, seed: int, keep_fp32: bool =
         "quantization": {
             "tool": "onnxruntime.quantization.quantize_static (ONNX Runtime "
                     f"{__import__('onnxruntime').__version__})",
-            "format": "QDQ", "activations": "uint8", "reduce_range": bool(reduce_range),
-            "weights": "int8, per output channel" + (", 7-bit range (reduce_range)" if reduce_range else ""),
+            "format": "QDQ", "weights": "int8, per output channel", "activations": "uint8",
+            "reduce_range": bool(reduce_range),  # True: weights quantised to 7 bits (module docstring)
             "kept_fp32": kept,
             "calibration": f"min-max over {frames} inputs from GraspDetector.preprocess of simulated-cell renders "
                            f"(procedural, 1-5 objects, Kinect noise, seeds {seed}-{seed + frames - 1})",
