@@ -468,3 +468,47 @@ def test_camera_sharing_a_thread_with_a_slow_consumer_hands_it_the_newest_frame(
     steady = ages[3:]  # after the first frames (discovery, the camera's warm-up)
     assert len(steady) >= 5, ages
     assert float(np.median(steady)) < 0.25, [round(a, 3) for a in ages]
+
+
+@pytest.mark.parametrize("queue", [None, 5])
+def test_a_detector_slower_than_the_camera_starts_on_the_newest_frame(repo_root, spawn_node, probe, queue):
+    """The detector as its own process (the launch file's), Prop+GQ-CNN (sampling: well over a 10 Hz
+    camera's period a frame) fed at 10 Hz: with the default ``queue_size`` 1 each frame the detector
+    starts on (its ``received`` instant on ``~/timings``) is at most about a period old; with 5 the
+    reader hands out the oldest of its five kept frames, 0.4 s old. Measured here (2.0 s a frame, a data
+    generator busy beside it): median 0.007 s with 1, 0.43 s with 5."""
+    from rclpy.time import Time
+
+    from grasp_interfaces.msg import StageTimes
+
+    args = ["--params-file", str(repo_root / "config" / "grasp.yaml"), "-p", "detector:=prop_gqcnn",
+            "-p", "model:=gqcnn_synth", "-p", "quality_threshold:=0.0", "-p", "publish_annotated:=false",
+            "-p", "publish_timings:=true"]
+    if queue is not None:
+        args += ["-p", f"queue_size:={queue}"]
+    detector = spawn_node("grasp_detector.detector_node", args)
+    timings: list[StageTimes] = []
+    probe.node.create_subscription(StageTimes, "/grasp_detector/timings", timings.append, 20)
+    pub_img = probe.node.create_publisher(Image, "/depth/image", sensor_qos())
+    pub_info = probe.node.create_publisher(CameraInfo, "/depth/camera_info", sensor_qos())
+    assert wait_for(lambda: pub_img.get_subscription_count() and probe.node.count_publishers(
+        "/grasp_detector/timings"), 40.0, spin=probe.spin), detector.stderr()
+    intr = CameraIntrinsics(W, H, 385.0, 385.0, 320.5, 240.5, "camera_depth_optical_frame")
+    depth = table_scene(intr, seed=2, n_objects=2, hole_fraction=0.0).astype(np.float32)
+
+    def step() -> None:  # one frame stamped with the wall clock now, 0.1 s apart
+        header = Header(frame_id="camera_depth_optical_frame", stamp=Time(nanoseconds=time.time_ns()).to_msg())
+        pub_info.publish(intrinsics_to_camera_info(intr, header))
+        pub_img.publish(numpy_to_image(depth, "32FC1", header))
+        probe.spin(0.1)
+
+    assert wait_for(lambda: len(timings) >= 8, 90.0, spin=step), detector.stderr()
+    ages = [(t.t_ns[list(t.events).index("received")] - stamp_s(t.header.stamp) * 1e9) / 1e9 for t in timings]
+    spans = [(t.t_ns[-1] - t.t_ns[0]) / 1e9 for t in timings]
+    steady = ages[3:]  # after the backlog formed
+    assert float(np.median(spans)) > 0.15, spans  # the detector is slower than the camera
+    if queue is None:
+        assert float(np.median(steady)) < 0.25, [round(a, 3) for a in ages]
+    else:
+        assert float(np.median(steady)) > 0.25, [round(a, 3) for a in ages]
+    assert detector.alive() and "Traceback" not in detector.stderr()

@@ -165,12 +165,12 @@ def run_cell(cfg: Path, params: dict, model: str, args) -> int:
         "/**": {"ros__parameters": {"use_sim_time": True}},
         "grasp_sim": {"ros__parameters": {"objects": str(args.objects), "n_objects": int(args.n_objects),
                                           "seed": int(args.seed), "real_time_factor": float(args.rtf)}},
-        # camera and detector share one thread here (below): both keep only the newest frame, so a slow
-        # detector skips frames instead of the camera working through a backlog of old ones (GQ-STN with
-        # its sampling fallback: every candidate 2.3 s old and refused as stale with the camera's default
-        # 5, fresh with 1)
+        # camera and detector share one thread here (below): the camera keeps only the newest frame (as
+        # the detector does by default), so a slow detector skips frames instead of the camera working
+        # through a backlog of old ones (GQ-STN with its sampling fallback: every candidate 2.3 s old and
+        # refused as stale with the camera's default 5, fresh with 1)
         "grasp_camera": {"ros__parameters": {"source": "topic", "topic": {"queue_size": 1}}},
-        "grasp_detector": {"ros__parameters": {"model": str(model), "queue_size": 1}},
+        "grasp_detector": {"ros__parameters": {"model": str(model)}},
         "grasp_executor": {"ros__parameters": {"auto": True}},
     }
     args.output.mkdir(parents=True, exist_ok=True)

@@ -372,7 +372,8 @@ class DetectorConfig:
     min_distance_px: float = _f(20.0, "non-maximum suppression distance, px")
     quality_threshold: float = _f(0.1, "lowest Q published")
     publish_annotated: bool = _f(True, "publish ~/annotated")
-    queue_size: int = _f(5, "depth/camera_info pairing queue")
+    queue_size: int = _f(1, "keep-last depth of the image and camera_info subscriptions; 1 = the newest frame "
+                            "only when detection is slower than the camera (no backlog of old frames)")
     publish_timings: bool = _f(False, "debug: publish each frame's stage instants on ~/timings")
     onnx_generative: OnnxDetectorConfig = _nested(OnnxDetectorConfig)
 

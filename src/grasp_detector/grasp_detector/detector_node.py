@@ -7,7 +7,10 @@ Parameters (all in config/grasp.yaml under ``grasp_detector``):
     min_distance_px (float, 20.0): minimum distance between candidate centres, source px.
     quality_threshold (float, 0.1): minimum quality in [0, 1].
     publish_annotated (bool, true): publish ``~/annotated``.
-    queue_size (int, 5): depth of the best-effort subscriptions and of the stamp pairing.
+    queue_size (int, 1): keep-last depth of the best-effort subscriptions. 1: when detection is slower
+        than the camera, the next frame is the newest, not the oldest of a backlog (a reader hands out its
+        oldest message first; with 5 and a 10 Hz camera every frame a slow detector starts on is 0.4 s
+        old). The stamp pairing keeps max(queue_size, :data:`PAIRING_STAMPS`) stamps waiting.
     publish_timings (bool, false): debug; publish each frame's stage instants on ``~/timings``.
     <detector>.*: the plugin's own parameters (see :mod:`grasp_detector.detectors`).
 
@@ -72,6 +75,9 @@ from .detectors import load_detector
 
 #: Seconds of depth images without camera_info (or without a stamp pair) before the node warns.
 INFO_TIMEOUT_S = 2.0
+#: Stamps the depth/camera_info(/colour) pairing keeps waiting for their partners at least (messages of
+#: one stamp may arrive in any order across topics; a completed pair drops every older stamp).
+PAIRING_STAMPS = 5
 
 
 class DetectorNode(Node):
@@ -86,6 +92,8 @@ class DetectorNode(Node):
         queue = cfg.queue_size
         if self.top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {self.top_k}")
+        if queue < 1:
+            raise ValueError(f"queue_size must be >= 1, got {queue}")
         self.detector = None
         detector = load_detector(self.detector_name)
         configure_plugin(detector, self, self.detector_name, model)
@@ -97,7 +105,7 @@ class DetectorNode(Node):
         self._received_ns: dict[tuple[int, int], int] = {}  # stamp → arrival of the depth image
         self.annotated_pub = self.create_publisher(Image, "~/annotated", result_qos(2))
         inputs = 3 if self.detector.needs_rgb else 2
-        self.sync = StampSynchronizer(inputs, self.on_frame, queue_size=queue)
+        self.sync = StampSynchronizer(inputs, self.on_frame, queue_size=max(queue, PAIRING_STAMPS))
         self.processed = 0
         self.dropped = 0
         self._log_once = OncePerCause(self.get_logger())
