@@ -130,6 +130,13 @@ def test_detector_node_drives_the_lifecycle_in_order(context):
     assert CALLS[2:] == ["deactivate", "cleanup"]
 
 
+def test_detector_node_refuses_a_queue_size_below_one_before_configuring_its_plugin(context):
+    with pytest.raises(ValueError, match="queue_size must be >= 1, got 0"):
+        DetectorNode(context=context, parameter_overrides=[
+            Parameter("detector", value="test_plugins:RecordingDetector"), Parameter("queue_size", value=0)])
+    assert CALLS == []
+
+
 def test_executor_node_drives_the_backend_lifecycle_in_order(context):
     """configure (with the node's typed config and cell layout) → activate; at shutdown the
     backend's deactivate requests a stop of any running motion, then cleanup."""
