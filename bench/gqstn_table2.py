@@ -14,6 +14,9 @@ P(robust) 0.5), beside the project's default model and the paper's figures.
 Run from the checkout with the venv active (``MUJOCO_GL=egl``)::
 
     python bench/gqstn_table2.py --trials 10 --seed 70000 --out bench/out/gqstn_table2
+
+``--full-opening``: the paper's execution (§V-D, "the gripper default opening was 8.5 cm"): every grasp
+pre-opened to the 2F-85's full stroke, whatever its width (``grasp_executor.full_opening``).
 """
 from __future__ import annotations
 
@@ -86,12 +89,25 @@ def per_frame(models: dict, shots) -> dict:
     return out
 
 
+def full_opening_config(path: Path) -> Path:
+    """Write config/grasp.yaml with ``grasp_executor.full_opening: true`` to ``path``; returns it."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "config" / "grasp.yaml").read_text())
+    data["grasp_executor"]["ros__parameters"]["full_opening"] = True
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--trials", type=int, default=10)
     p.add_argument("--seed", type=int, default=70000)
     p.add_argument("--objects", default="procedural")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "gqstn_table2")
+    p.add_argument("--full-opening", action="store_true",
+                   help="the paper's execution protocol (§V-D): every grasp pre-opened to the full stroke "
+                        "(grasp_executor.full_opening true in a copy of config/grasp.yaml)")
     args = p.parse_args(argv)
     from grasp_core.cli import sim_bench
 
@@ -100,6 +116,8 @@ def main(argv=None) -> int:
     cmd = [a for m in MODELS.values() for a in ("--model", model_arg(m))]
     cmd += ["--trials", str(args.trials), "--clutter", "1", "--seed", str(args.seed), "--objects", args.objects,
             "--workers", "1", "--json", str(js)]
+    if args.full_opening:
+        cmd += ["--config", str(full_opening_config(args.out / "grasp_full_opening.yaml"))]
     rc = sim_bench.main(cmd)
     if rc:
         print(f"gqstn_table2: grasp-sim-bench exited {rc}", file=sys.stderr)

@@ -402,6 +402,33 @@ def test_finger_geometry_is_the_envelope_of_the_one_gripper_description():
             assert np.allclose(np.max([hi for _, hi in inner], axis=0), b[1], atol=1e-9), (opening, b)
 
 
+def test_full_opening_executes_every_grasp_at_the_stroke_and_checks_it_there():
+    """``full_opening`` (Gariépy et al.'s benchmark protocol): a candidate wider than the stroke (GQ-STN's
+    w = s/3) is no longer refused as too wide but pre-opened to the stroke; and the sweep is made at the
+    stroke, so a neighbour 35 mm from the object that the candidate's own 50 + 20 mm pre-open clears
+    collides at 85 mm."""
+    extr = load_extrinsics(EXTRINSICS)
+    obj = (0.475, 0.525, -0.015, 0.015, 0.04)
+    alone = DepthCollisionMap.from_depth(render_depth([obj], extr), INTR, extr.matrix, stride=2)
+    full = ValidationConfig(full_opening=True)
+    wide = camera_candidate(extr, [0.5, 0.0, 0.04], [1, 0, 0], 0.16)
+    refused = validate_candidate(wide, extr, HOME_JOINTS, ValidationConfig(), now=100.0, depth_map=alone)
+    assert isinstance(refused, Rejection) and refused.code == "too_wide", refused
+    target = validate_candidate(wide, extr, HOME_JOINTS, full, now=100.0, depth_map=alone)
+    assert isinstance(target, GraspTarget), target
+    assert target.pregrasp_opening == pytest.approx(STROKE)
+    hits = alone.gripper_hits(target.t_base_tool0_grasp, target.t_base_tool0_pregrasp, STROKE, full.finger_margin,
+                              table_z=full.table_z)
+    assert sum(hits.values()) == 0, hits
+    neighbour = (0.56, 0.60, -0.015, 0.015, 0.05)
+    near = DepthCollisionMap.from_depth(render_depth([obj, neighbour], extr), INTR, extr.matrix, stride=2)
+    own = camera_candidate(extr, [0.5, 0.0, 0.04], [1, 0, 0], 0.05)
+    ok = validate_candidate(own, extr, HOME_JOINTS, ValidationConfig(), now=100.0, depth_map=near)
+    assert isinstance(ok, GraspTarget) and ok.pregrasp_opening == pytest.approx(0.07), ok
+    hit = validate_candidate(own, extr, HOME_JOINTS, full, now=100.0, depth_map=near)
+    assert isinstance(hit, Rejection) and hit.code == "collision", hit
+
+
 def test_depth_map_keeps_the_top_of_a_thin_spike():
     """One point per stride block is the block's nearest pixel: a 1.5 mm rod 10 cm tall is not lost between samples."""
     extr = load_extrinsics(EXTRINSICS)

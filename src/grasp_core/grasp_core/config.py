@@ -96,6 +96,8 @@ class ExecutorConfig:
     pregrasp_clearance: float = _f(0.10, "pre-grasp backed off along the approach, m")
     lift_height: float = _f(0.15, "lift above the grasp, m")
     opening_margin: float = _f(0.02, "pre-open = opening + this, m")
+    full_opening: bool = _f(False, "pre-open every grasp to the full stroke and take the stroke as its opening "
+                                   "(the candidate's own opening ignored; Gariepy et al. 2019, §V-D)")
     approach_cone_deg: float = _f(30.0, "a 6-DoF candidate's own approach is executed within this angle of "
                                         "vertical (-z of base_link), deg; planar image grasps are top-down")
     project_approach_to_vertical: bool = _f(False, "make a 6-DoF approach outside the cone vertical (logged) "
@@ -177,7 +179,8 @@ class ExecutorConfig:
         ws = Workspace(*((float(a), float(b)) for a, b in zip(self.workspace_min, self.workspace_max, strict=True)))
         kw = dict(workspace=ws, max_age_s=self.max_age_s, grasp_depth=self.grasp_depth, min_tcp_z=self.min_tcp_z,
                   pregrasp_clearance=self.pregrasp_clearance, lift_height=self.lift_height,
-                  opening_margin=self.opening_margin, height_fraction=self.height_fraction, table_z=lay.table_z,
+                  opening_margin=self.opening_margin, full_opening=self.full_opening,
+                  height_fraction=self.height_fraction, table_z=lay.table_z,
                   table_margin=self.table_margin, cell=CellCollisionChecker(table_z=lay.table_z),
                   approach_cone_deg=self.approach_cone_deg,
                   project_approach_to_vertical=self.project_approach_to_vertical,

@@ -16,7 +16,7 @@ invalid        rotation not a proper rotation, negative opening, quality outside
 stale          now − stamp > ``max_age_s`` (or a stamp in the future by more than that)
 outside_workspace  the grasp point (in ``base_link``) is outside :class:`Workspace`, or lower than
                the table plane minus ``table_margin``
-too_wide       opening > the gripper stroke
+too_wide       opening > the gripper stroke (never with ``full_opening``: the stroke is the opening)
 approach_angle a 6-DoF grasp whose approach is more than ``approach_cone_deg`` from vertical
                (and ``project_approach_to_vertical`` is off)
 unreachable    no IK within the joint limits for pre-grasp, grasp or lift, or a straight
@@ -159,6 +159,11 @@ class ValidationConfig:
         pregrasp_clearance: pre-grasp backed off along the approach, m (0.10).
         lift_height: lift above the grasp along +z of ``base_link``, m (0.10).
         opening_margin: pre-open = opening + margin (capped at the stroke), m (0.01).
+        full_opening: every candidate is pre-opened to the gripper's full stroke and its opening taken
+            as the stroke, whatever it says (False). The protocol of Gariépy et al.'s physical benchmark
+            (GQ-STN, IROS 2019, §V-D: "The gripper default opening was 8.5 cm. It closed on the object
+            until a maximum force feedback is reached"): a network's width (GQ-STN's w = s/3) is then
+            not executed, and every check (too wide, TCP depth, the sweep) is made at the stroke.
         approach_cone_deg: a 6-DoF grasp's own approach is executed when it is at most this far
             from vertical (−z of ``base_link``), deg (30).
         project_approach_to_vertical: a 6-DoF grasp outside the cone is made vertical instead of
@@ -202,6 +207,7 @@ class ValidationConfig:
     pregrasp_clearance: float = 0.10
     lift_height: float = 0.15
     opening_margin: float = 0.02
+    full_opening: bool = False
     approach_cone_deg: float = 30.0
     project_approach_to_vertical: bool = False
     planar_ray_tolerance_deg: float = 0.5
@@ -410,6 +416,8 @@ def validate_candidate(candidate: CameraGrasp, extrinsics, q_current, config: Va
     if not config.workspace.contains(surface):
         return _reject(OUTSIDE_WORKSPACE, f"grasp point {np.round(surface, 3).tolist()} m is outside the workspace "
                                           f"x {config.workspace.x}, y {config.workspace.y}, z {config.workspace.z}")
+    if config.full_opening:
+        opening = float(config.gripper.stroke)
     if opening > config.gripper.stroke:
         return _reject(TOO_WIDE, f"opening {opening:.4f} m exceeds the {config.gripper.stroke} m stroke")
 
