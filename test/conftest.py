@@ -178,17 +178,18 @@ class ProbeNode:
 class FrameFeeder:
     """Plays the camera node for a detector under test: each :meth:`publish` sends one frame — ``depth``
     (32FC1 m) on ``/depth/image``, its ``/depth/camera_info`` and, when given, ``rgb`` (rgb8) on
-    ``/color/image_raw`` — with one new stamp (sec 101, 102, …) for all, and remembers the stamps sent.
+    ``/color/image_raw`` — with one new stamp (sec 101, 102, …; with ``wall_clock`` the system clock at
+    publishing, a driver's capture time) for all, and remembers the stamps sent.
 
     Args:
         probe: the test's :class:`ProbeNode`. intr: the frame's ``CameraIntrinsics``.
-        depth: (H, W) float32 m. rgb: (H, W, 3) uint8 or None.
+        depth: (H, W) float32 m. rgb: (H, W, 3) uint8 or None. wall_clock: stamp with ``time.time_ns()``.
     """
 
-    def __init__(self, probe: ProbeNode, intr, depth, rgb=None) -> None:
+    def __init__(self, probe: ProbeNode, intr, depth, rgb=None, wall_clock: bool = False) -> None:
         from sensor_msgs.msg import CameraInfo, Image
 
-        self.probe, self.intr, self.depth, self.rgb = probe, intr, depth, rgb
+        self.probe, self.intr, self.depth, self.rgb, self.wall_clock = probe, intr, depth, rgb, wall_clock
         self.depth_pub = probe.node.create_publisher(Image, "/depth/image", 10)
         self.info_pub = probe.node.create_publisher(CameraInfo, "/depth/camera_info", 10)
         self.rgb_pub = probe.node.create_publisher(Image, "/color/image_raw", 10) if rgb is not None else None
@@ -202,7 +203,12 @@ class FrameFeeder:
         from std_msgs.msg import Header
 
         header = Header(frame_id="camera_depth_optical_frame")
-        header.stamp.sec = next(self._stamps)
+        if self.wall_clock:
+            from rclpy.time import Time
+
+            header.stamp = Time(nanoseconds=time.time_ns()).to_msg()
+        else:
+            header.stamp.sec = next(self._stamps)
         self.info_pub.publish(intrinsics_to_camera_info(self.intr, header))
         self.depth_pub.publish(numpy_to_image(self.depth, "32FC1", header))
         if self.rgb_pub is not None:

@@ -23,7 +23,7 @@ import yaml
 rclpy = pytest.importorskip("rclpy")
 pytest.importorskip("grasp_interfaces.msg")
 
-from conftest import ProbeNode, wait_for  # noqa: E402
+from conftest import FrameFeeder, ProbeNode, wait_for  # noqa: E402
 from grasp_bridge.camera_info import intrinsics_to_camera_info  # noqa: E402
 from grasp_bridge.image import image_to_numpy, numpy_to_image  # noqa: E402
 from grasp_bridge.qos import result_qos, sensor_qos  # noqa: E402
@@ -477,8 +477,6 @@ def test_a_detector_slower_than_the_camera_starts_on_the_newest_frame(repo_root,
     starts on (its ``received`` instant on ``~/timings``) is at most about a period old; with 5 the
     reader hands out the oldest of its five kept frames, 0.4 s old. Measured here (2.0 s a frame, a data
     generator busy beside it): median 0.007 s with 1, 0.43 s with 5."""
-    from rclpy.time import Time
-
     from grasp_interfaces.msg import StageTimes
 
     args = ["--params-file", str(repo_root / "config" / "grasp.yaml"), "-p", "detector:=prop_gqcnn",
@@ -489,17 +487,14 @@ def test_a_detector_slower_than_the_camera_starts_on_the_newest_frame(repo_root,
     detector = spawn_node("grasp_detector.detector_node", args)
     timings: list[StageTimes] = []
     probe.node.create_subscription(StageTimes, "/grasp_detector/timings", timings.append, 20)
-    pub_img = probe.node.create_publisher(Image, "/depth/image", sensor_qos())
-    pub_info = probe.node.create_publisher(CameraInfo, "/depth/camera_info", sensor_qos())
-    assert wait_for(lambda: pub_img.get_subscription_count() and probe.node.count_publishers(
-        "/grasp_detector/timings"), 40.0, spin=probe.spin), detector.stderr()
     intr = CameraIntrinsics(W, H, 385.0, 385.0, 320.5, 240.5, "camera_depth_optical_frame")
-    depth = table_scene(intr, seed=2, n_objects=2, hole_fraction=0.0).astype(np.float32)
+    feed = FrameFeeder(probe, intr, table_scene(intr, seed=2, n_objects=2, hole_fraction=0.0).astype(np.float32),
+                       wall_clock=True)
+    assert wait_for(lambda: feed.depth_pub.get_subscription_count() and probe.node.count_publishers(
+        "/grasp_detector/timings"), 40.0, spin=probe.spin), detector.stderr()
 
     def step() -> None:  # one frame stamped with the wall clock now, 0.1 s apart
-        header = Header(frame_id="camera_depth_optical_frame", stamp=Time(nanoseconds=time.time_ns()).to_msg())
-        pub_info.publish(intrinsics_to_camera_info(intr, header))
-        pub_img.publish(numpy_to_image(depth, "32FC1", header))
+        feed.publish()
         probe.spin(0.1)
 
     assert wait_for(lambda: len(timings) >= 8, 90.0, spin=step), detector.stderr()
