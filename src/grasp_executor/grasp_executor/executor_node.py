@@ -150,8 +150,8 @@ class ExecutorNode(Node):
         configure_plugin(backend, self, backend_name, cfg, self.safety, self.layout)
         self.backend = backend
         self.gripper = GuardedGripper(
-            RosGripper(self, cfg.gripper_action, cfg.gripper_interface, timeout_s=cfg.gripper_timeout_s,
-                       callback_group=self.client_group), self.safety)
+            RosGripper(self, cfg.gripper_action, cfg.gripper_interface, timeout_s=cfg.gripper_timeout_s),
+            self.safety)
 
         self._cond = threading.Condition()
         self._busy = threading.Lock()

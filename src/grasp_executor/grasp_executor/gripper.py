@@ -22,9 +22,9 @@ from __future__ import annotations
 import math
 import time
 
+from grasp_bridge.actions import GoalSender
 from grasp_core.motion import GripperResult
 from grasp_core.robot import KNUCKLE_JOINT, knuckle_to_opening, opening_to_knuckle
-from rclpy.action import ActionClient
 
 INTERFACES = ("auto", "control_msgs", "control_msgs_parallel", "grasp_interfaces")
 
@@ -86,16 +86,18 @@ class RosGripper:
     """The :class:`grasp_core.motion.Gripper` protocol over the gripper action (blocking calls).
 
     Call :meth:`command` from a thread that is not spinning the node (the executor node's
-    worker thread or an action callback on a MultiThreadedExecutor).
+    worker thread or an action callback on a MultiThreadedExecutor). Goals go through
+    :class:`grasp_bridge.actions.GoalSender` (rclpy 9.1.2 can lose the goal response of a goal
+    sent from such a thread).
     """
 
     def __init__(self, node, action_name: str = "/robotiq_gripper_controller/gripper_cmd",
-                 interface: str = "auto", timeout_s: float = 10.0, callback_group=None) -> None:
+                 interface: str = "auto", timeout_s: float = 10.0) -> None:
         self.node = node
         self.action_type, self.type_name = resolve_action_type(interface)
         self.action_name = action_name
         self.timeout_s = float(timeout_s)
-        self.client = ActionClient(node, self.action_type, action_name, callback_group=callback_group)
+        self.client = GoalSender(node, self.action_type, action_name)
 
     def _wait(self, future, deadline: float) -> bool:
         while not future.done():
@@ -108,15 +110,18 @@ class RosGripper:
         """Move the jaws to ``opening`` m with at most ``max_effort`` N; blocks until the action ends.
 
         Raises:
-            RuntimeError: no action server, goal rejected, or no result within ``timeout_s`` (wall).
+            RuntimeError: no action server, no goal response, goal rejected, or no result within
+                ``timeout_s`` (wall, all of it).
         """
         deadline = time.monotonic() + self.timeout_s
         if not self.client.wait_for_server(timeout_sec=self.timeout_s):
             raise RuntimeError(f"gripper action {self.action_name} ({self.type_name}) not available")
         goal = make_goal(self.action_type, opening_to_knuckle(opening), max_effort)
         send = self.client.send_goal_async(goal)
-        if not self._wait(send, deadline) or not send.result().accepted:
-            raise RuntimeError(f"gripper goal on {self.action_name} not accepted")
+        if not self._wait(send, deadline):
+            raise RuntimeError(f"gripper goal on {self.action_name} got no response in {self.timeout_s:.0f} s")
+        if not send.result().accepted:
+            raise RuntimeError(f"gripper goal on {self.action_name} rejected")
         res = send.result().get_result_async()
         if not self._wait(res, deadline):
             raise RuntimeError(f"gripper action {self.action_name} gave no result in {self.timeout_s:.0f} s")
