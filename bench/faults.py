@@ -103,8 +103,8 @@ class Monitor:
 
     def __init__(self, domain: int) -> None:
         import rclpy
+        from grasp_bridge.actions import GoalSender
         from grasp_bridge.qos import result_qos
-        from rclpy.action import ActionClient
         from rclpy.executors import MultiThreadedExecutor
         from rclpy.parameter import Parameter
         from rosgraph_msgs.msg import Clock
@@ -134,7 +134,7 @@ class Monitor:
         n.create_subscription(String, "/grasp_sim/trajectory_events", self._on_event, 50)
         n.create_subscription(String, "/grasp_executor/pick_results", self._on_result, 50)
         self.cand_pub = n.create_publisher(GraspCandidateArray, "/grasp_candidates", result_qos())
-        self.pick = ActionClient(n, Pick, "/grasp_executor/pick")
+        self.pick = GoalSender(n, Pick, "/grasp_executor/pick")  # goals from this thread, MTE spinning
         self.arm_client = n.create_client(SetBool, "/grasp_executor/arm")
         self.Pick, self.SetBool = Pick, SetBool
         self.executor = MultiThreadedExecutor(num_threads=3, context=self.ctx)

@@ -122,7 +122,8 @@ def test_plain_action_client_loses_the_responses_the_injected_delay_lets_through
 def test_goal_sender_loses_no_response(cell):
     node, accepted = cell
     sender = GoalSender(node, GripperCommand, ACTION)
-    assert sender.wait_for_server(timeout_sec=10.0)
+    assert sender.wait_for_server(timeout_sec=10.0) and sender.server_is_ready()
+    assert not GoalSender(node, GripperCommand, "/test_actions/nobody").server_is_ready()
     feedback: list[float] = []
 
     def send(goal):

@@ -48,6 +48,10 @@ class GoalSender:
         """True once an action server is there (wall ``timeout_sec``; None waits for ever)."""
         return self.client.wait_for_server(timeout_sec=timeout_sec)
 
+    def server_is_ready(self) -> bool:
+        """True when an action server is there now (ActionClient.server_is_ready)."""
+        return self.client.server_is_ready()
+
     def send_goal_async(self, goal, feedback_callback=None) -> Future:
         """Queue ``goal`` for sending; the returned future completes with its ClientGoalHandle.
 
