@@ -58,13 +58,16 @@ def test_cli_trains_the_schedule_and_baselines_and_exports_matching_onnx(tiny_se
     ort = pytest.importorskip("onnxruntime")
     out = tmp_path / "cli"
     env = {**os.environ}
+    # run from outside the checkout with the default --classifier (a card name, found on the model path)
     r = subprocess.run([sys.executable, "-m", "grasp_core.cli.gqstn", "--data", str(tiny_set), "--out", str(out),
-                        "--classifier", str(CLASSIFIER), "--steps", "12", "--baseline-steps", "6", "--eval-every", "0",
+                        "--steps", "12", "--baseline-steps", "6", "--eval-every", "0",
                         "--batch-size", "4", "--rotation", "signed", "--loc-pool", "4", "--export", str(out / "g.onnx"),
                         "--baselines", str(out / "base"), "--figures", str(out / "fig")],
-                       env=env, capture_output=True, text=True, timeout=600)
+                       env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     card = json.loads((out / "g.json").read_text())
+    assert card["classifier"] == "gqcnn_synth"
+    assert json.loads((out / "base" / "gqstn_direct.json").read_text())["classifier"] == "gqcnn_synth"
     assert card["decoding"]["type"] == "gqstn" and card["opset"] >= 16
     assert set(card["outputs"]) == {"trans_xy", "theta", "scale_z", "p_robust", "image_trans", "image_rot",
                                     "image_scale"}
@@ -93,3 +96,12 @@ def test_cli_trains_the_schedule_and_baselines_and_exports_matching_onnx(tiny_se
     for kind, out_name in (("direct", "grasp"), ("multigrasp", "grid")):
         c = json.loads((out / "base" / f"gqstn_{kind}.json").read_text())
         assert c["decoding"]["type"] == f"gqstn_{kind}" and out_name in c["outputs"]
+
+
+def test_cli_refuses_an_unknown_classifier_in_one_line(tiny_set, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "grasp_core.cli.gqstn", "--data", str(tiny_set), "--out",
+                        str(tmp_path / "o"), "--classifier", "no_such_classifier", "--steps", "2"],
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no robustness classifier card for 'no_such_classifier'" in lines[0], r.stderr

@@ -9,7 +9,7 @@ Example::
 Schedule (:mod:`grasp_core.nn.gqstn_train`): the paper's phases as fractions of ``--steps`` — ξ = 1, 0.5,
 0.2 with teacher forcing, then ξ = 0 (L_rob only, all STNs jointly), the best held-out robust precision
 kept; learning rates the paper's times ``--lr-scale``. The robustness classifier is frozen and loaded
-from ``--classifier`` (an exported GQ-CNN ONNX file).
+from ``--classifier`` (a robustness card's name, found from any folder, or its path).
 """
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, nargs="+", help="Jacquard-layout dataset folder(s) (grasp-dataset)")
     p.add_argument("--out", default="runs/gqstn", help="run folder (checkpoints, history, curves)")
-    p.add_argument("--classifier", default="models/gqcnn_synth.onnx", help="the frozen GQ-CNN (ONNX)")
+    p.add_argument("--classifier", default="gqcnn_synth",
+                   help="the frozen GQ-CNN: a robustness card's name (searched on the model path, from any "
+                        "folder) or its .json / .onnx path")
     p.add_argument("--input-size", type=int, default=224, help="network input, px (paper: 224)")
     p.add_argument("--crop-size", type=int, default=300, help="centre crop of the source image, px")
     p.add_argument("--width", type=int, default=8, help="channels of the ResNets' first stage (ResNet-34: 64)")
@@ -73,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     try:
+        from grasp_core.robust_metric import RobustnessClassifier
+
+        rated = RobustnessClassifier(args.classifier)  # the card found, its sha256 checked
+        clf_name = str(rated.card.get("name") or rated.card_path.stem)
+        args.classifier = str(rated.model_file)
         clf = gqcnn_from_onnx(args.classifier)
     except (OSError, ValueError) as exc:
         print(f"{PROG}: error: classifier {args.classifier}: {exc}", file=sys.stderr)
@@ -141,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 
         dev = (f"localisation nets ResNet blocks {args.blocks} width {args.width} instead of ResNet-34 (CPU, "
                f"40-minute budget), final pooling {args.loc_pool}x{args.loc_pool}; rotation '{args.rotation}'; "
-               "classifier gqcnn_synth (our physics trials, 0.128 m crops) instead of Dex-Net 2.0's GQ-CNN, "
+               f"classifier {clf_name} (our physics trials, 0.128 m crops) instead of Dex-Net 2.0's GQ-CNN, "
                "so s is the crop's metric scale; "
                f"{summary['steps_run']} steps instead of 40 epochs")
         held = {"heldout_rectangle_metric": round(summary["heldout"]["rect"], 4),
@@ -149,9 +156,10 @@ def main(argv: list[str] | None = None) -> int:
                 "heldout_mean_p_robust": round(summary["heldout"]["mean_p"], 4),
                 "heldout_images": loaded[2]["heldout_images"],
                 "metric": "top-1 grasp in source px, IoU > 0.25 and |dPhi| < 30 deg vs any label; robust = "
-                          "P(robust) >= 0.5 of gqcnn_synth on the net's own image_scale"}
+                          f"P(robust) >= 0.5 of {clf_name} on the net's own image_scale"}
         if args.export:
-            cpath = export_gqstn(net, Path(args.export), gqstn_card(Path(args.export).stem, net, training, held, dev))
+            cpath = export_gqstn(net, Path(args.export), gqstn_card(Path(args.export).stem, net, training, held, dev,
+                                                                         clf_name))
             print(f"{PROG}: wrote {args.export} and {cpath}")
         for kind, m in base_nets.items():
             h = result[kind]["heldout"]
@@ -160,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                             {"heldout_rectangle_metric": round(h["rect"], 4),
                              "heldout_robust_precision": round(h["robust"], 4),
                              "heldout_mean_p_robust": round(h["mean_p"], 4),
-                             "minutes": round(result[kind]["minutes"], 1)})
+                             "minutes": round(result[kind]["minutes"], 1)}, clf_name)
             print(f"{PROG}: wrote {p}")
     return 0
 

@@ -44,13 +44,15 @@ def input_section(net_cfg) -> dict:
                                    f"{net_cfg.loc_scale} m inside the graph)", "units": "m"}
 
 
-def gqstn_card(name: str, net: GQSTN, training: dict, metrics: dict, deviations: str) -> dict:
-    """GQ-STN's card (without format/file/sha256, which ``write_card`` fills)."""
+def gqstn_card(name: str, net: GQSTN, training: dict, metrics: dict, deviations: str,
+               classifier: str = "gqcnn_synth") -> dict:
+    """GQ-STN's card (without format/file/sha256, which ``write_card`` fills); ``classifier`` is the
+    robustness card's name the detector loads at run time (``grasp_core.robust_metric.find_card``)."""
     c = net.cfg
     return {
         "name": name,
         "architecture": ("GQ-STN (Gariepy et al., IROS 2019): STN_trans -> STN_rot -> STN_scale -> frozen GQ-CNN "
-                         f"(gqcnn_synth); ResNet localisation nets, blocks {list(c.blocks)}, width {c.width}"),
+                         f"({classifier}); ResNet localisation nets, blocks {list(c.blocks)}, width {c.width}"),
         "deviation_from_paper": deviations,
         "input": input_section(c),
         "outputs": {k: k for k in OUTPUT_NAMES},
@@ -70,14 +72,14 @@ def gqstn_card(name: str, net: GQSTN, training: dict, metrics: dict, deviations:
                      "opening": "s*crop_px/3 source px (the paper's w = s/3)",
                      "jaw": "22 mm 2F-85 pad at the crop's scale"},
         "gqstn": c.to_dict(),
-        "classifier": "gqcnn_synth",
+        "classifier": classifier,
         "training_data": training,
         "metrics": metrics,
         "opset": OPSET,
         "runtime": "ONNX Runtime (grasp_core.nn.gqstn_onnx); no torch at run time",
         "license": "Apache-2.0",
         "description": "One-shot grasp detector whose three spatial transformers output observable depth images, "
-                       "trained through the frozen robustness classifier gqcnn_synth (GQ-STN), on procedurally "
+                       f"trained through the frozen robustness classifier {classifier} (GQ-STN), on procedurally "
                        "generated MuJoCo scenes with physics-validated labels.",
     }
 
@@ -97,8 +99,10 @@ def export_gqstn(net: GQSTN, path: str | Path, card: dict) -> Path:
     return write_card(path, card)
 
 
-def export_baseline(kind: str, net: nn.Module, path: str | Path, net_cfg, training: dict, metrics: dict) -> Path:
-    """Export DirectGrasp (``kind="direct"``) or MultiGrasp (``"multigrasp"``) with its card; returns the card path."""
+def export_baseline(kind: str, net: nn.Module, path: str | Path, net_cfg, training: dict, metrics: dict,
+                    classifier: str = "gqcnn_synth") -> Path:
+    """Export DirectGrasp (``kind="direct"``) or MultiGrasp (``"multigrasp"``) with its card (``classifier``: the
+    robustness card's name its grasps are rated with); returns the card path."""
     out = "grasp" if kind == "direct" else "grid"
     _export(net.eval(), Path(path), net_cfg.input_size, [out])
     desc = {"direct": "DirectGrasp (Redmon & Angelova 2015, ResNet extractor; GQ-STN Table I baseline): grasp (B, 6) = "
@@ -107,7 +111,7 @@ def export_baseline(kind: str, net: nn.Module, path: str | Path, net_cfg, traini
                           "grid (B, 7, G, G) = cell logit, sigmoid offsets in the cell, sin 2theta, cos 2theta, "
                           "log(s/gamma), z"}[kind]
     card = {"name": Path(path).stem, "architecture": desc, "input": input_section(net_cfg), "outputs": {out: out},
-            "decoding": {"type": f"gqstn_{kind}"}, "gqstn": net_cfg.to_dict(), "classifier": "gqcnn_synth",
+            "decoding": {"type": f"gqstn_{kind}"}, "gqstn": net_cfg.to_dict(), "classifier": classifier,
             "training_data": training,
             "metrics": metrics, "opset": OPSET, "license": "Apache-2.0", "description": desc}
     return write_card(path, card)

@@ -78,7 +78,7 @@ class GQSTNTrainConfig:
     data: list = field(default_factory=list)
     out_dir: str = "runs/gqstn"
     net: GQSTNConfig = field(default_factory=GQSTNConfig)
-    classifier: str = "models/gqcnn_synth.onnx"
+    classifier: str = "gqcnn_synth"
     steps: int = 600
     baseline_steps: int = 300
     batch_size: int = 16
