@@ -27,9 +27,10 @@ from rclpy.task import Future
 class GoalSender:
     """An action client whose goals may be sent from any thread (module docstring).
 
-    The node must be spun by an executor (any kind); goals are sent from its callback, so
-    :meth:`send_goal_async` must not be awaited in a callback of this sender's group (none is
-    exposed) and a caller that blocks on the future must not be the executor's only thread.
+    The node must be spun by an executor (any kind): goals are sent from one of its callbacks. A
+    caller that blocks until the future is done must therefore not be the thread that executor
+    needs for that (a callback on a SingleThreadedExecutor); worker threads and the callbacks of
+    a MultiThreadedExecutor with a thread to spare may block.
 
     Args:
         node: the rclpy node the client belongs to.
@@ -41,7 +42,7 @@ class GoalSender:
         self.group = MutuallyExclusiveCallbackGroup()
         #: the underlying client (its callbacks run in :attr:`group`); use it for graph queries only
         self.client = ActionClient(node, action_type, action_name, callback_group=self.group)
-        self._queue: collections.deque = collections.deque()  # (goal, future) in send order
+        self._queue: collections.deque = collections.deque()  # (goal, feedback callback, future), in send order
         self._guard = node.create_guard_condition(self._send_queued, callback_group=self.group)
 
     def wait_for_server(self, timeout_sec: float | None = None) -> bool:
