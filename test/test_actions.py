@@ -16,6 +16,7 @@ from importlib.metadata import version
 import pytest
 import rclpy
 import rclpy.action.client
+from conftest import wait_for
 from grasp_bridge.actions import GoalSender
 from grasp_core.robot import opening_to_knuckle
 from grasp_executor.gripper import RosGripper
@@ -78,20 +79,6 @@ def cell(domain_id, monkeypatch):
         spinner.join(5.0)
 
 
-def wait_done(future, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not future.done() and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return future.done()
-
-
-def wait_done_list(items: list, n: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while len(items) < n and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return len(items) >= n
-
-
 def lost_responses(send, accepted: list, n: int = GOALS) -> int:
     """Send n goals one after another from this (non-spinning) thread; count those never answered."""
     lost = 0
@@ -100,14 +87,14 @@ def lost_responses(send, accepted: list, n: int = GOALS) -> int:
         goal.command.position = 0.1 * i
         before = len(accepted)
         future = send(goal)
-        if not wait_done(future, 2.0):
+        if not wait_for(future.done, 2.0, interval=0.005):
             assert len(accepted) == before + 1  # the server did accept it: the response was lost here
             lost += 1
             continue
         handle = future.result()
         assert handle.accepted
         result = handle.get_result_async()
-        assert wait_done(result, 5.0)
+        assert wait_for(result.done, 5.0, interval=0.005)
         assert result.result().result.position == pytest.approx(0.1 * i)
     return lost
 
@@ -134,7 +121,7 @@ def test_goal_sender_loses_no_response(cell):
 
     assert lost_responses(send, accepted) == 0
     assert len(accepted) == GOALS
-    assert wait_done_list(feedback, GOALS, 5.0)
+    assert wait_for(lambda: len(feedback) >= GOALS, 5.0, interval=0.005)
     assert feedback == pytest.approx([0.1 * i for i in range(GOALS)])
 
 
@@ -142,7 +129,7 @@ def test_goal_sender_hands_send_errors_to_the_caller(cell):
     node, _ = cell
     sender = GoalSender(node, GripperCommand, ACTION)
     future = sender.send_goal_async("not a goal")
-    assert wait_done(future, 5.0)
+    assert wait_for(future.done, 5.0, interval=0.005)
     with pytest.raises(TypeError):
         future.result()
 

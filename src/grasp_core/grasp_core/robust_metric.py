@@ -56,6 +56,28 @@ def find_card(name_or_path: str | os.PathLike | None = None) -> Path:
     raise ClassifierError(f"no robustness classifier card for {name!r} (looked at {[str(c) for c in cands]})")
 
 
+def load_classifier_card(name_or_path: str | os.PathLike | None = None,
+                         verify: bool = True) -> tuple[Path, dict, Path]:
+    """(card path, card dict, model file) of a classifier (:func:`find_card`), its format checked and, with
+    ``verify``, its model file's sha256. Raises ClassifierError: not found, unreadable, another format,
+    model file missing or sha256 mismatch."""
+    from .model_card import sha256_file
+
+    card_path = find_card(name_or_path)
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ClassifierError(f"{card_path}: cannot read ({exc})") from exc
+    if card.get("format") != CARD_FORMAT:
+        raise ClassifierError(f"{card_path}: format {card.get('format')!r} is not {CARD_FORMAT}")
+    model_file = card_path.parent / card["file"]
+    if not model_file.is_file():
+        raise ClassifierError(f"{card_path}: model file {model_file} missing")
+    if verify and sha256_file(model_file) != card.get("sha256"):
+        raise ClassifierError(f"{model_file}: sha256 does not match its card")
+    return card_path, card, model_file
+
+
 @dataclass
 class GraspInputs:
     """A grasp's classifier inputs: crop (32, 32) f4 m, z (m), centre_depth (m)."""
@@ -108,20 +130,7 @@ class RobustnessClassifier:
                  providers: list[str] | None = None):
         import onnxruntime as ort
 
-        from .model_card import sha256_file
-
-        self.card_path = find_card(card)
-        try:
-            self.card = json.loads(self.card_path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ClassifierError(f"{self.card_path}: cannot read ({exc})") from exc
-        if self.card.get("format") != CARD_FORMAT:
-            raise ClassifierError(f"{self.card_path}: format {self.card.get('format')!r} is not {CARD_FORMAT}")
-        self.model_file = self.card_path.parent / self.card["file"]
-        if not self.model_file.is_file():
-            raise ClassifierError(f"{self.card_path}: model file {self.model_file} missing")
-        if verify and sha256_file(self.model_file) != self.card.get("sha256"):
-            raise ClassifierError(f"{self.model_file}: sha256 does not match its card")
+        self.card_path, self.card, self.model_file = load_classifier_card(card, verify)
         so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = threads

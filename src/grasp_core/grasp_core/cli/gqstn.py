@@ -75,11 +75,11 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     try:
-        from grasp_core.robust_metric import RobustnessClassifier
+        from grasp_core.robust_metric import load_classifier_card
 
-        rated = RobustnessClassifier(args.classifier)  # the card found, its sha256 checked
-        clf_name = str(rated.card.get("name") or rated.card_path.stem)
-        args.classifier = str(rated.model_file)
+        card_path, card, model_file = load_classifier_card(args.classifier)  # found, sha256 checked
+        clf_name = str(card.get("name") or card_path.stem)
+        args.classifier = str(model_file)
         clf = gqcnn_from_onnx(args.classifier)
     except (OSError, ValueError) as exc:
         print(f"{PROG}: error: classifier {args.classifier}: {exc}", file=sys.stderr)
